@@ -1,0 +1,69 @@
+# pikos: one Makefile that the README, the tests and CI share.  `make help` lists targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Every CPython of 3.11, 3.12 and 3.13 that pyenv has here; falls back to python3.11 on PATH.
+PYENV_ROOT ?= /root/.pyenv
+PYTHONS := $(sort $(wildcard $(PYENV_ROOT)/versions/3.11*/bin/python3 $(PYENV_ROOT)/versions/3.12*/bin/python3 $(PYENV_ROOT)/versions/3.13*/bin/python3))
+ifeq ($(strip $(PYTHONS)),)
+PYTHONS := $(shell command -v python3.11 || command -v python3)
+endif
+# The first one (3.11 when present) runs the demo, the lint and the benchmarks.
+PY := $(firstword $(PYTHONS))
+VENV_ROOT := .venv
+PIP_FLAGS := --quiet --disable-pip-version-check
+
+venv_of = $(VENV_ROOT)/$(shell $(1) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+.PHONY: dev
+dev: ## build pikos into one virtual environment per Python (.venv/3.X)
+	@set -e; for py in $(PYTHONS); do \
+	  v=$(VENV_ROOT)/$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  if [ ! -x $$v/bin/python ]; then echo "== creating $$v"; $$py -m venv $$v; fi; \
+	  $$v/bin/pip install $(PIP_FLAGS) -r requirements-dev.txt; \
+	  echo "== building pikos for $$($$v/bin/python -V)"; \
+	  VIRTUAL_ENV=$$PWD/$$v CARGO_TARGET_DIR=target/$$(basename $$v) $$v/bin/maturin develop --release --quiet 2>&1 | grep -v '^📦\|^🔗\|^🐍\|^📡\|^⚠️ *$$' || true; \
+	  $$v/bin/python -c 'import pikos._native' ; \
+	done
+
+.PHONY: test
+test: dev ## run the Rust unit tests and pytest on every Python (3.11, 3.12, 3.13)
+	cargo test --quiet -p pikos-core
+	@set -e; for py in $(PYTHONS); do \
+	  v=$(VENV_ROOT)/$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  echo "== pytest on $$($$v/bin/python -V)"; \
+	  rc=0; $$v/bin/python -m pytest -q tests || rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests on $$v: failing"; exit 1; fi; \
+	  if [ $$rc -ne 0 ]; then exit $$rc; fi; \
+	done
+
+.PHONY: lint
+lint: dev ## rustfmt, clippy -D warnings and ruff
+	cargo fmt --all -- --check
+	CARGO_TARGET_DIR=target/lint PYO3_PYTHON=$(PY) cargo clippy --quiet --workspace --all-targets -- -D warnings
+	$(call venv_of,$(PY))/bin/ruff check python tests benchmarks
+	$(call venv_of,$(PY))/bin/ruff format --check python tests benchmarks
+
+.PHONY: fmt
+fmt: ## format Rust and Python sources
+	cargo fmt --all
+	$(call venv_of,$(PY))/bin/ruff format python tests benchmarks
+	$(call venv_of,$(PY))/bin/ruff check --fix python tests benchmarks
+
+.PHONY: bench
+bench: dev ## run the overhead benchmarks and write BENCHMARKS.md
+	$(call venv_of,$(PY))/bin/pip install $(PIP_FLAGS) -r benchmarks/requirements.txt
+	$(call venv_of,$(PY))/bin/python benchmarks/run.py --output BENCHMARKS.md
+
+.PHONY: demo
+demo: dev ## run the documented mandelbrot example under pikos-run (CSV + memory plot)
+	@echo "make demo: not yet: pikos-run and the mandelbrot example arrive with the CLI issue (#4)."
+	@echo "For now, try the quick start in README.md with $(call venv_of,$(PY))/bin/python."
+
+.PHONY: clean
+clean: ## remove build outputs and virtual environments
+	rm -rf target $(VENV_ROOT) build dist

@@ -1,0 +1,530 @@
+//! Encoders: a row of [`Value`]s in, bytes out.  CSV follows Python's `csv`
+//! writer for the dialect the Python side resolved; text follows the original
+//! pikos `TextStreamRecorder` (plain: values joined by spaces; formatted: the
+//! record's `str.format` template).
+
+use std::io::Write;
+
+use crate::error::{Error, Result};
+use crate::event::Value;
+
+pub trait Encoder: Send {
+    /// The header for `fields` (first prepare only).
+    fn header(&mut self, fields: &[&str], out: &mut Vec<u8>) -> Result<()>;
+    /// One record.
+    fn row(&mut self, values: &[Value<'_>], out: &mut Vec<u8>) -> Result<()>;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CsvQuoting {
+    Minimal,
+    All,
+    NonNumeric,
+}
+
+/// A `csv.Dialect` as far as writing is concerned.  `quote_line_breaks` says
+/// whether this Python quotes fields containing `\r`/`\n` even when the line
+/// terminator does not contain them (3.13 does, 3.11 and 3.12 do not).
+#[derive(Clone, Debug)]
+pub struct CsvDialect {
+    pub delimiter: char,
+    pub quotechar: Option<char>,
+    pub escapechar: Option<char>,
+    pub doublequote: bool,
+    pub lineterminator: String,
+    pub quoting: CsvQuoting,
+    pub quote_line_breaks: bool,
+}
+
+impl Default for CsvDialect {
+    /// Python's `excel` dialect.
+    fn default() -> Self {
+        CsvDialect {
+            delimiter: ',',
+            quotechar: Some('"'),
+            escapechar: None,
+            doublequote: true,
+            lineterminator: "\r\n".to_owned(),
+            quoting: CsvQuoting::Minimal,
+            quote_line_breaks: false,
+        }
+    }
+}
+
+impl CsvDialect {
+    fn is_special(&self, c: char) -> bool {
+        c == self.delimiter
+            || Some(c) == self.escapechar
+            || Some(c) == self.quotechar
+            || self.lineterminator.contains(c)
+            || (self.quote_line_breaks && (c == '\r' || c == '\n'))
+    }
+
+    fn write_field(
+        &self,
+        text: &str,
+        mut quoted: bool,
+        single: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        // Fast path: nothing to quote or escape in most fields.
+        let needs_work = text.chars().any(|c| self.is_special(c));
+        if !needs_work {
+            if text.is_empty() && single {
+                quoted = true;
+            }
+            return self.emit(text, quoted, out);
+        }
+        let mut body = String::with_capacity(text.len() + 4);
+        for c in text.chars() {
+            let mut escape = false;
+            if self.is_special(c) {
+                if Some(c) == self.quotechar {
+                    if self.doublequote {
+                        body.push(c);
+                    } else {
+                        escape = true;
+                    }
+                } else if Some(c) == self.escapechar {
+                    escape = true;
+                }
+                if !escape {
+                    quoted = true;
+                }
+                if escape {
+                    match self.escapechar {
+                        Some(e) => body.push(e),
+                        None => {
+                            return Err(Error::Encode(
+                                "csv: need to escape, but no escapechar set".to_owned(),
+                            ))
+                        }
+                    }
+                }
+            }
+            body.push(c);
+        }
+        self.emit(&body, quoted, out)
+    }
+
+    fn emit(&self, body: &str, quoted: bool, out: &mut Vec<u8>) -> Result<()> {
+        match (quoted, self.quotechar) {
+            (true, Some(q)) => {
+                let mut buf = [0u8; 4];
+                let q = q.encode_utf8(&mut buf).as_bytes();
+                out.extend_from_slice(q);
+                out.extend_from_slice(body.as_bytes());
+                out.extend_from_slice(q);
+                Ok(())
+            }
+            (true, None) => Err(Error::Encode(
+                "csv: quotechar must be set if quoting enabled".to_owned(),
+            )),
+            (false, _) => {
+                out.extend_from_slice(body.as_bytes());
+                Ok(())
+            }
+        }
+    }
+}
+
+pub struct CsvEncoder {
+    dialect: CsvDialect,
+    delimiter: Vec<u8>,
+}
+
+impl CsvEncoder {
+    pub fn new(dialect: CsvDialect) -> Self {
+        let delimiter = dialect.delimiter.to_string().into_bytes();
+        CsvEncoder { dialect, delimiter }
+    }
+}
+
+impl Encoder for CsvEncoder {
+    fn header(&mut self, fields: &[&str], out: &mut Vec<u8>) -> Result<()> {
+        let values: Vec<Value<'_>> = fields.iter().map(|f| Value::Str(f)).collect();
+        self.row(&values, out)
+    }
+
+    fn row(&mut self, values: &[Value<'_>], out: &mut Vec<u8>) -> Result<()> {
+        let start = out.len();
+        let single = values.len() == 1;
+        let mut itoa = itoa::Buffer::new();
+        for (i, value) in values.iter().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(&self.delimiter);
+            }
+            let all = self.dialect.quoting == CsvQuoting::All;
+            let nonnumeric = self.dialect.quoting == CsvQuoting::NonNumeric;
+            let result = match value {
+                Value::Int(n) => self.dialect.write_field(itoa.format(*n), all, single, out),
+                Value::Num(text) => self.dialect.write_field(text, all, single, out),
+                Value::Str(text) => self
+                    .dialect
+                    .write_field(text, all || nonnumeric, single, out),
+                Value::None => self.dialect.write_field("", all || nonnumeric, single, out),
+            };
+            if let Err(err) = result {
+                out.truncate(start);
+                return Err(err);
+            }
+        }
+        out.extend_from_slice(self.dialect.lineterminator.as_bytes());
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Right,
+    Center,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Piece {
+    Literal(String),
+    Field { align: Option<Align>, width: usize },
+}
+
+/// A `str.format` template restricted to what record templates use:
+/// automatic fields `{}` with an optional alignment and width
+/// (`{:<8}`, `{:>15}`, `{:^12}`, `{:6}`), literal text and `{{`/`}}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Template {
+    pieces: Vec<Piece>,
+    fields: usize,
+}
+
+impl Template {
+    pub fn parse(template: &str) -> Result<Self> {
+        let unsupported = || {
+            Error::Unsupported(format!(
+                "template {template:?} uses format features pikos does not evaluate natively"
+            ))
+        };
+        let mut pieces = Vec::new();
+        let mut literal = String::new();
+        let mut fields = 0;
+        let mut chars = template.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    literal.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    literal.push('}');
+                }
+                '{' => {
+                    let mut spec = String::new();
+                    loop {
+                        match chars.next() {
+                            Some('}') => break,
+                            Some(c) => spec.push(c),
+                            None => return Err(unsupported()),
+                        }
+                    }
+                    let spec = match spec.strip_prefix(':') {
+                        Some(rest) => rest,
+                        None if spec.is_empty() => "",
+                        None => return Err(unsupported()),
+                    };
+                    let (align, digits) = match spec.chars().next() {
+                        Some('<') => (Some(Align::Left), &spec[1..]),
+                        Some('>') => (Some(Align::Right), &spec[1..]),
+                        Some('^') => (Some(Align::Center), &spec[1..]),
+                        _ => (None, spec),
+                    };
+                    if !digits.chars().all(|c| c.is_ascii_digit()) || digits.starts_with('0') {
+                        return Err(unsupported());
+                    }
+                    let width = if digits.is_empty() {
+                        0
+                    } else {
+                        digits.parse().map_err(|_| unsupported())?
+                    };
+                    if !literal.is_empty() {
+                        pieces.push(Piece::Literal(std::mem::take(&mut literal)));
+                    }
+                    pieces.push(Piece::Field { align, width });
+                    fields += 1;
+                }
+                '}' => return Err(unsupported()),
+                c => literal.push(c),
+            }
+        }
+        if !literal.is_empty() {
+            pieces.push(Piece::Literal(literal));
+        }
+        Ok(Template { pieces, fields })
+    }
+
+    pub fn fields(&self) -> usize {
+        self.fields
+    }
+
+    /// `template.format(*values)`.
+    pub fn render(&self, values: &[Value<'_>], out: &mut Vec<u8>) -> Result<()> {
+        if values.len() < self.fields {
+            return Err(Error::Encode(format!(
+                "template has {} fields but the record has {} values",
+                self.fields,
+                values.len()
+            )));
+        }
+        let mut next = values.iter();
+        let mut itoa = itoa::Buffer::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Literal(text) => out.extend_from_slice(text.as_bytes()),
+                Piece::Field { align, width } => {
+                    let value = next.next().expect("counted above");
+                    let (text, numeric) = match value {
+                        Value::Int(n) => (itoa.format(*n), true),
+                        Value::Num(text) => (*text, true),
+                        Value::Str(text) => (*text, false),
+                        Value::None => ("None", false),
+                    };
+                    // Python aligns numbers right and text left by default.
+                    let align = align.unwrap_or(if numeric { Align::Right } else { Align::Left });
+                    pad(text, align, *width, out);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn pad(text: &str, align: Align, width: usize, out: &mut Vec<u8>) {
+    let len = text.chars().count();
+    let fill = width.saturating_sub(len);
+    let (before, after) = match align {
+        Align::Left => (0, fill),
+        Align::Right => (fill, 0),
+        Align::Center => (fill / 2, fill - fill / 2),
+    };
+    out.resize(out.len() + before, b' ');
+    out.extend_from_slice(text.as_bytes());
+    out.resize(out.len() + after, b' ');
+}
+
+/// The original `TextStreamRecorder` output.
+pub enum TextEncoder {
+    /// Field names / values joined by single spaces.
+    Plain,
+    /// The record class's `header` and `line` templates.
+    Formatted { header: Template, line: Template },
+}
+
+impl TextEncoder {
+    fn write_header_line(header: &[u8], out: &mut Vec<u8>) {
+        out.extend_from_slice(header);
+        out.push(b'\n');
+        let width = String::from_utf8_lossy(header).chars().count();
+        out.resize(out.len() + width, b'-');
+        out.push(b'\n');
+    }
+}
+
+impl Encoder for TextEncoder {
+    fn header(&mut self, fields: &[&str], out: &mut Vec<u8>) -> Result<()> {
+        let mut header = Vec::new();
+        match self {
+            TextEncoder::Plain => header.extend_from_slice(fields.join(" ").as_bytes()),
+            TextEncoder::Formatted {
+                header: template, ..
+            } => {
+                let values: Vec<Value<'_>> = fields.iter().map(|f| Value::Str(f)).collect();
+                template.render(&values, &mut header)?;
+            }
+        }
+        Self::write_header_line(&header, out);
+        Ok(())
+    }
+
+    fn row(&mut self, values: &[Value<'_>], out: &mut Vec<u8>) -> Result<()> {
+        match self {
+            TextEncoder::Plain => {
+                let mut itoa = itoa::Buffer::new();
+                for (i, value) in values.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b' ');
+                    }
+                    let text = match value {
+                        Value::Int(n) => itoa.format(*n),
+                        Value::Num(text) | Value::Str(text) => text,
+                        Value::None => "None",
+                    };
+                    out.extend_from_slice(text.as_bytes());
+                }
+            }
+            TextEncoder::Formatted { line, .. } => line.render(values, out)?,
+        }
+        out.push(b'\n');
+        Ok(())
+    }
+}
+
+/// Writes `bytes` whole, naming `path` in the error.
+pub fn write_all(writer: &mut impl Write, bytes: &[u8], path: &str) -> Result<()> {
+    writer
+        .write_all(bytes)
+        .map_err(|e| Error::io(Some(path), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csv(dialect: CsvDialect, values: &[Value<'_>]) -> String {
+        let mut out = Vec::new();
+        CsvEncoder::new(dialect).row(values, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn csv_excel_minimal_quoting() {
+        let row = [
+            Value::Int(3),
+            Value::Str("call"),
+            Value::Str("a, \"b\""),
+            Value::Str("x\ny"),
+        ];
+        assert_eq!(
+            csv(CsvDialect::default(), &row),
+            "3,call,\"a, \"\"b\"\"\",\"x\ny\"\r\n"
+        );
+    }
+
+    #[test]
+    fn csv_line_breaks_follow_the_python_version() {
+        let mut d = CsvDialect {
+            lineterminator: "!".into(),
+            ..CsvDialect::default()
+        };
+        assert_eq!(
+            csv(d.clone(), &[Value::Str("a\rb"), Value::Str("e")]),
+            "a\rb,e!"
+        );
+        d.quote_line_breaks = true;
+        assert_eq!(
+            csv(d, &[Value::Str("a\rb"), Value::Str("e")]),
+            "\"a\rb\",e!"
+        );
+    }
+
+    #[test]
+    fn csv_quote_all_and_nonnumeric() {
+        let row = [
+            Value::None,
+            Value::Int(1),
+            Value::Str("x"),
+            Value::Num("1.5"),
+        ];
+        let all = CsvDialect {
+            quoting: CsvQuoting::All,
+            ..CsvDialect::default()
+        };
+        assert_eq!(csv(all, &row), "\"\",\"1\",\"x\",\"1.5\"\r\n");
+        let nonnum = CsvDialect {
+            quoting: CsvQuoting::NonNumeric,
+            ..CsvDialect::default()
+        };
+        assert_eq!(csv(nonnum, &row), "\"\",1,\"x\",1.5\r\n");
+    }
+
+    #[test]
+    fn csv_escapechar() {
+        let d = CsvDialect {
+            escapechar: Some('\\'),
+            ..CsvDialect::default()
+        };
+        assert_eq!(
+            csv(d.clone(), &[Value::Str("a\\b"), Value::Str("x\"y")]),
+            "a\\\\b,\"x\"\"y\"\r\n"
+        );
+        let d = CsvDialect {
+            doublequote: false,
+            ..d
+        };
+        assert_eq!(csv(d, &[Value::Str("x\"y")]), "x\\\"y\r\n");
+        let d = CsvDialect {
+            doublequote: false,
+            ..CsvDialect::default()
+        };
+        let mut out = b"keep".to_vec();
+        assert!(CsvEncoder::new(d)
+            .row(&[Value::Str("x\"y")], &mut out)
+            .is_err());
+        assert_eq!(out, b"keep");
+    }
+
+    #[test]
+    fn csv_single_empty_field_is_quoted() {
+        assert_eq!(csv(CsvDialect::default(), &[Value::Str("")]), "\"\"\r\n");
+        assert_eq!(
+            csv(CsvDialect::default(), &[Value::Str(""), Value::Str("a")]),
+            ",a\r\n"
+        );
+    }
+
+    #[test]
+    fn templates_render_like_str_format() {
+        let t = Template::parse("{:<8} {:<11} {:<30} {:<5} {}").unwrap();
+        let mut out = Vec::new();
+        t.render(
+            &[
+                Value::Int(1),
+                Value::Str("call"),
+                Value::Str("f"),
+                Value::Int(12),
+                Value::Str("a.py"),
+            ],
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!("{:<8} {:<11} {:<30} {:<5} {}", 1, "call", "f", 12, "a.py")
+        );
+        let t = Template::parse("{:^12} | {:>6} | {:4} | {:4} {{x}}").unwrap();
+        let mut out = Vec::new();
+        t.render(
+            &[
+                Value::Str("idx"),
+                Value::Int(5),
+                Value::Int(7),
+                Value::Str("é"),
+            ],
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "    idx      |      5 |    7 | é    {x}"
+        );
+    }
+
+    #[test]
+    fn templates_reject_what_they_cannot_evaluate() {
+        for bad in ["{0}", "{:*<5}", "{:.2f}", "{", "}", "{:08}", "{name}"] {
+            assert!(Template::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn text_header_has_dash_line_of_same_width() {
+        let mut out = Vec::new();
+        TextEncoder::Plain
+            .header(&["index", "type"], &mut out)
+            .unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "index type\n----------\n");
+        let mut out = Vec::new();
+        TextEncoder::Plain
+            .row(&[Value::Int(0), Value::Str("call"), Value::None], &mut out)
+            .unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "0 call None\n");
+    }
+}

@@ -1,0 +1,169 @@
+//! The event model: what the hook stores per event, and the record layouts
+//! (field names and order) that SPEC §3 documents.
+
+/// Interpreter events, in the names `sys.setprofile`/`sys.settrace` use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum EventKind {
+    Call = 0,
+    Return = 1,
+    CCall = 2,
+    CReturn = 3,
+    CException = 4,
+    Line = 5,
+}
+
+impl EventKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Call => "call",
+            EventKind::Return => "return",
+            EventKind::CCall => "c_call",
+            EventKind::CReturn => "c_return",
+            EventKind::CException => "c_exception",
+            EventKind::Line => "line",
+        }
+    }
+}
+
+/// Line number stored for a frame whose `f_lineno` is `None`.
+pub const NO_LINE: i32 = i32::MIN;
+
+/// One event as the hook stores it: fixed size, no pointers, no Python.
+///
+/// `code` indexes [`crate::Tables::codes`] (file name and source lines of the
+/// frame's code), `function` indexes [`crate::Tables::names`] (the code's name,
+/// or the builtin's `__name__` for `c_*` events).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub index: u64,
+    pub rss: u64,
+    pub vms: u64,
+    pub code: u32,
+    pub function: u32,
+    pub lineno: i32,
+    pub kind: EventKind,
+}
+
+/// A field of a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    Index,
+    Type,
+    Function,
+    LineNo,
+    Line,
+    Filename,
+    Rss,
+    Vms,
+}
+
+impl Field {
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Index => "index",
+            Field::Type => "type",
+            Field::Function => "function",
+            Field::LineNo => "lineNo",
+            Field::Line => "line",
+            Field::Filename => "filename",
+            Field::Rss => "RSS",
+            Field::Vms => "VMS",
+        }
+    }
+}
+
+/// The four record layouts of SPEC §3.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordKind {
+    Function,
+    Line,
+    FunctionMemory,
+    LineMemory,
+}
+
+impl RecordKind {
+    pub fn fields(self) -> &'static [Field] {
+        use Field::*;
+        match self {
+            RecordKind::Function => &[Index, Type, Function, LineNo, Filename],
+            RecordKind::Line => &[Index, Function, LineNo, Line, Filename],
+            RecordKind::FunctionMemory => &[Index, Type, Function, Rss, Vms, LineNo, Filename],
+            RecordKind::LineMemory => &[Index, Function, LineNo, Rss, Vms, Line, Filename],
+        }
+    }
+
+    pub fn field_names(self) -> Vec<&'static str> {
+        self.fields().iter().map(|f| f.name()).collect()
+    }
+
+    pub fn position(self, name: &str) -> Option<usize> {
+        self.fields().iter().position(|f| f.name() == name)
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "function" => Some(RecordKind::Function),
+            "line" => Some(RecordKind::Line),
+            "function_memory" => Some(RecordKind::FunctionMemory),
+            "line_memory" => Some(RecordKind::LineMemory),
+            _ => None,
+        }
+    }
+}
+
+/// A field value, as Python would see it.  `Num` holds the text of a number
+/// that is not an `int` (Python's `str()` of it): CSV leaves it unquoted
+/// under `QUOTE_NONNUMERIC`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value<'a> {
+    Int(i64),
+    Str(&'a str),
+    Num(&'a str),
+    None,
+}
+
+impl Value<'_> {
+    pub fn to_owned_value(&self) -> OwnedValue {
+        match self {
+            Value::Int(i) => OwnedValue::Int(*i),
+            Value::Str(s) => OwnedValue::Str((*s).to_owned()),
+            Value::Num(s) => OwnedValue::Num((*s).to_owned()),
+            Value::None => OwnedValue::None,
+        }
+    }
+}
+
+/// An owned [`Value`], used by filters and by rows that come from Python.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OwnedValue {
+    Int(i64),
+    Str(String),
+    Num(String),
+    /// A float; compared with `Int` the way Python compares `3.0 == 3`.
+    Float(f64),
+    None,
+}
+
+impl OwnedValue {
+    pub fn as_value(&self) -> Value<'_> {
+        match self {
+            OwnedValue::Int(i) => Value::Int(*i),
+            OwnedValue::Str(s) => Value::Str(s),
+            OwnedValue::Num(s) => Value::Num(s),
+            OwnedValue::Float(_) => Value::None,
+            OwnedValue::None => Value::None,
+        }
+    }
+
+    /// Python `==` between a filter value and a record field value.
+    pub fn equals(&self, other: &Value<'_>) -> bool {
+        match (self, other) {
+            (OwnedValue::Int(a), Value::Int(b)) => a == b,
+            (OwnedValue::Float(a), Value::Int(b)) => *a == *b as f64,
+            (OwnedValue::Str(a), Value::Str(b)) => a == b,
+            (OwnedValue::None, Value::None) => true,
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,451 @@
+//! From events to bytes: the [`Pipeline`] (resolve ids, filter, encode) and
+//! the [`FileSink`] that runs a pipeline on its own writer thread.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+
+use crate::encode::{write_all, Encoder};
+use crate::error::{Error, Result};
+use crate::event::{Event, Field, OwnedValue, RecordKind, Value, NO_LINE};
+use crate::filter::FilterSet;
+use crate::tables::TablesView;
+
+/// Text of the `line` field when the source of a line is not available.
+pub const NO_SOURCE: &str = "<source unavailable>";
+
+/// Events per batch handed from the hook to a writer.
+pub const BATCH: usize = 8192;
+/// Batches in flight per writer; with recycling this bounds memory.
+const IN_FLIGHT: usize = 4;
+
+pub struct Pipeline {
+    /// The layout of hook events; `None` for a pipeline that only gets rows.
+    kind: Option<RecordKind>,
+    filters: FilterSet,
+    encoder: Box<dyn Encoder>,
+    view: TablesView,
+}
+
+impl Pipeline {
+    pub fn new(kind: Option<RecordKind>, filters: FilterSet, encoder: Box<dyn Encoder>) -> Self {
+        Pipeline {
+            kind,
+            filters,
+            encoder,
+            view: TablesView::default(),
+        }
+    }
+
+    pub fn kind(&self) -> Option<RecordKind> {
+        self.kind
+    }
+
+    pub fn header(&mut self, fields: &[&str], out: &mut Vec<u8>) -> Result<()> {
+        self.encoder.header(fields, out)
+    }
+
+    /// A row that did not come from the hook (a record passed to
+    /// `recorder.record()` from Python); filtered and encoded the same way.
+    pub fn row(&mut self, values: &[Value<'_>], out: &mut Vec<u8>) -> Result<()> {
+        if self.filters.keep(values) {
+            self.encoder.row(values, out)?;
+        }
+        Ok(())
+    }
+
+    pub fn events(&mut self, events: &[Event], out: &mut Vec<u8>) -> Result<()> {
+        let Some(kind) = self.kind else {
+            return Err(Error::State(
+                "events sent to a pipeline made for rows only".to_owned(),
+            ));
+        };
+        let fields = kind.fields();
+        for event in events {
+            self.view.ensure(event.code, event.function);
+            let code = self.view.code(event.code);
+            let mut row: [Value<'_>; 7] = [
+                Value::None,
+                Value::None,
+                Value::None,
+                Value::None,
+                Value::None,
+                Value::None,
+                Value::None,
+            ];
+            for (slot, field) in row.iter_mut().zip(fields) {
+                *slot = match field {
+                    Field::Index => Value::Int(event.index as i64),
+                    Field::Type => Value::Str(event.kind.name()),
+                    Field::Function => Value::Str(self.view.name(event.function)),
+                    Field::LineNo if event.lineno == NO_LINE => Value::None,
+                    Field::LineNo => Value::Int(i64::from(event.lineno)),
+                    Field::Line => Value::Str(code.line(event.lineno).unwrap_or(NO_SOURCE)),
+                    Field::Filename => Value::Str(&code.filename),
+                    Field::Rss => Value::Int(event.rss as i64),
+                    Field::Vms => Value::Int(event.vms as i64),
+                };
+            }
+            let row = &row[..fields.len()];
+            if self.filters.keep(row) {
+                self.encoder.row(row, out)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+enum Message {
+    Events(Vec<Event>),
+    Row(Vec<OwnedValue>),
+    Bytes(Vec<u8>),
+    Flush(Sender<()>),
+}
+
+/// A file written by a thread of its own.  The hook fills a batch, sends it
+/// and takes a recycled one back, so a run of any length uses a fixed amount
+/// of memory; when the writer falls behind, the hook waits (no record lost).
+pub struct FileSink {
+    path: String,
+    to_writer: Option<Sender<Message>>,
+    recycled: Receiver<Vec<Event>>,
+    batch: Vec<Event>,
+    error: Arc<Mutex<Option<String>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FileSink {
+    /// Opens `path` (truncating, or appending when `append`), writes the
+    /// header when asked, and starts the writer thread.
+    pub fn open(
+        path: &str,
+        append: bool,
+        write_header: bool,
+        mut pipeline: Pipeline,
+        header: &[&str],
+    ) -> Result<Self> {
+        let mut file = if append {
+            OpenOptions::new().append(true).create(true).open(path)
+        } else {
+            File::create(path)
+        }
+        .map_err(|e| Error::io(Some(path), e))?;
+        if write_header {
+            let mut out = Vec::new();
+            pipeline.header(header, &mut out)?;
+            write_all(&mut file, &out, path)?;
+        }
+        let (to_writer, from_hook) = bounded::<Message>(IN_FLIGHT);
+        let (recycle, recycled) = bounded::<Vec<Event>>(IN_FLIGHT + 1);
+        let error = Arc::new(Mutex::new(None));
+        let thread_error = Arc::clone(&error);
+        let thread_path = path.to_owned();
+        let thread = std::thread::Builder::new()
+            .name("pikos-writer".to_owned())
+            .spawn(move || {
+                writer_loop(
+                    file,
+                    thread_path,
+                    pipeline,
+                    from_hook,
+                    recycle,
+                    thread_error,
+                )
+            })
+            .map_err(|e| Error::io(Some(path), e))?;
+        Ok(FileSink {
+            path: path.to_owned(),
+            to_writer: Some(to_writer),
+            recycled,
+            batch: Vec::with_capacity(BATCH),
+            error,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Adds one event; hands the batch to the writer when it is full.
+    #[inline]
+    pub fn push(&mut self, event: Event) {
+        self.batch.push(event);
+        if self.batch.len() >= BATCH {
+            self.send_batch();
+        }
+    }
+
+    fn send_batch(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let next = self
+            .recycled
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        let full = std::mem::replace(&mut self.batch, next);
+        if let Some(tx) = &self.to_writer {
+            // A send fails only when the writer has stopped on an error,
+            // which `error()` reports.
+            let _ = tx.send(Message::Events(full));
+        }
+    }
+
+    /// A row filtered and encoded by the writer, in order with the events.
+    pub fn push_row(&mut self, row: Vec<OwnedValue>) {
+        self.send_batch();
+        if let Some(tx) = &self.to_writer {
+            let _ = tx.send(Message::Row(row));
+        }
+    }
+
+    /// Bytes written as they are, in order with the events.
+    pub fn push_bytes(&mut self, bytes: Vec<u8>) {
+        self.send_batch();
+        if let Some(tx) = &self.to_writer {
+            let _ = tx.send(Message::Bytes(bytes));
+        }
+    }
+
+    /// The first error the writer met, if any.
+    pub fn error(&self) -> Option<String> {
+        self.error.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Waits until everything pushed so far is on disk (in the OS).
+    pub fn flush(&mut self) -> Result<()> {
+        self.send_batch();
+        if let Some(tx) = &self.to_writer {
+            let (done, wait) = bounded(1);
+            if tx.send(Message::Flush(done)).is_ok() {
+                let _ = wait.recv();
+            }
+        }
+        self.check()
+    }
+
+    /// Writes everything, stops the thread and closes the file.
+    pub fn close(&mut self) -> Result<()> {
+        self.send_batch();
+        self.to_writer = None;
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                return Err(Error::State(format!(
+                    "{}: the writer thread panicked",
+                    self.path
+                )));
+            }
+        }
+        self.check()
+    }
+
+    fn check(&self) -> Result<()> {
+        match self.error() {
+            Some(msg) => Err(Error::State(msg)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for FileSink {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+fn writer_loop(
+    file: File,
+    path: String,
+    mut pipeline: Pipeline,
+    from_hook: Receiver<Message>,
+    recycle: Sender<Vec<Event>>,
+    error: Arc<Mutex<Option<String>>>,
+) {
+    let mut file = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut out = Vec::with_capacity(1 << 20);
+    let mut failed = false;
+    let fail = |err: Error, failed: &mut bool| {
+        *failed = true;
+        let mut slot = error.lock().unwrap_or_else(|e| e.into_inner());
+        slot.get_or_insert_with(|| err.to_string());
+    };
+    for message in from_hook {
+        match message {
+            Message::Events(mut events) => {
+                if !failed {
+                    out.clear();
+                    let encoded = pipeline.events(&events, &mut out);
+                    let written = encoded.and_then(|()| write_all(&mut file, &out, &path));
+                    if let Err(err) = written {
+                        fail(err, &mut failed);
+                    }
+                }
+                events.clear();
+                let _ = recycle.try_send(events);
+            }
+            Message::Row(row) => {
+                if !failed {
+                    out.clear();
+                    let values: Vec<Value<'_>> = row.iter().map(OwnedValue::as_value).collect();
+                    let encoded = pipeline.row(&values, &mut out);
+                    if let Err(err) = encoded.and_then(|()| write_all(&mut file, &out, &path)) {
+                        fail(err, &mut failed);
+                    }
+                }
+            }
+            Message::Bytes(bytes) => {
+                if !failed {
+                    if let Err(err) = write_all(&mut file, &bytes, &path) {
+                        fail(err, &mut failed);
+                    }
+                }
+            }
+            Message::Flush(done) => {
+                if !failed {
+                    if let Err(err) = file.flush() {
+                        fail(Error::io(Some(&path), err), &mut failed);
+                    }
+                }
+                let _ = done.send(());
+            }
+        }
+    }
+    if !failed {
+        if let Err(err) = file.flush() {
+            fail(Error::io(Some(&path), err), &mut failed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::{CsvDialect, CsvEncoder, TextEncoder};
+    use crate::event::{EventKind, OwnedValue};
+    use crate::filter::Filter;
+    use crate::tables::{tables, CodeEntry};
+
+    fn code(filename: &str, lines: &[&str]) -> (u32, u32) {
+        let mut t = tables().write().unwrap();
+        let code = t.add_code(CodeEntry {
+            filename: filename.into(),
+            lines: Some(lines.iter().map(|l| Box::<str>::from(*l)).collect()),
+        });
+        let name = t.add_name("work".into());
+        (code, name)
+    }
+
+    fn event(index: u64, kind: EventKind, (code, function): (u32, u32), lineno: i32) -> Event {
+        Event {
+            index,
+            rss: 10,
+            vms: 20,
+            code,
+            function,
+            lineno,
+            kind,
+        }
+    }
+
+    #[test]
+    fn events_resolve_to_rows() {
+        let ids = code("m.py", &["def work():", "    x = 1"]);
+        let mut p = Pipeline::new(
+            Some(RecordKind::Line),
+            FilterSet::default(),
+            Box::new(TextEncoder::Plain),
+        );
+        let mut out = Vec::new();
+        p.events(
+            &[
+                event(0, EventKind::Line, ids, 2),
+                event(1, EventKind::Line, ids, 9),
+            ],
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!("0 work 2     x = 1 m.py\n1 work 9 {NO_SOURCE} m.py\n")
+        );
+    }
+
+    #[test]
+    fn filters_drop_rows_but_indices_stay() {
+        let ids = code("f.py", &[]);
+        let filters = FilterSet::new(vec![Filter::OnValue {
+            at: 1,
+            values: vec![OwnedValue::Str("return".into())],
+        }]);
+        let mut p = Pipeline::new(
+            Some(RecordKind::FunctionMemory),
+            filters,
+            Box::new(CsvEncoder::new(CsvDialect::default())),
+        );
+        let mut out = Vec::new();
+        p.events(
+            &[
+                event(0, EventKind::Call, ids, 1),
+                event(1, EventKind::Return, ids, 1),
+            ],
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "1,return,work,10,20,1,f.py\r\n"
+        );
+    }
+
+    #[test]
+    fn file_sink_writes_header_once_and_appends() {
+        let dir = std::env::temp_dir().join(format!("pikos-core-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("out.csv");
+        let path = path.to_str().unwrap();
+        let ids = code("g.py", &[]);
+        let fields = RecordKind::Function.field_names();
+        for append in [false, true] {
+            let pipeline = Pipeline::new(
+                Some(RecordKind::Function),
+                FilterSet::default(),
+                Box::new(CsvEncoder::new(CsvDialect::default())),
+            );
+            let mut sink = FileSink::open(path, append, !append, pipeline, &fields).unwrap();
+            for i in 0..(BATCH as u64 * 3 + 7) {
+                sink.push(event(i, EventKind::Call, ids, 3));
+            }
+            sink.close().unwrap();
+        }
+        let text = std::fs::read_to_string(path).unwrap();
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        assert_eq!(lines[0], "index,type,function,lineNo,filename");
+        assert_eq!(lines.len(), 1 + 2 * (BATCH * 3 + 7) + 1);
+        assert_eq!(lines[1], "0,call,work,3,g.py");
+        assert_eq!(text.matches("index,").count(), 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn file_sink_reports_write_errors() {
+        if !std::path::Path::new("/dev/full").exists() {
+            return;
+        }
+        let ids = code("h.py", &[]);
+        let pipeline = Pipeline::new(
+            Some(RecordKind::Function),
+            FilterSet::default(),
+            Box::new(TextEncoder::Plain),
+        );
+        let mut sink = FileSink::open("/dev/full", true, false, pipeline, &[]).unwrap();
+        for i in 0..(BATCH as u64 * 200) {
+            sink.push(event(i, EventKind::Call, ids, 3));
+        }
+        let err = sink.close().unwrap_err().to_string();
+        assert!(err.contains("/dev/full"), "{err}");
+    }
+}

@@ -1,0 +1,231 @@
+//! Code objects and builtins to compact ids, once per object.
+//!
+//! The cache keeps a strong reference to every code object it has seen so
+//! that an address can never be reused by another code object while the
+//! process runs.  Names and file names go into the core's shared tables;
+//! source lines are read (through `linecache`, as the original did) only the
+//! first time a line monitor meets a code object.
+
+use std::collections::HashMap;
+use std::ffi::CStr;
+use std::sync::Arc;
+
+use pikos_core::tables::{rstrip_python, tables};
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString};
+use pyo3::{ffi, intern};
+use rustc_hash::FxHashMap;
+
+use crate::gil_cell::GilCell;
+
+#[derive(Clone, Copy, Debug)]
+pub struct CodeSlot {
+    /// Table id of the code without source lines (function monitors).
+    pub plain: u32,
+    /// Table id with source lines, made the first time a line monitor asks.
+    pub with_lines: Option<u32>,
+    /// Name id of `co_name`.
+    pub name: u32,
+    /// The code belongs to pikos itself: its events are never recorded.
+    pub own: bool,
+}
+
+struct CodeCache {
+    slots: FxHashMap<usize, (CodeSlot, Py<PyAny>)>,
+    last: Option<(usize, CodeSlot)>,
+    names: HashMap<String, u32>,
+    builtins: FxHashMap<usize, u32>,
+    sources: HashMap<String, Option<Arc<[Box<str>]>>>,
+    own_prefix: Option<String>,
+}
+
+static CACHE: GilCell<Option<CodeCache>> = GilCell::new(None);
+
+fn cache(py: Python<'_>) -> &mut CodeCache {
+    // SAFETY: GIL held (token); callers below take care not to call into
+    // Python while holding this borrow.
+    let cell = unsafe { CACHE.get_mut(py) };
+    cell.get_or_insert_with(|| CodeCache {
+        slots: FxHashMap::default(),
+        last: None,
+        names: HashMap::new(),
+        builtins: FxHashMap::default(),
+        sources: HashMap::new(),
+        own_prefix: None,
+    })
+}
+
+/// Files under this directory are pikos' own (set once at import).
+pub fn set_own_prefix(py: Python<'_>, prefix: String) {
+    cache(py).own_prefix = Some(prefix);
+}
+
+fn intern_name(py: Python<'_>, name: &str) -> u32 {
+    let names = &mut cache(py).names;
+    if let Some(id) = names.get(name) {
+        return *id;
+    }
+    let id = tables()
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .add_name(Arc::from(name));
+    names.insert(name.to_owned(), id);
+    id
+}
+
+/// Text of a Python str; strings that are not valid UTF-8 (lone surrogates)
+/// are written with backslash escapes rather than failing.
+pub fn text_of(s: &Bound<'_, PyAny>) -> String {
+    match s.cast::<PyString>() {
+        Ok(s) => match s.to_str() {
+            Ok(text) => text.to_owned(),
+            Err(_) => s
+                .call_method1(intern!(s.py(), "encode"), ("utf-8", "backslashreplace"))
+                .and_then(|b| b.extract::<Vec<u8>>())
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default(),
+        },
+        Err(_) => s.str().map(|s| text_of(s.as_any())).unwrap_or_default(),
+    }
+}
+
+/// The slot of the frame's code.  `lines` asks for the source lines too.
+///
+/// # Safety
+/// GIL held; `code` and `frame` are valid borrowed pointers.
+#[inline]
+pub unsafe fn lookup(
+    py: Python<'_>,
+    code: *mut ffi::PyCodeObject,
+    frame: *mut ffi::PyFrameObject,
+    lines: bool,
+) -> PyResult<CodeSlot> {
+    let key = code as usize;
+    {
+        let c = cache(py);
+        if let Some((k, slot)) = c.last {
+            if k == key && (!lines || slot.with_lines.is_some()) {
+                return Ok(slot);
+            }
+        }
+        if let Some((slot, _)) = c.slots.get(&key) {
+            if !lines || slot.with_lines.is_some() {
+                let slot = *slot;
+                c.last = Some((key, slot));
+                return Ok(slot);
+            }
+        }
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { lookup_slow(py, code, frame, lines) }
+}
+
+#[cold]
+unsafe fn lookup_slow(
+    py: Python<'_>,
+    code: *mut ffi::PyCodeObject,
+    frame: *mut ffi::PyFrameObject,
+    lines: bool,
+) -> PyResult<CodeSlot> {
+    let key = code as usize;
+    // SAFETY: `code` is a valid borrowed reference (caller).
+    let code_obj = unsafe { Bound::from_borrowed_ptr(py, code as *mut ffi::PyObject) };
+    let existing = cache(py).slots.get(&key).map(|(slot, _)| *slot);
+    let mut slot = match existing {
+        Some(slot) => slot,
+        None => {
+            let name = text_of(&code_obj.getattr(intern!(py, "co_name"))?);
+            let filename = text_of(&code_obj.getattr(intern!(py, "co_filename"))?);
+            let own = cache(py)
+                .own_prefix
+                .as_deref()
+                .is_some_and(|prefix| filename.starts_with(prefix));
+            let name = intern_name(py, &name);
+            let plain = tables()
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .add_code(pikos_core::CodeEntry {
+                    filename: Arc::from(filename.as_str()),
+                    lines: None,
+                });
+            CodeSlot {
+                plain,
+                with_lines: None,
+                name,
+                own,
+            }
+        }
+    };
+    if lines && slot.with_lines.is_none() {
+        let filename = text_of(&code_obj.getattr(intern!(py, "co_filename"))?);
+        let source = match cache(py).sources.get(&filename) {
+            Some(source) => source.clone(),
+            None => {
+                // SAFETY: `frame` is valid (caller); PyFrame_GetGlobals returns a new reference.
+                let globals =
+                    unsafe { Bound::from_owned_ptr_or_opt(py, ffi::PyFrame_GetGlobals(frame)) };
+                let source = read_source(py, &filename, globals)?;
+                cache(py).sources.insert(filename.clone(), source.clone());
+                source
+            }
+        };
+        let id = tables()
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .add_code(pikos_core::CodeEntry {
+                filename: Arc::from(filename.as_str()),
+                lines: source,
+            });
+        slot.with_lines = Some(id);
+    }
+    let c = cache(py);
+    c.slots.insert(key, (slot, code_obj.unbind()));
+    c.last = Some((key, slot));
+    Ok(slot)
+}
+
+/// `linecache.getlines(filename, module_globals)`, right-stripped.
+fn read_source(
+    py: Python<'_>,
+    filename: &str,
+    globals: Option<Bound<'_, PyAny>>,
+) -> PyResult<Option<Arc<[Box<str>]>>> {
+    let linecache = py.import(intern!(py, "linecache"))?;
+    let lines = linecache.call_method1(intern!(py, "getlines"), (filename, globals))?;
+    let lines = lines.cast::<PyList>()?;
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let lines: Vec<Box<str>> = lines
+        .iter()
+        .map(|l| Box::from(rstrip_python(&text_of(&l))))
+        .collect();
+    Ok(Some(lines.into()))
+}
+
+/// Name id of a builtin seen in a `c_*` event: its `__name__`.
+///
+/// # Safety
+/// GIL held; `func` is a valid borrowed reference.
+#[inline]
+pub unsafe fn builtin_name(py: Python<'_>, func: *mut ffi::PyObject) -> PyResult<u32> {
+    // SAFETY: a PyCFunction's method def is static for the object's life and
+    // its `ml_name` is a static C string: key the cache by that pointer.
+    unsafe {
+        if ffi::PyCFunction_Check(func) != 0 {
+            let def = (*(func as *mut ffi::PyCFunctionObject)).m_ml;
+            let name_ptr = (*def).ml_name;
+            let key = name_ptr as usize;
+            if let Some(id) = cache(py).builtins.get(&key) {
+                return Ok(*id);
+            }
+            let name = CStr::from_ptr(name_ptr).to_string_lossy().into_owned();
+            let id = intern_name(py, &name);
+            cache(py).builtins.insert(key, id);
+            return Ok(id);
+        }
+        let obj = Bound::from_borrowed_ptr(py, func);
+        let name = text_of(&obj.getattr(intern!(py, "__name__"))?);
+        Ok(intern_name(py, &name))
+    }
+}

@@ -1,0 +1,139 @@
+//! Python values and specs to core types.
+
+use pikos_core::encode::{CsvDialect, CsvEncoder, CsvQuoting, Encoder, Template, TextEncoder};
+use pikos_core::event::OwnedValue;
+use pikos_core::{Filter, FilterSet};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyFloat, PyInt, PyString, PyTuple};
+
+use crate::codes::text_of;
+
+/// A record value as the encoders see it: `int` and `str` as themselves,
+/// other numbers as their `str()` (unquoted under `QUOTE_NONNUMERIC`, as
+/// Python's csv does), anything else as its `str()`.
+pub fn row_value(value: &Bound<'_, PyAny>) -> OwnedValue {
+    if value.is_none() {
+        OwnedValue::None
+    } else if value.is_exact_instance_of::<PyString>() || value.is_instance_of::<PyString>() {
+        OwnedValue::Str(text_of(value))
+    } else if value.is_exact_instance_of::<PyInt>() {
+        match value.extract::<i64>() {
+            Ok(n) => OwnedValue::Int(n),
+            Err(_) => OwnedValue::Num(text_of(value)),
+        }
+    } else if unsafe { pyo3::ffi::PyNumber_Check(value.as_ptr()) } != 0 {
+        OwnedValue::Num(text_of(value))
+    } else {
+        OwnedValue::Str(text_of(value))
+    }
+}
+
+/// A filter value, when the core can compare it the way Python's `==` would.
+fn filter_value(value: &Bound<'_, PyAny>) -> Option<OwnedValue> {
+    if value.is_none() {
+        Some(OwnedValue::None)
+    } else if value.is_instance_of::<PyBool>() {
+        Some(OwnedValue::Int(i64::from(value.extract::<bool>().ok()?)))
+    } else if value.is_exact_instance_of::<PyString>() {
+        Some(OwnedValue::Str(value.extract::<String>().ok()?))
+    } else if value.is_exact_instance_of::<PyInt>() {
+        value.extract::<i64>().ok().map(OwnedValue::Int)
+    } else if value.is_exact_instance_of::<PyFloat>() {
+        value.extract::<f64>().ok().map(OwnedValue::Float)
+    } else {
+        None
+    }
+}
+
+/// `[(kind, position, values), ...]` to a filter set; `None` when some value
+/// cannot be compared natively (the caller then filters in Python).
+pub fn filters(specs: &Bound<'_, PyAny>) -> PyResult<Option<FilterSet>> {
+    let mut out = Vec::new();
+    for spec in specs.try_iter()? {
+        let spec = spec?;
+        let (kind, at, values): (String, usize, Bound<'_, PyAny>) = spec.extract()?;
+        let mut converted = Vec::new();
+        for value in values.try_iter()? {
+            match filter_value(&value?) {
+                Some(v) => converted.push(v),
+                None => return Ok(None),
+            }
+        }
+        out.push(match kind.as_str() {
+            "on_value" => Filter::OnValue {
+                at,
+                values: converted,
+            },
+            "not_on_value" => Filter::NotOnValue {
+                at,
+                values: converted,
+            },
+            "on_change" => Filter::on_change(at),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown filter kind {other:?}"
+                )))
+            }
+        });
+    }
+    Ok(Some(FilterSet::new(out)))
+}
+
+fn one_char(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Option<char>> {
+    if value.is_none() {
+        return Ok(None);
+    }
+    let text: String = value.extract()?;
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => Ok(Some(c)),
+        _ => Err(PyTypeError::new_err(format!(
+            "csv {what} must be a 1-character string"
+        ))),
+    }
+}
+
+/// An encoder spec from Python:
+/// `("csv", delimiter, quotechar, escapechar, doublequote, lineterminator, quoting, quote_line_breaks)`,
+/// `("text",)` or `("text", header_template, line_template)`.
+pub fn encoder(spec: &Bound<'_, PyTuple>) -> PyResult<Box<dyn Encoder>> {
+    let kind: String = spec.get_item(0)?.extract()?;
+    match (kind.as_str(), spec.len()) {
+        ("csv", 8) => {
+            let quoting = match spec.get_item(6)?.extract::<i64>()? {
+                0 => CsvQuoting::Minimal,
+                1 => CsvQuoting::All,
+                2 => CsvQuoting::NonNumeric,
+                other => {
+                    return Err(PyValueError::new_err(format!(
+                        "csv quoting {other} is not evaluated natively"
+                    )))
+                }
+            };
+            let dialect = CsvDialect {
+                delimiter: one_char(&spec.get_item(1)?, "delimiter")?
+                    .ok_or_else(|| PyTypeError::new_err("csv delimiter must be set"))?,
+                quotechar: one_char(&spec.get_item(2)?, "quotechar")?,
+                escapechar: one_char(&spec.get_item(3)?, "escapechar")?,
+                doublequote: spec.get_item(4)?.extract()?,
+                lineterminator: spec.get_item(5)?.extract()?,
+                quoting,
+                quote_line_breaks: spec.get_item(7)?.extract()?,
+            };
+            Ok(Box::new(CsvEncoder::new(dialect)))
+        }
+        ("text", 1) => Ok(Box::new(TextEncoder::Plain)),
+        ("text", 3) => {
+            let header: String = spec.get_item(1)?.extract()?;
+            let line: String = spec.get_item(2)?.extract()?;
+            let parse =
+                |t: &str| Template::parse(t).map_err(|e| PyValueError::new_err(e.to_string()));
+            Ok(Box::new(TextEncoder::Formatted {
+                header: parse(&header)?,
+                line: parse(&line)?,
+            }))
+        }
+        _ => Err(PyValueError::new_err(format!("bad encoder spec {spec}"))),
+    }
+}

@@ -1,0 +1,50 @@
+//! `pikos._native`: the interpreter hooks and the bridge between Python
+//! recorders and the core's sinks.  The public API is the Python package.
+
+mod codes;
+mod convert;
+mod errors;
+mod gil_cell;
+mod hook;
+mod sink;
+mod tstate;
+
+use pyo3::exceptions::PyImportError;
+use pyo3::prelude::*;
+
+/// Files under `prefix` are pikos' own: their frames are never recorded.
+#[pyfunction]
+fn set_own_prefix(py: Python<'_>, prefix: String) {
+    codes::set_own_prefix(py, prefix);
+}
+
+/// Whether `template` can be formatted natively (else Python formats it).
+#[pyfunction]
+fn template_supported(template: &str) -> bool {
+    pikos_core::Template::parse(template).is_ok()
+}
+
+#[pymodule(gil_used = true)]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    let sys = py.import("sys")?;
+    let profile = sys.call_method0("getprofile")?;
+    let trace = sys.call_method0("gettrace")?;
+    // SAFETY: GIL held; `m` serves as a marker object that outlives the check.
+    let layout_ok = unsafe { tstate::self_check(profile.as_ptr(), trace.as_ptr(), m.as_ptr()) };
+    if !layout_ok {
+        return Err(PyImportError::new_err(format!(
+            "pikos._native does not know the thread-state layout of this Python ({}); \
+             it supports CPython 3.11, 3.12 and 3.13",
+            sys.getattr("version")?
+        )));
+    }
+    m.add_class::<hook::Hook>()?;
+    m.add_class::<sink::Sink>()?;
+    m.add_function(wrap_pyfunction!(set_own_prefix, m)?)?;
+    m.add_function(wrap_pyfunction!(template_supported, m)?)?;
+    m.add_function(wrap_pyfunction!(hook::empty_hook_enable, m)?)?;
+    m.add_function(wrap_pyfunction!(hook::empty_hook_disable, m)?)?;
+    m.add("NO_SOURCE", pikos_core::sink::NO_SOURCE)?;
+    Ok(())
+}

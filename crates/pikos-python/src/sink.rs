@@ -1,0 +1,336 @@
+//! `Sink`: the native side of a built-in recorder.  The hook pushes events
+//! into it; the Python recorder passes it rows (records given to
+//! `recorder.record()`), pre-formatted text, and the prepare/finalize calls.
+
+use std::collections::HashMap;
+
+use pikos_core::event::{EventKind, Field, OwnedValue, NO_LINE};
+use pikos_core::sink::NO_SOURCE;
+use pikos_core::tables::TablesView;
+use pikos_core::{Event, FileSink, Pipeline, RecordKind, Value};
+use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::{intern, IntoPyObjectExt};
+
+use crate::convert;
+use crate::errors::{core_err, recorder_error};
+use crate::gil_cell::GilCell;
+
+/// Events a stream recorder collects before one `stream.write()`.
+const STREAM_BATCH: usize = 4096;
+
+enum State {
+    /// Not prepared, or finalized.
+    Closed,
+    File(FileSink),
+    Stream {
+        pipeline: Pipeline,
+        pending: Vec<Event>,
+    },
+    Memory {
+        kind: RecordKind,
+        pending: Vec<Event>,
+    },
+}
+
+#[pyclass(frozen, module = "pikos._native")]
+pub struct Sink {
+    state: GilCell<State>,
+    /// The Python text stream of a stream sink.
+    stream: Option<Py<PyAny>>,
+    auto_flush: bool,
+}
+
+fn kind_of(kind: Option<&str>) -> PyResult<Option<RecordKind>> {
+    kind.map(|k| {
+        RecordKind::from_name(k)
+            .ok_or_else(|| PyValueError::new_err(format!("unknown record kind {k:?}")))
+    })
+    .transpose()
+}
+
+fn pipeline(
+    kind: Option<&str>,
+    encoder: &Bound<'_, PyTuple>,
+    filters: &Bound<'_, PyAny>,
+) -> PyResult<Pipeline> {
+    let filters = convert::filters(filters)?
+        .ok_or_else(|| PyValueError::new_err("filter values that pikos cannot compare natively"))?;
+    Ok(Pipeline::new(
+        kind_of(kind)?,
+        filters,
+        convert::encoder(encoder)?,
+    ))
+}
+
+impl Sink {
+    /// # Safety (internal)
+    /// No call into Python while the returned borrow lives.
+    #[inline(always)]
+    fn state<'py>(&'py self, py: Python<'py>) -> &'py mut State {
+        // SAFETY: GIL held (token); every caller below ends the borrow before
+        // calling into Python.
+        unsafe { self.state.get_mut(py) }
+    }
+
+    /// Called by the hook for every event.
+    #[inline]
+    pub fn push(&self, py: Python<'_>, event: Event) -> PyResult<()> {
+        match self.state(py) {
+            State::File(file) => {
+                file.push(event);
+                Ok(())
+            }
+            State::Memory { pending, .. } => {
+                pending.push(event);
+                Ok(())
+            }
+            State::Stream { pending, .. } => {
+                pending.push(event);
+                if self.auto_flush || pending.len() >= STREAM_BATCH {
+                    self.drain(py)
+                } else {
+                    Ok(())
+                }
+            }
+            State::Closed => Err(recorder_error(
+                "record() called on a recorder that is not prepared",
+            )),
+        }
+    }
+
+    /// Encodes the pending events of a stream sink and writes them.
+    fn drain(&self, py: Python<'_>) -> PyResult<()> {
+        let mut out = Vec::new();
+        if let State::Stream { pipeline, pending } = self.state(py) {
+            let encoded = pipeline.events(pending, &mut out);
+            pending.clear();
+            encoded.map_err(core_err)?;
+        }
+        self.write_stream(py, &out)
+    }
+
+    fn write_stream(&self, py: Python<'_>, bytes: &[u8]) -> PyResult<()> {
+        let Some(stream) = &self.stream else {
+            return Ok(());
+        };
+        if !bytes.is_empty() {
+            let text = PyString::from_bytes(py, bytes)?;
+            stream.call_method1(py, intern!(py, "write"), (text,))?;
+        }
+        if self.auto_flush {
+            stream.call_method0(py, intern!(py, "flush"))?;
+        }
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl Sink {
+    /// A sink that writes to `path` on a writer thread.  Opened at `prepare`.
+    #[staticmethod]
+    fn file() -> Self {
+        Sink {
+            state: GilCell::new(State::Closed),
+            stream: None,
+            auto_flush: false,
+        }
+    }
+
+    /// A sink that writes text to a Python stream in batches.
+    #[staticmethod]
+    fn stream(stream: Py<PyAny>, auto_flush: bool) -> Self {
+        Sink {
+            state: GilCell::new(State::Closed),
+            stream: Some(stream),
+            auto_flush,
+        }
+    }
+
+    /// A sink that keeps events until Python asks for them as rows.
+    #[staticmethod]
+    fn memory() -> Self {
+        Sink {
+            state: GilCell::new(State::Closed),
+            stream: None,
+            auto_flush: false,
+        }
+    }
+
+    /// Opens the output.  `header` (field names) is encoded and written when
+    /// given; `path` is the file of a file sink, truncated unless `append`.
+    /// `encoder=None` makes a memory sink.
+    #[pyo3(signature = (kind, encoder, filters, header, path=None, append=false))]
+    fn prepare(
+        &self,
+        py: Python<'_>,
+        kind: Option<&str>,
+        encoder: Option<&Bound<'_, PyTuple>>,
+        filters: &Bound<'_, PyAny>,
+        header: Option<Vec<String>>,
+        path: Option<&str>,
+        append: bool,
+    ) -> PyResult<()> {
+        self.close(py)?;
+        let Some(encoder) = encoder else {
+            let kind = kind_of(kind)?
+                .ok_or_else(|| PyValueError::new_err("a memory sink needs a record kind"))?;
+            *self.state(py) = State::Memory {
+                kind,
+                pending: Vec::new(),
+            };
+            return Ok(());
+        };
+        let mut pipeline = pipeline(kind, encoder, filters)?;
+        let fields: Vec<&str> = header.iter().flatten().map(String::as_str).collect();
+        if let Some(path) = path {
+            let write_header = header.is_some();
+            let file = py
+                .detach(|| FileSink::open(path, append, write_header, pipeline, &fields))
+                .map_err(core_err)?;
+            *self.state(py) = State::File(file);
+            return Ok(());
+        }
+        let mut out = Vec::new();
+        if header.is_some() {
+            pipeline.header(&fields, &mut out).map_err(core_err)?;
+        }
+        *self.state(py) = State::Stream {
+            pipeline,
+            pending: Vec::new(),
+        };
+        self.write_stream(py, &out)
+    }
+
+    /// A record passed to `recorder.record()` from Python, as a tuple.
+    fn write_row(&self, py: Python<'_>, row: &Bound<'_, PyAny>) -> PyResult<()> {
+        let values: Vec<OwnedValue> = row
+            .try_iter()?
+            .map(|v| v.map(|v| convert::row_value(&v)))
+            .collect::<PyResult<_>>()?;
+        match self.state(py) {
+            State::File(file) => {
+                file.push_row(values);
+                Ok(())
+            }
+            State::Stream { .. } => {
+                self.drain(py)?;
+                let mut out = Vec::new();
+                if let State::Stream { pipeline, .. } = self.state(py) {
+                    let borrowed: Vec<Value<'_>> =
+                        values.iter().map(OwnedValue::as_value).collect();
+                    pipeline.row(&borrowed, &mut out).map_err(core_err)?;
+                }
+                self.write_stream(py, &out)
+            }
+            State::Memory { .. } => Err(PyValueError::new_err(
+                "rows go to a memory sink's list directly",
+            )),
+            State::Closed => Err(recorder_error(
+                "record() called on a recorder that is not prepared",
+            )),
+        }
+    }
+
+    /// Text already formatted in Python (templates pikos does not evaluate).
+    fn write_text(&self, py: Python<'_>, text: &str) -> PyResult<()> {
+        match self.state(py) {
+            State::File(file) => {
+                file.push_bytes(text.as_bytes().to_vec());
+                Ok(())
+            }
+            State::Stream { .. } => {
+                self.drain(py)?;
+                self.write_stream(py, text.as_bytes())
+            }
+            State::Memory { .. } => Err(PyValueError::new_err("text cannot go to a memory sink")),
+            State::Closed => Err(recorder_error(
+                "record() called on a recorder that is not prepared",
+            )),
+        }
+    }
+
+    /// Writes everything pending (stream) or waits for the writer (file).
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        match self.state(py) {
+            State::File(file) => py.detach(|| file.flush()).map_err(core_err),
+            State::Stream { .. } => self.drain(py),
+            _ => Ok(()),
+        }
+    }
+
+    /// Flushes and closes; errors met while writing are raised here.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        if let State::Stream { .. } = self.state(py) {
+            self.drain(py)?;
+        }
+        match std::mem::replace(self.state(py), State::Closed) {
+            State::File(mut file) => {
+                let path = file.path().to_owned();
+                py.detach(|| file.close())
+                    .map_err(|e| PyOSError::new_err(format!("pikos could not write {path}: {e}")))
+            }
+            State::Memory { kind, pending } if !pending.is_empty() => {
+                // Keep events Python has not taken yet.
+                *self.state(py) = State::Memory { kind, pending };
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The events collected by a memory sink, as tuples in record order.
+    fn take_rows<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let (kind, events) = match self.state(py) {
+            State::Memory { kind, pending } => (*kind, std::mem::take(pending)),
+            _ => return Ok(PyList::empty(py)),
+        };
+        let mut view = TablesView::default();
+        let mut strings: HashMap<(u8, u32, i32), Py<PyAny>> = HashMap::new();
+        let mut text = |py: Python<'py>, key: (u8, u32, i32), s: &str| -> PyResult<Py<PyAny>> {
+            if let Some(obj) = strings.get(&key) {
+                return Ok(obj.clone_ref(py));
+            }
+            let obj = PyString::new(py, s).into_any().unbind();
+            strings.insert(key, obj.clone_ref(py));
+            Ok(obj)
+        };
+        let kinds: Vec<Py<PyAny>> = [
+            EventKind::Call,
+            EventKind::Return,
+            EventKind::CCall,
+            EventKind::CReturn,
+            EventKind::CException,
+            EventKind::Line,
+        ]
+        .iter()
+        .map(|k| PyString::intern(py, k.name()).into_any().unbind())
+        .collect();
+        let rows = PyList::empty(py);
+        for event in &events {
+            view.ensure(event.code, event.function);
+            let code = view.code(event.code);
+            let mut values: Vec<Py<PyAny>> = Vec::with_capacity(7);
+            for field in kind.fields() {
+                values.push(match field {
+                    Field::Index => event.index.into_py_any(py)?,
+                    Field::Type => kinds[event.kind as usize].clone_ref(py),
+                    Field::Function => text(py, (0, event.function, 0), view.name(event.function))?,
+                    Field::LineNo if event.lineno == NO_LINE => py.None(),
+                    Field::LineNo => event.lineno.into_py_any(py)?,
+                    Field::Line => text(
+                        py,
+                        (1, event.code, event.lineno),
+                        code.line(event.lineno).unwrap_or(NO_SOURCE),
+                    )?,
+                    Field::Filename => text(py, (2, event.code, 0), &code.filename)?,
+                    Field::Rss => event.rss.into_py_any(py)?,
+                    Field::Vms => event.vms.into_py_any(py)?,
+                });
+            }
+            rows.append(PyTuple::new(py, values)?)?;
+        }
+        Ok(rows)
+    }
+}

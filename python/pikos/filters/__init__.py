@@ -1,0 +1,1 @@
+"""Filters: callables that choose which records a recorder keeps."""

@@ -1,0 +1,32 @@
+"""Keep a record when a field changes."""
+
+from pikos.filters.on_value import field_position
+
+
+class OnChange:
+    """A record filter that keeps a record when ``field`` differs from the
+    previous record's value (the first record is always kept).
+
+        >>> from pikos.monitors.records import LineRecord
+        >>> f = OnChange("function")
+        >>> [f(LineRecord(i, name, 1, "", "a.py")) for i, name in enumerate("aab")]
+        [True, False, True]
+
+    With the built-in recorders the comparison runs in pikos' core; then
+    ``previous`` is not updated on this object.  Like the original, a filter
+    instance keeps state: do not share one between recorders.
+    """
+
+    def __init__(self, field):
+        self.field = field
+        self.previous = None
+
+    def __call__(self, record):
+        new = getattr(record, self.field)
+        check = self.previous != new
+        self.previous = new
+        return check
+
+    def _pikos_spec(self, fields):
+        """The native form of this filter for records with ``fields``."""
+        return ("on_change", field_position("OnChange", self.field, fields), ())

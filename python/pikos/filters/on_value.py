@@ -1,0 +1,44 @@
+"""Keep records whose field has one of the given values."""
+
+_NATIVE_VALUE_TYPES = (int, float, str, bool, type(None))
+
+
+def field_position(filter_name, field, fields):
+    """Index of ``field`` in ``fields``, or ValueError naming both."""
+    try:
+        return list(fields).index(field)
+    except ValueError:
+        raise ValueError(
+            f"{filter_name}: unknown field {field!r}; the records have the "
+            f"fields {', '.join(fields)}"
+        ) from None
+
+
+class OnValue:
+    """A record filter that keeps a record when ``field`` is one of ``values``.
+
+        >>> from pikos.monitors.records import FunctionRecord
+        >>> keep_calls = OnValue("type", "call", "c_call")
+        >>> keep_calls(FunctionRecord(0, "call", "f", 1, "a.py"))
+        True
+
+    With the built-in recorders the comparison runs in pikos' core, without
+    making a Python record per event.
+    """
+
+    _kind = "on_value"
+
+    def __init__(self, field, *args):
+        self.field = field
+        self.values = list(args)
+
+    def __call__(self, record):
+        return getattr(record, self.field) in self.values
+
+    def _pikos_spec(self, fields):
+        """The native form of this filter for records with ``fields``, or
+        None when a value cannot be compared natively."""
+        at = field_position(type(self).__name__, self.field, fields)
+        if not all(type(v) in _NATIVE_VALUE_TYPES for v in self.values):
+            return None
+        return (self._kind, at, tuple(self.values))

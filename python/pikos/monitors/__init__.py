@@ -1,0 +1,1 @@
+"""Monitors: they watch code run and emit records."""

@@ -1,0 +1,84 @@
+"""The record types monitors emit (SPEC §3).
+
+Each is a namedtuple subclass.  The class attributes ``header`` and ``line``
+are ``str.format`` templates used by formatted text output; on an instance
+every field reads as its value, so ``LineRecord(...).line`` is the source
+text while ``LineRecord.line`` is the template.
+
+    >>> rec = FunctionRecord(0, "call", "main", 3, "app.py")
+    >>> FunctionRecord.line.format(*rec).split()
+    ['0', 'call', 'main', '3', 'app.py']
+"""
+
+from collections import namedtuple
+
+from pikos import _native
+
+#: The ``line`` value of a line event whose source text is not available.
+NO_SOURCE = _native.NO_SOURCE
+
+
+class _FieldOrTemplate:
+    """A field of the tuple on instances, a format template on the class."""
+
+    def __init__(self, position, template):
+        self._position = position
+        self._template = template
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self._template
+        return tuple.__getitem__(instance, self._position)
+
+
+def _record(name, fields, kind, line, header, doc):
+    base = namedtuple(name, fields)
+    namespace = {"__slots__": (), "__doc__": doc, "_pikos_kind": kind}
+    for attribute, template in (("line", line), ("header", header)):
+        if attribute in fields:
+            namespace[attribute] = _FieldOrTemplate(fields.index(attribute), template)
+        else:
+            namespace[attribute] = template
+    cls = type(name, (base,), namespace)
+    cls.__module__ = __name__
+    return cls
+
+
+FunctionRecord = _record(
+    "FunctionRecord",
+    ("index", "type", "function", "lineNo", "filename"),
+    "function",
+    "{:<8} {:<11} {:<30} {:<5} {}",
+    "{:<8} {:<11} {:<30} {:<5} {}",
+    "A function event: call, return, c_call, c_return or c_exception.",
+)
+LineRecord = _record(
+    "LineRecord",
+    ("index", "function", "lineNo", "line", "filename"),
+    "line",
+    "{:<12} {:<50} {:<7} {} -- {}",
+    "{:<12} {:<50} {:<7} {} -- {}",
+    "A line about to run, with its source text.",
+)
+FunctionMemoryRecord = _record(
+    "FunctionMemoryRecord",
+    ("index", "type", "function", "RSS", "VMS", "lineNo", "filename"),
+    "function_memory",
+    "{:>8} | {:<11} | {:<12} | {:>15} | {:>15} | {:>6} | {}",
+    "{:<8} | {:<11} | {:<12} | {:<15} | {:<15} | {:>6} | {}",
+    "A function event with the process's RSS and VMS in bytes.",
+)
+LineMemoryRecord = _record(
+    "LineMemoryRecord",
+    ("index", "function", "lineNo", "RSS", "VMS", "line", "filename"),
+    "line_memory",
+    "{:<12} | {:<30} | {:<7} | {:>15} | {:>15} | {} {}",
+    "{:^12} | {:^30} | {:^7} | {:^15} | {:^15} | {} {}",
+    "A line about to run with the process's RSS and VMS in bytes.",
+)
+
+#: Default record class per record kind.
+RECORD_CLASSES = {
+    cls._pikos_kind: cls
+    for cls in (FunctionRecord, LineRecord, FunctionMemoryRecord, LineMemoryRecord)
+}

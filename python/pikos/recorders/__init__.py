@@ -1,0 +1,1 @@
+"""Recorders: they store or stream the records monitors emit."""

@@ -1,0 +1,18 @@
+"""The built-in recorders."""
+
+from pikos.recorders.abstract_recorder import AbstractRecorder, RecorderError
+from pikos.recorders.csv_file_recorder import CSVFileRecorder
+from pikos.recorders.csv_recorder import CSVRecorder
+from pikos.recorders.list_recorder import ListRecorder
+from pikos.recorders.text_file_recorder import TextFileRecorder
+from pikos.recorders.text_stream_recorder import TextStreamRecorder
+
+__all__ = [
+    "AbstractRecorder",
+    "RecorderError",
+    "ListRecorder",
+    "TextStreamRecorder",
+    "TextFileRecorder",
+    "CSVRecorder",
+    "CSVFileRecorder",
+]

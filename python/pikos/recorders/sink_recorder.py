@@ -1,0 +1,132 @@
+"""What the built-in recorders share: a native sink that the monitor's hook
+feeds directly, and the rules for records passed in from Python.
+
+A monitor asks ``_pikos_prepare(record_type, kind, native_ok)`` instead of
+``prepare(record_type)``; it returns the sink when the hook may push events
+into it natively (built-in or no filter, record type the monitor's default
+or ``tuple``), else None and the monitor calls ``record()`` per event.
+"""
+
+import os
+
+from pikos import _native
+from pikos.errors import RecorderError
+from pikos.monitors.records import RECORD_CLASSES
+from pikos.recorders.abstract_recorder import AbstractRecorder
+
+# Values the core encodes itself; anything else is formatted by Python.
+_NATIVE_ROW_TYPES = frozenset((int, str, type(None)))
+
+
+def fields_of(record_type, kind):
+    """Field names of ``record_type`` (or of the kind's record for tuples)."""
+    fields = getattr(record_type, "_fields", None)
+    if fields is None and kind is not None:
+        fields = RECORD_CLASSES[kind]._fields
+    if fields is None:
+        raise TypeError(
+            f"cannot record {record_type!r}: a record type needs _fields "
+            "(use a namedtuple)"
+        )
+    return tuple(fields)
+
+
+def native_row(data):
+    """Whether the core can encode ``data`` exactly as Python would."""
+    return all(type(value) in _NATIVE_ROW_TYPES for value in data)
+
+
+def check_output_path(filename):
+    """Fail early, naming the path, when ``filename`` cannot be a file."""
+    path = os.fspath(filename)
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            21, "a recorder's output must be a file, not a directory", path
+        )
+    return path
+
+
+class SinkRecorder(AbstractRecorder):
+    """Base of the built-in recorders (not part of the public API)."""
+
+    def __init__(self, filter_, sink):
+        self._filter = filter_
+        self._sink = sink
+        self._ready = False
+        self._kind = None
+        self._record_type = None
+        self._native_filters = []
+        self._native_rows = False
+
+    @property
+    def ready(self):
+        """Is the recorder ready to accept data?"""
+        return self._ready
+
+    def prepare(self, record):
+        """Prepare the recorder for records of class ``record``."""
+        self._pikos_prepare(record, None, False)
+
+    def _pikos_prepare(self, record_type, kind, native_ok):
+        if not self._ready:
+            kind = kind or getattr(record_type, "_pikos_kind", None)
+            fields = fields_of(record_type, kind)
+            self._native_filters = self._compile_filter(fields)
+            self._kind, self._record_type = kind, record_type
+            self._native_rows = self._open(record_type, kind, fields)
+            self._ready = True
+        elif kind is not None and kind != self._kind:
+            return None  # shared with a monitor of another kind: slow path
+        native_events = self._native_rows and self._native_filters is not None
+        if native_ok and native_events and kind is not None:
+            return self._sink
+        return None
+
+    def _compile_filter(self, fields):
+        """Native filter specs, or None when the filter is a Python callable
+        (or has values only Python can compare)."""
+        if self._filter is None:
+            return []
+        spec = getattr(self._filter, "_pikos_spec", None)
+        if spec is None:
+            return None
+        spec = spec(fields)
+        return None if spec is None else [spec]
+
+    def _open(self, record_type, kind, fields):
+        """Open the output and write the header; return whether rows are
+        encoded natively (else Python formats every row)."""
+        raise NotImplementedError
+
+    def _check_ready(self, method):
+        if not self._ready:
+            raise RecorderError(
+                f"{type(self).__name__}.{method}() called before prepare(): "
+                "the recorder is not ready to record"
+            )
+
+    def record(self, data):
+        """Record ``data`` when the filter keeps it."""
+        self._check_ready("record")
+        python_filter = self._native_filters is None and self._filter is not None
+        if python_filter and not self._filter(data):
+            return
+        if self._encodes_natively(data):
+            # Built-in filters, if any, run in the core with the encoding.
+            self._sink.write_row(tuple(data))
+            return
+        if self._native_filters and not self._filter(data):
+            return
+        self._sink.write_text(self._format(data))
+
+    def _encodes_natively(self, data):
+        return self._native_rows and native_row(data)
+
+    def _format(self, data):
+        """``data`` as text, formatted by Python."""
+        raise NotImplementedError
+
+    def finalize(self):
+        """Write out everything recorded so far."""
+        self._check_ready("finalize")
+        self._sink.flush()

@@ -1,0 +1,222 @@
+"""Pure-Python references and output oracles shared by the tests.
+
+Nothing here imports pikos: the references are what the interpreter itself
+reports through `sys.setprofile` / `sys.settrace`, and the oracles are the
+SPEC's output rules written with the standard library.
+
+Harness rule: code that lives directly in tests/ (this file, conftest.py and
+the test modules) is the harness. Its events (the c_call of sys.setprofile,
+the lines of the frame that enables a monitor, ...) are dropped from both
+pikos' records and the reference. Everything monitored lives in
+tests/scripts/.
+"""
+
+import csv
+import gc
+import io
+import linecache
+import os
+import sys
+
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+SCRIPTS_DIR = os.path.join(TESTS_DIR, "scripts")
+
+NO_SOURCE = "<source unavailable>"
+
+FUNCTION_FIELDS = ("index", "type", "function", "lineNo", "filename")
+LINE_FIELDS = ("index", "function", "lineNo", "line", "filename")
+FUNCTION_MEMORY_FIELDS = (
+    "index",
+    "type",
+    "function",
+    "RSS",
+    "VMS",
+    "lineNo",
+    "filename",
+)
+LINE_MEMORY_FIELDS = ("index", "function", "lineNo", "RSS", "VMS", "line", "filename")
+
+FUNCTION_TEMPLATE = "{:<8} {:<11} {:<30} {:<5} {}"
+LINE_TEMPLATE = "{:<12} {:<50} {:<7} {} -- {}"
+FUNCTION_MEMORY_LINE = "{:>8} | {:<11} | {:<12} | {:>15} | {:>15} | {:>6} | {}"
+FUNCTION_MEMORY_HEADER = "{:<8} | {:<11} | {:<12} | {:<15} | {:<15} | {:>6} | {}"
+LINE_MEMORY_LINE = "{:<12} | {:<30} | {:<7} | {:>15} | {:>15} | {} {}"
+LINE_MEMORY_HEADER = "{:^12} | {:^30} | {:^7} | {:^15} | {:^15} | {} {}"
+
+# fields -> (header template, line template), from SPEC section 3.
+TEMPLATES = {
+    FUNCTION_FIELDS: (FUNCTION_TEMPLATE, FUNCTION_TEMPLATE),
+    LINE_FIELDS: (LINE_TEMPLATE, LINE_TEMPLATE),
+    FUNCTION_MEMORY_FIELDS: (FUNCTION_MEMORY_HEADER, FUNCTION_MEMORY_LINE),
+    LINE_MEMORY_FIELDS: (LINE_MEMORY_HEADER, LINE_MEMORY_LINE),
+}
+
+
+def is_harness(filename):
+    """True for code that lives directly in tests/ (not in tests/scripts/)."""
+    return os.path.dirname(filename) == TESTS_DIR
+
+
+def source_line(filename, lineno):
+    """The line text pikos must report: linecache's line, right-stripped."""
+    text = linecache.getline(filename, lineno).rstrip()
+    return text if text else NO_SOURCE
+
+
+def outcome(func, *args, **kwargs):
+    """Call func and describe how it ended, so outcomes can be compared."""
+    try:
+        return ("returned", func(*args, **kwargs))
+    except BaseException as exc:
+        return ("raised", type(exc), exc.args)
+
+
+def profile_reference(func, *args, **kwargs):
+    """Run func under a Python `sys.setprofile` hook.
+
+    Returns (outcome, events); each event is (type, function, lineNo,
+    filename) exactly as the FunctionMonitor must report it, harness events
+    dropped.
+    """
+    events = []
+
+    def hook(frame, event, arg):
+        code = frame.f_code
+        name = arg.__name__ if event.startswith("c_") else code.co_name
+        events.append((event, name, frame.f_lineno, code.co_filename))
+
+    previous = sys.getprofile()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        sys.setprofile(hook)
+        try:
+            result = outcome(func, *args, **kwargs)
+        finally:
+            sys.setprofile(previous)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return result, [event for event in events if not is_harness(event[3])]
+
+
+def trace_reference(func, *args, **kwargs):
+    """Run func under a Python `sys.settrace` hook that traces every frame.
+
+    Returns (outcome, events); each event is (function, lineNo, line,
+    filename) exactly as the LineMonitor must report it, harness events
+    dropped.
+    """
+    events = []
+
+    def tracer(frame, event, arg):
+        if event == "line":
+            code = frame.f_code
+            lineno = frame.f_lineno
+            events.append(
+                (
+                    code.co_name,
+                    lineno,
+                    source_line(code.co_filename, lineno),
+                    code.co_filename,
+                )
+            )
+        return tracer
+
+    previous = sys.gettrace()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        sys.settrace(tracer)
+        try:
+            result = outcome(func, *args, **kwargs)
+        finally:
+            sys.settrace(previous)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return result, [event for event in events if not is_harness(event[3])]
+
+
+def run_with_gc_paused(func, *args, **kwargs):
+    """outcome(func) with the garbage collector paused (as the references do)."""
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return outcome(func, *args, **kwargs)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def without_index(records):
+    """Records as comparable tuples without their first field (index)."""
+    return [tuple(record)[1:] for record in records]
+
+
+def without_harness(records, filename_position=-1):
+    return [r for r in records if not is_harness(tuple(r)[filename_position])]
+
+
+def assert_same_events(actual, expected):
+    """Compare two event lists; on failure show where they first diverge."""
+    actual = [tuple(event) for event in actual]
+    expected = [tuple(event) for event in expected]
+    if actual == expected:
+        return
+    first = next(
+        (i for i, (a, e) in enumerate(zip(actual, expected, strict=False)) if a != e),
+        min(len(actual), len(expected)),
+    )
+    lines = [
+        f"events differ first at position {first} "
+        f"(pikos: {len(actual)} events, reference: {len(expected)})"
+    ]
+    for i in range(max(0, first - 4), first + 5):
+        got = _short(actual[i]) if i < len(actual) else "-"
+        want = _short(expected[i]) if i < len(expected) else "-"
+        mark = "!!" if got != want else "  "
+        lines.append(f"{mark} {i:5}  pikos: {got}")
+        lines.append(f"{mark} {i:5}  ref:   {want}")
+    raise AssertionError("\n".join(lines))
+
+
+def _short(event):
+    return tuple(
+        os.path.basename(value) if isinstance(value, str) and os.sep in value else value
+        for value in event
+    )
+
+
+# --- output oracles (SPEC section 4) ------------------------------------------------
+
+
+def csv_oracle(fields, records, **csv_kwargs):
+    """What csv.writer writes for the header row and each record."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, **csv_kwargs)
+    writer.writerow(fields)
+    for record in records:
+        writer.writerow(record)
+    return buffer.getvalue()
+
+
+def text_header(fields, formatted):
+    if formatted:
+        header = TEMPLATES[tuple(fields)][0].format(*fields)
+    else:
+        header = " ".join(fields)
+    return header + "\n" + "-" * len(header) + "\n"
+
+
+def text_line(fields, record, formatted):
+    if formatted:
+        return TEMPLATES[tuple(fields)][1].format(*record) + "\n"
+    return " ".join(str(value) for value in record) + "\n"
+
+
+def text_oracle(fields, records, formatted):
+    """Header, dash line, then one line per record (SPEC section 4)."""
+    return text_header(fields, formatted) + "".join(
+        text_line(fields, record, formatted) for record in records
+    )
