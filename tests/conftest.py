@@ -12,16 +12,22 @@ if SCRIPTS_DIR not in sys.path:
 
 @pytest.fixture(autouse=True)
 def _isolate_interpreter_hooks():
-    """Put back the profile/trace hooks and gc state if a test leaked them.
+    """Keep tests deterministic and independent.
 
-    The tests that check restoration assert it themselves; this only keeps
-    one failure from cascading into unrelated tests.
+    The cyclic garbage collector is paused during each test, so that no
+    finalizer (e.g. of an abandoned generator) runs Python code while a
+    monitor is recording. Afterwards the profile/trace hooks are put back if
+    a test leaked them: the tests that check restoration assert it
+    themselves; this only keeps one failure from cascading.
     """
     profile, trace, gc_enabled = sys.getprofile(), sys.gettrace(), gc.isenabled()
-    yield
-    if sys.getprofile() is not profile:
-        sys.setprofile(profile)
-    if sys.gettrace() is not trace:
-        sys.settrace(trace)
-    if gc_enabled and not gc.isenabled():
-        gc.enable()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if sys.getprofile() is not profile:
+            sys.setprofile(profile)
+        if sys.gettrace() is not trace:
+            sys.settrace(trace)
+        if gc_enabled:
+            gc.enable()

@@ -19,7 +19,6 @@ import os
 import sys
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
-SCRIPTS_DIR = os.path.join(TESTS_DIR, "scripts")
 
 NO_SOURCE = "<source unavailable>"
 
@@ -138,17 +137,6 @@ def trace_reference(func, *args, **kwargs):
     return result, [event for event in events if not is_harness(event[3])]
 
 
-def run_with_gc_paused(func, *args, **kwargs):
-    """outcome(func) with the garbage collector paused (as the references do)."""
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return outcome(func, *args, **kwargs)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-
-
 def without_index(records):
     """Records as comparable tuples without their first field (index)."""
     return [tuple(record)[1:] for record in records]
@@ -188,7 +176,7 @@ def _short(event):
     )
 
 
-# --- output oracles (SPEC section 4) ------------------------------------------------
+# --- output oracles (SPEC section 4) ------------------------------------------
 
 
 def csv_oracle(fields, records, **csv_kwargs):

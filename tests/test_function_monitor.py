@@ -1,5 +1,6 @@
 """FunctionMonitor reports what a sys.setprofile hook sees, record by record."""
 
+import pickle
 import sys
 import threading
 
@@ -44,6 +45,10 @@ def test_workload_records_are_function_records_with_python_types():
         assert type(record.type) is str
         assert type(record.function) is str
         assert type(record.filename) is str
+    for record in records[:5] + records[-5:]:
+        copy = pickle.loads(pickle.dumps(record))
+        assert copy == record
+        assert type(copy) is FunctionRecord
 
 
 def test_with_block_records_exactly_the_called_code():
@@ -146,7 +151,8 @@ def test_events_of_other_threads_are_not_recorded():
         worker.join()
         targets.leaf(0)
     functions = {record.function for record in recorder.records}
-    assert "leaf" in functions
+    calls = [(r.type, r.function) for r in recorder.records]
+    assert calls.count(("call", "leaf")) == 1  # not the worker's leaf(10)
     assert "start" in functions  # the enabling thread's own calls are recorded
     assert not {"thread_work", "run", "_bootstrap_inner"} & functions
 

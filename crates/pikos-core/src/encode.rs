@@ -131,12 +131,58 @@ impl CsvDialect {
 pub struct CsvEncoder {
     dialect: CsvDialect,
     delimiter: Vec<u8>,
+    /// `special[b]`: ASCII byte `b` forces quoting or escaping.
+    special: [bool; 128],
+    /// Some special character is not ASCII: scan by `char` instead.
+    special_non_ascii: bool,
 }
 
 impl CsvEncoder {
     pub fn new(dialect: CsvDialect) -> Self {
         let delimiter = dialect.delimiter.to_string().into_bytes();
-        CsvEncoder { dialect, delimiter }
+        let mut special = [false; 128];
+        let mut special_non_ascii = false;
+        let mut mark = |c: char| match u8::try_from(c) {
+            Ok(b) if b < 128 => special[usize::from(b)] = true,
+            _ => special_non_ascii = true,
+        };
+        mark(dialect.delimiter);
+        dialect
+            .quotechar
+            .into_iter()
+            .chain(dialect.escapechar)
+            .for_each(&mut mark);
+        dialect.lineterminator.chars().for_each(&mut mark);
+        if dialect.quote_line_breaks {
+            mark('\r');
+            mark('\n');
+        }
+        CsvEncoder {
+            dialect,
+            delimiter,
+            special,
+            special_non_ascii,
+        }
+    }
+
+    /// Whether `text` holds no character that needs quoting or escaping
+    /// (the common case, decided a byte at a time).
+    #[inline]
+    fn plain(&self, text: &str) -> bool {
+        if self.special_non_ascii {
+            return !text.chars().any(|c| self.dialect.is_special(c));
+        }
+        // Non-ASCII bytes of UTF-8 are >= 128 and never special here.
+        text.bytes()
+            .all(|b| b >= 128 || !self.special[usize::from(b)])
+    }
+
+    fn field(&self, text: &str, quoted: bool, single: bool, out: &mut Vec<u8>) -> Result<()> {
+        if self.plain(text) {
+            let quoted = quoted || (text.is_empty() && single);
+            return self.dialect.emit(text, quoted, out);
+        }
+        self.dialect.write_field(text, quoted, single, out)
     }
 }
 
@@ -157,12 +203,10 @@ impl Encoder for CsvEncoder {
             let all = self.dialect.quoting == CsvQuoting::All;
             let nonnumeric = self.dialect.quoting == CsvQuoting::NonNumeric;
             let result = match value {
-                Value::Int(n) => self.dialect.write_field(itoa.format(*n), all, single, out),
-                Value::Num(text) => self.dialect.write_field(text, all, single, out),
-                Value::Str(text) => self
-                    .dialect
-                    .write_field(text, all || nonnumeric, single, out),
-                Value::None => self.dialect.write_field("", all || nonnumeric, single, out),
+                Value::Int(n) => self.field(itoa.format(*n), all, single, out),
+                Value::Num(text) => self.field(text, all, single, out),
+                Value::Str(text) => self.field(text, all || nonnumeric, single, out),
+                Value::None => self.field("", all || nonnumeric, single, out),
             };
             if let Err(err) = result {
                 out.truncate(start);

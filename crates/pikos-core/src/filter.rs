@@ -9,17 +9,17 @@ pub enum Filter {
     OnValue { at: usize, values: Vec<OwnedValue> },
     /// Keep the record when field `at` equals none of `values`.
     NotOnValue { at: usize, values: Vec<OwnedValue> },
-    /// Keep the record when field `at` differs from the previous record's.
-    /// Like the original, the first comparison is against `None`.
-    OnChange { at: usize, previous: OwnedValue },
+    /// Keep the record when field `at` differs from the previous record's;
+    /// the first record is always kept.
+    OnChange {
+        at: usize,
+        previous: Option<OwnedValue>,
+    },
 }
 
 impl Filter {
     pub fn on_change(at: usize) -> Self {
-        Filter::OnChange {
-            at,
-            previous: OwnedValue::None,
-        }
+        Filter::OnChange { at, previous: None }
     }
 
     pub fn field(&self) -> usize {
@@ -36,10 +36,10 @@ impl Filter {
             Filter::NotOnValue { at, values } => !values.iter().any(|v| v.equals(&row[*at])),
             Filter::OnChange { at, previous } => {
                 let current = &row[*at];
-                if previous.equals(current) {
+                if previous.as_ref().is_some_and(|p| p.equals(current)) {
                     false
                 } else {
-                    *previous = current.to_owned_value();
+                    *previous = Some(current.to_owned_value());
                     true
                 }
             }

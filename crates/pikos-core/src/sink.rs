@@ -58,6 +58,9 @@ impl Pipeline {
     }
 
     pub fn events(&mut self, events: &[Event], out: &mut Vec<u8>) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
         let Some(kind) = self.kind else {
             return Err(Error::State(
                 "events sent to a pipeline made for rows only".to_owned(),

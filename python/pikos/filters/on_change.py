@@ -2,6 +2,9 @@
 
 from pikos.filters.on_value import field_position
 
+# ``previous`` before the first record: unequal to every value, None included.
+_NOTHING = object()
+
 
 class OnChange:
     """A record filter that keeps a record when ``field`` differs from the
@@ -19,11 +22,11 @@ class OnChange:
 
     def __init__(self, field):
         self.field = field
-        self.previous = None
+        self.previous = _NOTHING
 
     def __call__(self, record):
         new = getattr(record, self.field)
-        check = self.previous != new
+        check = self.previous is _NOTHING or self.previous != new
         self.previous = new
         return check
 

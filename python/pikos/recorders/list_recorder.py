@@ -2,6 +2,7 @@
 
 from pikos import _native
 from pikos.recorders.abstract_recorder import AbstractRecorder
+from pikos.recorders.sink_recorder import fields_of
 
 
 class ListRecorder(AbstractRecorder):
@@ -52,11 +53,17 @@ class ListRecorder(AbstractRecorder):
         self._records.extend(records)
 
     def prepare(self, record):
-        """Nothing to prepare."""
+        """Check the filter against the record's fields."""
+        self._check_filter(record, None)
+
+    def _check_filter(self, record_type, kind):
+        spec = getattr(self._filter, "_pikos_spec", None)
+        if spec is not None:
+            spec(fields_of(record_type, kind))  # ValueError for an unknown field
 
     def _pikos_prepare(self, record_type, kind, native_ok):
+        self._check_filter(record_type, kind)
         if not native_ok:
-            self.prepare(record_type)
             return None
         self._collect()
         self._make = tuple if record_type is tuple else record_type._make
