@@ -1,9 +1,9 @@
 """Shortcuts: recorder factories and monitor decorator factories.
 
-    >>> from pikos.api import function_monitor, csvfile
-    >>> @function_monitor(recorder=csvfile("work.csv"))
-    ... def work(n):
-    ...     return sum(range(n))
+>>> from pikos.api import function_monitor, csvfile
+>>> @function_monitor(recorder=csvfile("work.csv"))
+... def work(n):
+...     return sum(range(n))
 """
 
 import sys
@@ -34,7 +34,9 @@ __all__ = [
 
 def screen(filter_=None):
     """Formatted records on the current ``sys.stdout``, flushed per record."""
-    return TextStreamRecorder(sys.stdout, filter_=filter_, formatted=True, auto_flush=True)
+    return TextStreamRecorder(
+        sys.stdout, filter_=filter_, formatted=True, auto_flush=True
+    )
 
 
 def textfile(filename="monitor_records.log", filter_=None):
@@ -78,4 +80,6 @@ line_monitor = monitor_lines = _factory(LineMonitor, "line_monitor")
 function_memory_monitor = memory_on_functions = _factory(
     FunctionMemoryMonitor, "function_memory_monitor"
 )
-line_memory_monitor = memory_on_lines = _factory(LineMemoryMonitor, "line_memory_monitor")
+line_memory_monitor = memory_on_lines = _factory(
+    LineMemoryMonitor, "line_memory_monitor"
+)

@@ -75,9 +75,9 @@ impl Hook {
         if current.obj == me && current.is(self.callback()) {
             // SAFETY: GIL held.
             unsafe { saved.restore() };
-        } else {
-            drop(saved);
         }
+        // Otherwise another tool replaced our hook meanwhile: that one stays,
+        // and dropping `saved` releases our reference to the old one.
     }
 
     /// A failure inside the hook: stop recording, restore the previous
@@ -88,17 +88,6 @@ impl Hook {
         err.clone_ref(py).write_unraisable(py, Some(&hook));
         let st = self.state(py);
         st.error.get_or_insert(err);
-    }
-}
-
-impl Drop for HookState {
-    fn drop(&mut self) {
-        if let Some(saved) = self.saved.take() {
-            // Dropping a monitor while installed would leave a dangling hook
-            // object; Python keeps the Hook alive while installed, so this
-            // only releases the saved reference.
-            Python::attach(|_py| drop(saved));
-        }
     }
 }
 

@@ -162,6 +162,7 @@ impl Sink {
     /// given; `path` is the file of a file sink, truncated unless `append`.
     /// `encoder=None` makes a memory sink.
     #[pyo3(signature = (kind, encoder, filters, header, path=None, append=false))]
+    #[allow(clippy::too_many_arguments)] // mirrors the Python keyword signature
     fn prepare(
         &self,
         py: Python<'_>,

@@ -116,16 +116,21 @@ impl SavedHook {
         SavedHook { kind, hook }
     }
 
-    /// Reinstalls the saved hook and releases our reference.
+    /// Reinstalls the saved hook (our reference is released on drop).
     ///
     /// # Safety
     /// The GIL must be held.
     pub unsafe fn restore(self) {
         // SAFETY: GIL held; `install` takes its own reference before we drop ours.
-        unsafe {
-            install(self.kind, self.hook);
-            ffi::Py_XDECREF(self.hook.obj);
-        }
+        unsafe { install(self.kind, self.hook) };
+    }
+}
+
+impl Drop for SavedHook {
+    fn drop(&mut self) {
+        let obj = self.hook.obj;
+        // SAFETY: we own one reference to `obj` (taken in `take`).
+        pyo3::Python::attach(|_py| unsafe { ffi::Py_XDECREF(obj) });
     }
 }
 

@@ -16,7 +16,9 @@ _PROTOCOL = ("prepare", "record", "finalize")
 
 def check_recorder(recorder):
     """Raise TypeError unless ``recorder`` has prepare/record/finalize."""
-    missing = [name for name in _PROTOCOL if not callable(getattr(recorder, name, None))]
+    missing = [
+        name for name in _PROTOCOL if not callable(getattr(recorder, name, None))
+    ]
     if missing:
         raise TypeError(
             f"{recorder!r} is not a recorder: it has no callable "

@@ -71,7 +71,9 @@ class CSVRecorder(SinkRecorder):
             self._prepare_sink(kind, ("text",), [], None)
             self._write_header_text(self._format(fields))
             return False
-        self._prepare_sink(kind, self._encoder, self._native_filters or [], list(fields))
+        self._prepare_sink(
+            kind, self._encoder, self._native_filters or [], list(fields)
+        )
         return True
 
     def _prepare_sink(self, kind, encoder, filters, header):

@@ -9,7 +9,6 @@ or ``tuple``), else None and the monitor calls ``record()`` per event.
 
 import os
 
-from pikos import _native
 from pikos.errors import RecorderError
 from pikos.monitors.records import RECORD_CLASSES
 from pikos.recorders.abstract_recorder import AbstractRecorder

@@ -93,4 +93,3 @@ class TextStreamRecorder(SinkRecorder):
         super().record(data)
         if self._auto_flush:
             self._sink.flush()
-
