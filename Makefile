@@ -55,9 +55,12 @@ fmt: ## format Rust and Python sources
 	$(call venv_of,$(PY))/bin/ruff check --fix python tests benchmarks
 
 .PHONY: bench
-bench: dev ## run the overhead benchmarks and write BENCHMARKS.md
-	$(call venv_of,$(PY))/bin/pip install $(PIP_FLAGS) -r benchmarks/requirements.txt
-	$(call venv_of,$(PY))/bin/python benchmarks/run.py --output BENCHMARKS.md
+bench: dev ## run the overhead benchmarks on every Python and write BENCHMARKS.md
+	@set -e; append=; for py in $(PYTHONS); do \
+	  v=$(VENV_ROOT)/$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  $$v/bin/pip install $(PIP_FLAGS) -r benchmarks/requirements.txt; \
+	  $$v/bin/python benchmarks/run.py --output BENCHMARKS.md $$append; append=--append; \
+	done
 
 .PHONY: demo
 demo: dev ## run the documented mandelbrot example under pikos-run (CSV + memory plot)
