@@ -53,3 +53,20 @@ class CountingRecorder:
 
     def finalize(self):
         self.finalized += 1
+
+
+def feed(recorder, record_type, records):
+    """Drive a recorder by hand: prepare, record each, finalize."""
+    recorder.prepare(record_type)
+    for record in records:
+        recorder.record(record)
+    recorder.finalize()
+
+
+def attached_records(monitor_class, func, calls=1):
+    """Records of ``func`` attached to a new monitor and called ``calls`` times."""
+    recorder = ListRecorder()
+    attached = monitor_class(recorder).attach(func)
+    for _ in range(calls):
+        attached()
+    return recorder.records

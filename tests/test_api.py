@@ -7,6 +7,7 @@ import re
 import harness
 import pytest
 import targets
+from monitoring import attached_records, feed
 from pikos import api
 from pikos.filters.api import OnValue
 from pikos.monitors.api import FunctionMonitor, LineMonitor
@@ -38,28 +39,13 @@ CSV_FACTORIES = [
 ]
 
 
-def feed(recorder, records, record_type=FunctionRecord):
-    recorder.prepare(record_type)
-    for record in records:
-        recorder.record(record)
-    recorder.finalize()
-
-
-def attached_records(monitor_class, func, calls=1):
-    recorder = ListRecorder()
-    attached = monitor_class(recorder).attach(func)
-    for _ in range(calls):
-        attached()
-    return recorder.records
-
-
 # --- screen -------------------------------------------------------------------
 
 
 def test_screen_writes_formatted_records_to_stdout(capsys):
     recorder = api.screen()
     assert isinstance(recorder, TextStreamRecorder)
-    feed(recorder, SAMPLES)
+    feed(recorder, FunctionRecord, SAMPLES)
     expected = harness.text_oracle(FunctionRecord._fields, SAMPLES, formatted=True)
     assert capsys.readouterr().out == expected
 
@@ -68,7 +54,7 @@ def test_screen_uses_the_stdout_current_when_it_is_called(capsys):
     redirected = io.StringIO()
     with contextlib.redirect_stdout(redirected):
         recorder = api.screen()
-    feed(recorder, SAMPLES)
+    feed(recorder, FunctionRecord, SAMPLES)
     expected = harness.text_oracle(FunctionRecord._fields, SAMPLES, formatted=True)
     assert redirected.getvalue() == expected
     assert capsys.readouterr().out == ""
@@ -92,7 +78,7 @@ def test_screen_flushes_each_record():
 
 
 def test_screen_filter(capsys):
-    feed(api.screen(filter_=OnValue("type", "c_call")), SAMPLES)
+    feed(api.screen(filter_=OnValue("type", "c_call")), FunctionRecord, SAMPLES)
     expected = harness.text_oracle(FunctionRecord._fields, SAMPLES[1:2], True)
     assert capsys.readouterr().out == expected
 
@@ -104,14 +90,18 @@ def test_textfile_defaults_to_formatted_monitor_records_log(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     recorder = api.textfile()
     assert isinstance(recorder, TextFileRecorder)
-    feed(recorder, SAMPLES)
+    feed(recorder, FunctionRecord, SAMPLES)
     expected = harness.text_oracle(FunctionRecord._fields, SAMPLES, formatted=True)
     assert (tmp_path / "monitor_records.log").read_bytes() == expected.encode()
 
 
 def test_textfile_filename_and_filter(tmp_path):
     path = tmp_path / "custom.log"
-    feed(api.textfile(filename=str(path), filter_=OnValue("index", 0, 2)), SAMPLES)
+    feed(
+        api.textfile(filename=str(path), filter_=OnValue("index", 0, 2)),
+        FunctionRecord,
+        SAMPLES,
+    )
     expected = harness.text_oracle(FunctionRecord._fields, SAMPLES[0::2], True)
     assert path.read_bytes() == expected.encode()
 
@@ -121,7 +111,7 @@ def test_csvfile_defaults_to_monitor_records_csv(factory, tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     recorder = factory()
     assert isinstance(recorder, CSVFileRecorder)
-    feed(recorder, SAMPLES)
+    feed(recorder, FunctionRecord, SAMPLES)
     expected = harness.csv_oracle(FunctionRecord._fields, SAMPLES)
     assert (tmp_path / "monitor_records.csv").read_bytes() == expected.encode()
 
@@ -129,7 +119,11 @@ def test_csvfile_defaults_to_monitor_records_csv(factory, tmp_path, monkeypatch)
 @pytest.mark.parametrize("factory", CSV_FACTORIES)
 def test_csvfile_filename_and_filter(factory, tmp_path):
     path = tmp_path / "custom.csv"
-    feed(factory(filename=str(path), filter_=OnValue("function", "len")), SAMPLES)
+    feed(
+        factory(filename=str(path), filter_=OnValue("function", "len")),
+        FunctionRecord,
+        SAMPLES,
+    )
     expected = harness.csv_oracle(FunctionRecord._fields, SAMPLES[1:2])
     assert path.read_bytes() == expected.encode()
 

@@ -18,6 +18,7 @@ import textwrap
 import harness
 import pytest
 import targets
+from monitoring import attached_records, feed
 from pikos.monitors.api import FunctionMonitor, LineMonitor
 from pikos.monitors.records import (
     NO_SOURCE,
@@ -78,21 +79,6 @@ CSV_KWARGS = [
         id="combined",
     ),
 ]
-
-
-def feed(recorder, record_type, records):
-    recorder.prepare(record_type)
-    for record in records:
-        recorder.record(record)
-    recorder.finalize()
-
-
-def list_records(monitor_class, func, calls=1):
-    recorder = ListRecorder()
-    attached = monitor_class(recorder).attach(func)
-    for _ in range(calls):
-        attached()
-    return recorder.records
 
 
 class FlushCountingStream(io.StringIO):
@@ -241,7 +227,7 @@ def test_formatted_memory_header_uses_the_header_template_not_the_line_template(
     ids=["FunctionMonitor", "LineMonitor"],
 )
 def test_text_stream_output_from_a_monitor_matches_spec(monitor_class, func, formatted):
-    records = list_records(monitor_class, func)
+    records = attached_records(monitor_class, func)
     stream = io.StringIO()
     monitor_class(TextStreamRecorder(stream, formatted=formatted)).attach(func)()
     expected = harness.text_oracle(records[0]._fields, records, formatted=formatted)
@@ -317,7 +303,7 @@ def test_csv_default_dialect_literal():
     ids=["FunctionMonitor", "LineMonitor"],
 )
 def test_csv_output_from_a_monitor_matches_csv_writer(monitor_class, func, csv_kwargs):
-    records = list_records(monitor_class, func)
+    records = attached_records(monitor_class, func)
     stream = io.StringIO()
     monitor_class(CSVRecorder(stream, **csv_kwargs)).attach(func)()
     expected = harness.csv_oracle(records[0]._fields, records, **csv_kwargs)
@@ -458,7 +444,7 @@ def test_file_recorder_second_session_appends_without_a_second_header(
 def test_decorated_function_called_twice_writes_one_header(
     monitor_class, make, oracle, tmp_path
 ):
-    expected = list_records(monitor_class, targets.work, calls=2)
+    expected = attached_records(monitor_class, targets.work, calls=2)
     path = tmp_path / "records.out"
     attached = monitor_class(make(str(path))).attach(targets.work)
     attached()
