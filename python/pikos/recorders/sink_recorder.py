@@ -9,6 +9,7 @@ or ``tuple``), else None and the monitor calls ``record()`` per event.
 
 import os
 
+from pikos import _native
 from pikos.errors import RecorderError
 from pikos.monitors.records import RECORD_CLASSES
 from pikos.recorders.abstract_recorder import AbstractRecorder
@@ -129,3 +130,43 @@ class SinkRecorder(AbstractRecorder):
         """Write out everything recorded so far."""
         self._check_ready("finalize")
         self._sink.flush()
+
+
+class FileOutput:
+    """Mixin for the recorders that write a file of their own: a native file
+    sink, UTF-8, opened at ``prepare``; a session after ``finalize`` appends
+    without a second header.  Put it before the stream recorder class."""
+
+    def _init_file(self, filename):
+        self._filename = check_output_path(filename)
+        self._sessions = 0
+
+    @property
+    def filename(self):
+        """The output file."""
+        return self._filename
+
+    def _make_sink(self, *_stream_args):
+        return _native.Sink.file()
+
+    def _prepare_sink(self, kind, encoder, filters, header):
+        first = self._sessions == 0
+        self._sink.prepare(
+            kind,
+            encoder,
+            filters,
+            header if first else None,
+            path=self._filename,
+            append=not first,
+        )
+
+    def _write_header_text(self, header):
+        if self._sessions == 0:
+            super()._write_header_text(header)
+
+    def finalize(self):
+        """Write everything out and close the file."""
+        self._check_ready("finalize")
+        self._ready = False
+        self._sessions += 1
+        self._sink.close()
