@@ -7,19 +7,19 @@
 use std::os::raw::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use pikos_core::event::{EventKind, Field, NO_LINE};
+use pikos_core::event::{EventKind, NO_LINE};
 use pikos_core::memory::MemoryProbe;
-use pikos_core::sink::NO_SOURCE;
 use pikos_core::tables::TablesView;
 use pikos_core::{Event, RecordKind};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyString, PyTuple};
-use pyo3::{ffi, intern, IntoPyObjectExt};
+use pyo3::types::PyTuple;
+use pyo3::{ffi, intern};
 use rustc_hash::FxHashMap;
 
 use crate::codes;
 use crate::gil_cell::GilCell;
+use crate::rows;
 use crate::sink::Sink;
 use crate::tstate::{self, HookKind, RawHook, SavedHook};
 
@@ -298,7 +298,7 @@ unsafe fn record_event(
             strings,
             view,
         } => {
-            let values = python_values(py, st.kind, &event, strings, view)?;
+            let values = rows::event_values(py, st.kind, &event, strings, view)?;
             let recorder = recorder.clone_ref(py);
             let record_type = record_type.as_ref().map(|t| t.clone_ref(py));
             let values = PyTuple::new(py, values)?;
@@ -311,41 +311,6 @@ unsafe fn record_event(
         }
         Target::Idle => Ok(()),
     }
-}
-
-fn python_values(
-    py: Python<'_>,
-    kind: RecordKind,
-    event: &Event,
-    strings: &mut FxHashMap<(u8, u32, i32), Py<PyAny>>,
-    view: &mut TablesView,
-) -> PyResult<Vec<Py<PyAny>>> {
-    view.ensure(event.code, event.function);
-    let mut text = |key: (u8, u32, i32), s: &str| -> Py<PyAny> {
-        strings
-            .entry(key)
-            .or_insert_with(|| PyString::new(py, s).into_any().unbind())
-            .clone_ref(py)
-    };
-    let code = view.code(event.code);
-    let mut values = Vec::with_capacity(7);
-    for field in kind.fields() {
-        values.push(match field {
-            Field::Index => event.index.into_py_any(py)?,
-            Field::Type => PyString::intern(py, event.kind.name()).into_any().unbind(),
-            Field::Function => text((0, event.function, 0), view.name(event.function)),
-            Field::LineNo if event.lineno == NO_LINE => py.None(),
-            Field::LineNo => event.lineno.into_py_any(py)?,
-            Field::Line => text(
-                (1, event.code, event.lineno),
-                code.line(event.lineno).unwrap_or(NO_SOURCE),
-            ),
-            Field::Filename => text((2, event.code, 0), &code.filename),
-            Field::Rss => event.rss.into_py_any(py)?,
-            Field::Vms => event.vms.into_py_any(py)?,
-        });
-    }
-    Ok(values)
 }
 
 unsafe extern "C" fn empty_callback(

@@ -6,6 +6,7 @@ mod convert;
 mod errors;
 mod gil_cell;
 mod hook;
+mod rows;
 mod sink;
 mod tstate;
 

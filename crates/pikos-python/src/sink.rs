@@ -2,20 +2,18 @@
 //! into it; the Python recorder passes it rows (records given to
 //! `recorder.record()`), pre-formatted text, and the prepare/finalize calls.
 
-use std::collections::HashMap;
-
-use pikos_core::event::{EventKind, Field, OwnedValue, NO_LINE};
-use pikos_core::sink::NO_SOURCE;
+use pikos_core::event::OwnedValue;
 use pikos_core::tables::TablesView;
 use pikos_core::{Event, FileSink, Pipeline, RecordKind, Value};
 use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
-use pyo3::{intern, IntoPyObjectExt};
 
 use crate::convert;
 use crate::errors::{core_err, recorder_error};
 use crate::gil_cell::GilCell;
+use crate::rows::{self, StringCache};
 
 /// Events a stream recorder collects before one `stream.write()`.
 const STREAM_BATCH: usize = 4096;
@@ -288,48 +286,10 @@ impl Sink {
             _ => return Ok(PyList::empty(py)),
         };
         let mut view = TablesView::default();
-        let mut strings: HashMap<(u8, u32, i32), Py<PyAny>> = HashMap::new();
-        let mut text = |py: Python<'py>, key: (u8, u32, i32), s: &str| -> PyResult<Py<PyAny>> {
-            if let Some(obj) = strings.get(&key) {
-                return Ok(obj.clone_ref(py));
-            }
-            let obj = PyString::new(py, s).into_any().unbind();
-            strings.insert(key, obj.clone_ref(py));
-            Ok(obj)
-        };
-        let kinds: Vec<Py<PyAny>> = [
-            EventKind::Call,
-            EventKind::Return,
-            EventKind::CCall,
-            EventKind::CReturn,
-            EventKind::CException,
-            EventKind::Line,
-        ]
-        .iter()
-        .map(|k| PyString::intern(py, k.name()).into_any().unbind())
-        .collect();
+        let mut strings = StringCache::default();
         let rows = PyList::empty(py);
         for event in &events {
-            view.ensure(event.code, event.function);
-            let code = view.code(event.code);
-            let mut values: Vec<Py<PyAny>> = Vec::with_capacity(7);
-            for field in kind.fields() {
-                values.push(match field {
-                    Field::Index => event.index.into_py_any(py)?,
-                    Field::Type => kinds[event.kind as usize].clone_ref(py),
-                    Field::Function => text(py, (0, event.function, 0), view.name(event.function))?,
-                    Field::LineNo if event.lineno == NO_LINE => py.None(),
-                    Field::LineNo => event.lineno.into_py_any(py)?,
-                    Field::Line => text(
-                        py,
-                        (1, event.code, event.lineno),
-                        code.line(event.lineno).unwrap_or(NO_SOURCE),
-                    )?,
-                    Field::Filename => text(py, (2, event.code, 0), &code.filename)?,
-                    Field::Rss => event.rss.into_py_any(py)?,
-                    Field::Vms => event.vms.into_py_any(py)?,
-                });
-            }
+            let values = rows::event_values(py, kind, event, &mut strings, &mut view)?;
             rows.append(PyTuple::new(py, values)?)?;
         }
         Ok(rows)

@@ -1,0 +1,49 @@
+//! Events as Python values, in record field order: for the slow path
+//! (custom recorders) and for `ListRecorder.records`.
+
+use pikos_core::event::{Field, NO_LINE};
+use pikos_core::sink::NO_SOURCE;
+use pikos_core::tables::TablesView;
+use pikos_core::{Event, RecordKind};
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+use pyo3::IntoPyObjectExt;
+use rustc_hash::FxHashMap;
+
+/// Python strings already made, keyed by (field, id, line).
+pub type StringCache = FxHashMap<(u8, u32, i32), Py<PyAny>>;
+
+pub fn event_values(
+    py: Python<'_>,
+    kind: RecordKind,
+    event: &Event,
+    strings: &mut StringCache,
+    view: &mut TablesView,
+) -> PyResult<Vec<Py<PyAny>>> {
+    view.ensure(event.code, event.function);
+    let mut text = |key: (u8, u32, i32), s: &str| -> Py<PyAny> {
+        strings
+            .entry(key)
+            .or_insert_with(|| PyString::new(py, s).into_any().unbind())
+            .clone_ref(py)
+    };
+    let code = view.code(event.code);
+    let mut values = Vec::with_capacity(7);
+    for field in kind.fields() {
+        values.push(match field {
+            Field::Index => event.index.into_py_any(py)?,
+            Field::Type => PyString::intern(py, event.kind.name()).into_any().unbind(),
+            Field::Function => text((0, event.function, 0), view.name(event.function)),
+            Field::LineNo if event.lineno == NO_LINE => py.None(),
+            Field::LineNo => event.lineno.into_py_any(py)?,
+            Field::Line => text(
+                (1, event.code, event.lineno),
+                code.line(event.lineno).unwrap_or(NO_SOURCE),
+            ),
+            Field::Filename => text((2, event.code, 0), &code.filename),
+            Field::Rss => event.rss.into_py_any(py)?,
+            Field::Vms => event.vms.into_py_any(py)?,
+        });
+    }
+    Ok(values)
+}
