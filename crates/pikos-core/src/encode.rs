@@ -5,6 +5,8 @@
 
 use std::io::Write;
 
+use rustc_hash::FxHashMap;
+
 use crate::error::{Error, Result};
 use crate::event::Value;
 
@@ -135,6 +137,9 @@ pub struct CsvEncoder {
     special: [bool; 128],
     /// Some special character is not ASCII: scan by `char` instead.
     special_non_ascii: bool,
+    /// The encoded field of each [`Value::Table`] string met, by address:
+    /// file names and source lines repeat in nearly every row.
+    encoded: FxHashMap<(usize, usize), Box<[u8]>>,
 }
 
 impl CsvEncoder {
@@ -162,6 +167,7 @@ impl CsvEncoder {
             delimiter,
             special,
             special_non_ascii,
+            encoded: FxHashMap::default(),
         }
     }
 
@@ -183,6 +189,27 @@ impl CsvEncoder {
             return self.dialect.emit(text, quoted, out);
         }
         self.dialect.write_field(text, quoted, single, out)
+    }
+
+    fn table_field(
+        &mut self,
+        text: &str,
+        quoted: bool,
+        single: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let key = (text.as_ptr() as usize, text.len());
+        if let Some(bytes) = self.encoded.get(&key) {
+            out.extend_from_slice(bytes);
+            return Ok(());
+        }
+        let start = out.len();
+        self.field(text, quoted, single, out)?;
+        // `single` changes the encoding of "" only; such rows are not cached.
+        if !single {
+            self.encoded.insert(key, out[start..].into());
+        }
+        Ok(())
     }
 }
 
@@ -206,6 +233,7 @@ impl Encoder for CsvEncoder {
                 Value::Int(n) => self.field(itoa.format(*n), all, single, out),
                 Value::Num(text) => self.field(text, all, single, out),
                 Value::Str(text) => self.field(text, all || nonnumeric, single, out),
+                Value::Table(text) => self.table_field(text, all || nonnumeric, single, out),
                 Value::None => self.field("", all || nonnumeric, single, out),
             };
             if let Err(err) = result {
@@ -328,7 +356,7 @@ impl Template {
                     let (text, numeric) = match value {
                         Value::Int(n) => (itoa.format(*n), true),
                         Value::Num(text) => (*text, true),
-                        Value::Str(text) => (*text, false),
+                        Value::Str(text) | Value::Table(text) => (*text, false),
                         Value::None => ("None", false),
                     };
                     // Python aligns numbers right and text left by default.
@@ -398,7 +426,7 @@ impl Encoder for TextEncoder {
                     }
                     let text = match value {
                         Value::Int(n) => itoa.format(*n),
-                        Value::Num(text) | Value::Str(text) => text,
+                        Value::Num(text) | Value::Str(text) | Value::Table(text) => text,
                         Value::None => "None",
                     };
                     out.extend_from_slice(text.as_bytes());
@@ -503,6 +531,22 @@ mod tests {
             .row(&[Value::Str("x\"y")], &mut out)
             .is_err());
         assert_eq!(out, b"keep");
+    }
+
+    #[test]
+    fn csv_table_strings_encode_like_str_also_from_the_cache() {
+        let line: &'static str = "    a, b = \"x\", 1";
+        let mut encoder = CsvEncoder::new(CsvDialect::default());
+        let mut cached = Vec::new();
+        for _ in 0..3 {
+            let row = [Value::Int(1), Value::Table(line), Value::Table("")];
+            encoder.row(&row, &mut cached).unwrap();
+        }
+        let plain = csv(
+            CsvDialect::default(),
+            &[Value::Int(1), Value::Str(line), Value::Str("")],
+        );
+        assert_eq!(String::from_utf8(cached).unwrap(), plain.repeat(3));
     }
 
     #[test]

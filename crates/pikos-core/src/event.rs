@@ -119,6 +119,10 @@ impl RecordKind {
 pub enum Value<'a> {
     Int(i64),
     Str(&'a str),
+    /// A string owned by the process-wide [`Tables`](crate::Tables) (or a
+    /// static): its address never changes or gets reused, so encoders may
+    /// cache its encoding by address.  Otherwise the same as `Str`.
+    Table(&'a str),
     Num(&'a str),
     None,
 }
@@ -127,7 +131,7 @@ impl Value<'_> {
     pub fn to_owned_value(&self) -> OwnedValue {
         match self {
             Value::Int(i) => OwnedValue::Int(*i),
-            Value::Str(s) => OwnedValue::Str((*s).to_owned()),
+            Value::Str(s) | Value::Table(s) => OwnedValue::Str((*s).to_owned()),
             Value::Num(s) => OwnedValue::Num((*s).to_owned()),
             Value::None => OwnedValue::None,
         }
@@ -161,7 +165,7 @@ impl OwnedValue {
         match (self, other) {
             (OwnedValue::Int(a), Value::Int(b)) => a == b,
             (OwnedValue::Float(a), Value::Int(b)) => *a == *b as f64,
-            (OwnedValue::Str(a), Value::Str(b)) => a == b,
+            (OwnedValue::Str(a), Value::Str(b) | Value::Table(b)) => a == b,
             (OwnedValue::None, Value::None) => true,
             _ => false,
         }

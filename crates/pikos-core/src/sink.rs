@@ -82,12 +82,12 @@ impl Pipeline {
             for (slot, field) in row.iter_mut().zip(fields) {
                 *slot = match field {
                     Field::Index => Value::Int(event.index as i64),
-                    Field::Type => Value::Str(event.kind.name()),
-                    Field::Function => Value::Str(self.view.name(event.function)),
+                    Field::Type => Value::Table(event.kind.name()),
+                    Field::Function => Value::Table(self.view.name(event.function)),
                     Field::LineNo if event.lineno == NO_LINE => Value::None,
                     Field::LineNo => Value::Int(i64::from(event.lineno)),
-                    Field::Line => Value::Str(code.line(event.lineno).unwrap_or(NO_SOURCE)),
-                    Field::Filename => Value::Str(&code.filename),
+                    Field::Line => Value::Table(code.line(event.lineno).unwrap_or(NO_SOURCE)),
+                    Field::Filename => Value::Table(&code.filename),
                     Field::Rss => Value::Int(event.rss as i64),
                     Field::Vms => Value::Int(event.vms as i64),
                 };
