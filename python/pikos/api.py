@@ -1,17 +1,25 @@
 """Shortcuts: recorder factories and monitor decorator factories.
 
 >>> from pikos.api import function_monitor, csvfile
->>> @function_monitor(recorder=csvfile("work.csv"))
+>>> @function_monitor(recorder=csvfile("work.csv"), focused=True)
 ... def work(n):
 ...     return sum(range(n))
 """
 
 import sys
 
-from pikos.monitors.function_memory_monitor import FunctionMemoryMonitor
-from pikos.monitors.function_monitor import FunctionMonitor
-from pikos.monitors.line_memory_monitor import LineMemoryMonitor
-from pikos.monitors.line_monitor import LineMonitor
+from pikos.monitors.api import (
+    FocusedFunctionMemoryMonitor,
+    FocusedFunctionMonitor,
+    FocusedLineMemoryMonitor,
+    FocusedLineMonitor,
+    FunctionMemoryMonitor,
+    FunctionMonitor,
+    LineMemoryMonitor,
+    LineMonitor,
+)
+from pikos.monitors.focus import FunctionSet
+from pikos.monitors.hook_monitor import MemoryHookMonitor, check_memory_interval
 from pikos.recorders.csv_file_recorder import CSVFileRecorder
 from pikos.recorders.text_file_recorder import TextFileRecorder
 from pikos.recorders.text_stream_recorder import TextStreamRecorder
@@ -52,34 +60,53 @@ def csvfile(filename="monitor_records.csv", filter_=None):
 csv_file = csvfile
 
 
-def _factory(monitor_class, name):
-    def factory(recorder=None, focus_on=None, focused=False):
-        if focus_on is not None or focused:
-            raise NotImplementedError(
-                f"{name}(focus_on=..., focused=...): focused monitors are not "
-                "available in this version of pikos"
-            )
+def _factory(monitor_class, focused_class, name):
+    def make(recorder, focus_on, focused, options):
+        # Resolved now, so that a bad function fails at decoration time.
+        focus = None if focus_on is None else list(FunctionSet(focus_on))
 
         def decorator(function):
-            monitor = monitor_class(screen() if recorder is None else recorder)
-            return monitor.attach(function)
+            chosen = screen() if recorder is None else recorder
+            if focus is None and not focused:
+                return monitor_class(chosen, **options).attach(function)
+            monitor = focused_class(chosen, functions=focus or (), **options)
+            return monitor.attach(function, include_decorated=focused)
 
         return decorator
 
+    if issubclass(monitor_class, MemoryHookMonitor):
+
+        def factory(recorder=None, focus_on=None, focused=False, memory_interval=None):
+            interval = check_memory_interval(memory_interval)
+            return make(recorder, focus_on, focused, {"memory_interval": interval})
+
+        extra = ", memory_interval=None"
+    else:
+
+        def factory(recorder=None, focus_on=None, focused=False):
+            return make(recorder, focus_on, focused, {})
+
+        extra = ""
+
     factory.__name__ = factory.__qualname__ = name
     factory.__doc__ = (
-        f"Decorator factory: monitor the decorated function with a "
+        f"Decorator factory ``{name}(recorder=None, focus_on=None, "
+        f"focused=False{extra})``: monitor the decorated function with a "
         f"{monitor_class.__name__} writing to ``recorder`` (default "
-        f":func:`screen`)."
+        f":func:`screen`).  ``focus_on=[...]`` uses a "
+        f"{focused_class.__name__} on those functions instead; "
+        f"``focused=True`` focuses on the decorated function itself."
     )
     return factory
 
 
-function_monitor = monitor_functions = _factory(FunctionMonitor, "function_monitor")
-line_monitor = monitor_lines = _factory(LineMonitor, "line_monitor")
+function_monitor = monitor_functions = _factory(
+    FunctionMonitor, FocusedFunctionMonitor, "function_monitor"
+)
+line_monitor = monitor_lines = _factory(LineMonitor, FocusedLineMonitor, "line_monitor")
 function_memory_monitor = memory_on_functions = _factory(
-    FunctionMemoryMonitor, "function_memory_monitor"
+    FunctionMemoryMonitor, FocusedFunctionMemoryMonitor, "function_memory_monitor"
 )
 line_memory_monitor = memory_on_lines = _factory(
-    LineMemoryMonitor, "line_memory_monitor"
+    LineMemoryMonitor, FocusedLineMemoryMonitor, "line_memory_monitor"
 )

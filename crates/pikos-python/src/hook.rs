@@ -1,23 +1,35 @@
 //! The interpreter hook: a C-level profile or trace function, one `Hook`
-//! object per monitor.  Per event it resolves the code to ids, reads the
-//! line (and memory for memory monitors) and hands a fixed-size event to a
-//! native sink; only for custom recorders, Python filters or custom record
-//! types does it build a Python record and call `recorder.record()`.
+//! object per monitor.  Per event it decides focus, resolves the code to
+//! ids, reads the line (and memory for memory monitors) and hands a
+//! fixed-size event to a native sink; only for custom recorders, Python
+//! filters or custom record types does it build a Python record and call
+//! `recorder.record()`.
+//!
+//! Threads: the thread that enables the monitor installs the hook on itself
+//! ([`Hook::install`]); threads started while it is enabled install it on
+//! themselves at their first event ([`Hook::install_thread`], called from
+//! the `threading` profile/trace bootstrap).  A hook can only be taken off
+//! the thread it runs on, so when the monitor is disabled the other threads
+//! find out at their next event that their session is over and take the
+//! hook off themselves before anything is recorded.
 
 use std::os::raw::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pikos_core::event::{EventKind, NO_LINE};
-use pikos_core::memory::MemoryProbe;
+use std::time::Duration;
+
+use pikos_core::memory::{MemoryProbe, SampledProbe};
 use pikos_core::tables::TablesView;
 use pikos_core::{Event, RecordKind};
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use pyo3::{ffi, intern};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::codes;
+use crate::frames;
 use crate::gil_cell::GilCell;
 use crate::rows;
 use crate::sink::Sink;
@@ -35,13 +47,43 @@ enum Target {
     },
 }
 
+/// The code objects a focused monitor records in.  The set is keyed by the
+/// code's address (a strong reference in `refs` keeps that address ours), so
+/// the per-event decision is one comparison with the last code seen or one
+/// hash probe, made before any other work.
+struct Focus {
+    codes: FxHashSet<usize>,
+    refs: Vec<Py<PyAny>>,
+    last: (usize, bool),
+}
+
+impl Focus {
+    #[inline(always)]
+    fn contains(&mut self, code: usize) -> bool {
+        if self.last.0 != code {
+            self.last = (code, self.codes.contains(&code));
+        }
+        self.last.1
+    }
+}
+
 struct HookState {
     kind: RecordKind,
     index: u64,
-    probe: Option<MemoryProbe>,
+    probe: Option<SampledProbe>,
     target: Target,
-    saved: Option<SavedHook>,
+    focus: Option<Focus>,
+    /// Increases at every install; `active` while it has not ended.
+    session: u64,
+    active: bool,
     error: Option<PyErr>,
+}
+
+impl HookState {
+    fn end_session(&mut self) {
+        self.active = false;
+        self.target = Target::Idle;
+    }
 }
 
 /// The native half of a monitor.
@@ -49,6 +91,26 @@ struct HookState {
 pub struct Hook {
     hook_kind: HookKind,
     state: GilCell<HookState>,
+}
+
+/// What a thread's hook slot holds while the monitor covers that thread:
+/// the interpreter passes it to every callback, so per-thread state (the
+/// session it belongs to, the focus depth, the hook it replaced) comes
+/// without looking the thread up.
+#[pyclass(frozen, module = "pikos._native")]
+pub struct ThreadHook {
+    hook: Py<Hook>,
+    session: u64,
+    local: GilCell<ThreadLocal>,
+}
+
+struct ThreadLocal {
+    /// Focused frames on this thread's stack (function kinds): inside the
+    /// window while positive.
+    depth: u32,
+    /// What to put back when the hook comes off this thread (nothing, for a
+    /// thread started while the monitor was enabled).
+    saved: Option<SavedHook>,
 }
 
 impl Hook {
@@ -65,42 +127,110 @@ impl Hook {
         }
     }
 
-    /// Takes our hook off the thread, putting back what was there before.
-    /// If something replaced our hook meanwhile, that one stays.
-    fn remove(&self, py: Python<'_>, me: *mut ffi::PyObject) {
-        let saved = self.state(py).saved.take();
-        let Some(saved) = saved else { return };
-        // SAFETY: GIL held.
-        let current = unsafe { tstate::current(self.hook_kind) };
-        if current.obj == me && current.is(self.callback()) {
-            // SAFETY: GIL held.
-            unsafe { saved.restore() };
+    /// Puts a new [`ThreadHook`] of the current session on this thread.
+    fn install_here(slf: &Bound<'_, Self>, depth: u32, saved: Option<SavedHook>) -> PyResult<()> {
+        let py = slf.py();
+        let this = slf.get();
+        let thread_hook = Bound::new(
+            py,
+            ThreadHook {
+                hook: slf.clone().unbind(),
+                session: this.state(py).session,
+                local: GilCell::new(ThreadLocal { depth, saved }),
+            },
+        )?;
+        // SAFETY: GIL held; the thread's slot takes its own reference.
+        unsafe {
+            tstate::install(
+                this.hook_kind,
+                RawHook {
+                    func: Some(this.callback()),
+                    obj: thread_hook.as_ptr(),
+                },
+            )
+        };
+        Ok(())
+    }
+
+    /// Our thread hook on this thread, if the slot holds one of this hook.
+    ///
+    /// # Safety
+    /// GIL held.
+    unsafe fn ours_here<'py>(slf: &Bound<'py, Self>) -> Option<Bound<'py, ThreadHook>> {
+        let this = slf.get();
+        // SAFETY: GIL held; our callbacks are only ever installed with a
+        // ThreadHook as their object.
+        unsafe {
+            let current = tstate::current(this.hook_kind);
+            if !current.is(this.callback()) || current.obj.is_null() {
+                return None;
+            }
+            let thread_hook =
+                Bound::from_borrowed_ptr(slf.py(), current.obj).cast_into_unchecked::<ThreadHook>();
+            (thread_hook.get().hook.as_ptr() == slf.as_ptr()).then_some(thread_hook)
         }
-        // Otherwise another tool replaced our hook meanwhile: that one stays,
-        // and dropping `saved` releases our reference to the old one.
+    }
+
+    /// Takes our hook off the calling thread, putting back what was there
+    /// before.  If something replaced our hook meanwhile, that one stays.
+    fn remove_here(slf: &Bound<'_, Self>) {
+        let py = slf.py();
+        // SAFETY: GIL held.
+        let Some(thread_hook) = (unsafe { Self::ours_here(slf) }) else {
+            return;
+        };
+        // SAFETY: GIL held; `thread_hook` is a strong reference, so it
+        // outlives the slot's, which the swap below releases.
+        unsafe {
+            let local = thread_hook.get().local.get_mut(py);
+            match local.saved.take() {
+                Some(saved) => saved.restore(),
+                None => SavedHook::empty(slf.get().hook_kind).restore(),
+            }
+        }
+    }
+
+    /// Ends the session and takes the hook off this thread; the other
+    /// threads take it off themselves at their next event.
+    fn remove(slf: &Bound<'_, Self>) {
+        slf.get().state(slf.py()).end_session();
+        Self::remove_here(slf);
     }
 
     /// A failure inside the hook: stop recording, restore the previous
     /// hook, report once; the profiled program goes on.
-    fn fail(&self, py: Python<'_>, me: *mut ffi::PyObject, err: PyErr) {
-        self.remove(py, me);
-        let hook = unsafe { Bound::from_borrowed_ptr(py, me) };
-        err.clone_ref(py).write_unraisable(py, Some(&hook));
-        let st = self.state(py);
-        st.error.get_or_insert(err);
+    fn fail(slf: &Bound<'_, Self>, err: PyErr) {
+        let py = slf.py();
+        Self::remove(slf);
+        err.clone_ref(py).write_unraisable(py, Some(slf.as_any()));
+        slf.get().state(py).error.get_or_insert(err);
     }
 }
 
 #[pymethods]
 impl Hook {
-    /// `kind` is "function", "line", "function_memory" or "line_memory".
+    /// `kind` is "function", "line", "function_memory" or "line_memory";
+    /// `memory_interval` (microseconds) lets memory monitors reuse a reading
+    /// until it is that old (None or 0: a fresh reading per event).
     #[new]
-    fn new(kind: &str) -> PyResult<Self> {
+    #[pyo3(signature = (kind, memory_interval=None))]
+    fn new(kind: &str, memory_interval: Option<f64>) -> PyResult<Self> {
         let kind = RecordKind::from_name(kind)
             .ok_or_else(|| PyValueError::new_err(format!("unknown monitor kind {kind:?}")))?;
         let hook_kind = match kind {
             RecordKind::Function | RecordKind::FunctionMemory => HookKind::Profile,
             RecordKind::Line | RecordKind::LineMemory => HookKind::Trace,
+        };
+        let interval = match memory_interval {
+            None => None,
+            // Infinity: one reading per session.
+            Some(us) if us == f64::INFINITY => Some(Duration::MAX),
+            Some(us) if us >= 0.0 => Some(Duration::from_secs_f64(us / 1e6)),
+            Some(us) => {
+                return Err(PyValueError::new_err(format!(
+                    "memory_interval must be a number of microseconds >= 0, not {us}"
+                )))
+            }
         };
         let memory = matches!(kind, RecordKind::FunctionMemory | RecordKind::LineMemory);
         Ok(Hook {
@@ -108,12 +238,41 @@ impl Hook {
             state: GilCell::new(HookState {
                 kind,
                 index: 0,
-                probe: memory.then(MemoryProbe::new),
+                probe: memory.then(|| SampledProbe::new(interval)),
                 target: Target::Idle,
-                saved: None,
+                focus: None,
+                session: 0,
+                active: false,
                 error: None,
             }),
         })
+    }
+
+    /// Makes this a focused hook recording only in `codes` (code objects):
+    /// for function kinds everything from the call of a focused frame to its
+    /// return, for line kinds the focused frames' own lines.  May be called
+    /// while installed (the set then grows or shrinks at once).
+    fn set_focus(&self, py: Python<'_>, codes: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
+        let code_type = py
+            .import(intern!(py, "types"))?
+            .getattr(intern!(py, "CodeType"))?;
+        let mut focus = Focus {
+            codes: FxHashSet::default(),
+            refs: Vec::with_capacity(codes.len()),
+            last: (0, false),
+        };
+        for code in codes {
+            if !code.is_instance(&code_type)? {
+                return Err(PyTypeError::new_err(format!(
+                    "set_focus() takes code objects, not {}",
+                    code.repr()?
+                )));
+            }
+            focus.codes.insert(code.as_ptr() as usize);
+            focus.refs.push(code.unbind());
+        }
+        self.state(py).focus = Some(focus);
+        Ok(())
     }
 
     /// Installs the hook on the calling thread.  Events go to `sink` when
@@ -129,7 +288,7 @@ impl Hook {
         let py = slf.py();
         let this = slf.get();
         let st = this.state(py);
-        if st.saved.is_some() {
+        if st.active {
             return Err(PyRuntimeError::new_err(
                 "this monitor's hook is already installed",
             ));
@@ -149,33 +308,89 @@ impl Hook {
             }
         };
         st.error = None;
-        // SAFETY: GIL held; installing last, so nothing of ours runs after it
-        // but the return to Python (whose events the own-code rule drops).
+        if let Some(probe) = &mut st.probe {
+            probe.reset();
+        }
+        st.session += 1;
+        st.active = true;
+        let depth = st.focus.as_ref().map_or(0, |f| {
+            // SAFETY: GIL held.
+            unsafe { focused_frames_on_stack(f) }
+        });
+        // SAFETY: GIL held.
+        let saved = match unsafe { Self::ours_here(slf) } {
+            // Our hook of an ended session is still here: what it replaced
+            // is what this session replaces.
+            // SAFETY: GIL held; no Python call while borrowed.
+            Some(old) => unsafe { old.get().local.get_mut(py).saved.take() },
+            // SAFETY: GIL held.
+            None => Some(unsafe { SavedHook::take(this.hook_kind) }),
+        };
+        // Installing last, so nothing of ours runs after it but the return
+        // to Python (whose events the own-code rule drops).
+        let installed = Self::install_here(slf, depth, saved);
+        if installed.is_err() {
+            this.state(py).end_session();
+        }
+        installed
+    }
+
+    /// Installs the hook on a thread started while the monitor is enabled,
+    /// called by the `threading` bootstrap in that thread with the event it
+    /// received (`frame`, `event`, `arg`), which is recorded as the thread's
+    /// first.  Once the monitor is disabled it clears the bootstrap instead.
+    fn install_thread(
+        slf: &Bound<'_, Self>,
+        frame: &Bound<'_, PyAny>,
+        event: &str,
+        arg: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let py = slf.py();
+        let this = slf.get();
+        if !this.state(py).active {
+            // SAFETY: GIL held; clears the bootstrap, a Python-level hook of
+            // this thread.
+            unsafe { SavedHook::empty(this.hook_kind).restore() };
+            return Ok(());
+        }
+        Self::install_here(slf, 0, None)?;
+        let what = match (this.hook_kind, event) {
+            (HookKind::Profile, "call") => ffi::PyTrace_CALL,
+            (HookKind::Profile, "return") => ffi::PyTrace_RETURN,
+            (HookKind::Profile, "c_call") => ffi::PyTrace_C_CALL,
+            (HookKind::Profile, "c_return") => ffi::PyTrace_C_RETURN,
+            (HookKind::Profile, "c_exception") => ffi::PyTrace_C_EXCEPTION,
+            (HookKind::Trace, "line") => ffi::PyTrace_LINE,
+            _ => return Ok(()),
+        };
+        if !frame.is_instance_of::<pyo3::types::PyFrame>() {
+            return Ok(());
+        }
+        // SAFETY: GIL held; the slot now holds our thread hook; `frame` is a
+        // frame object and `arg` what the interpreter passed with the event
+        // (None stands for NULL).
         unsafe {
-            st.saved = Some(SavedHook::take(this.hook_kind));
-            tstate::install(
-                this.hook_kind,
-                RawHook {
-                    func: Some(this.callback()),
-                    obj: slf.as_ptr(),
-                },
-            );
+            let obj = tstate::current(this.hook_kind).obj;
+            let arg = if arg.is_none() {
+                std::ptr::null_mut()
+            } else {
+                arg.as_ptr()
+            };
+            (this.callback())(obj, frame.as_ptr() as *mut _, what, arg);
         }
         Ok(())
     }
 
-    /// Removes the hook (restoring the previous one) and drops the target.
+    /// Ends the session: the hook comes off this thread now (restoring the
+    /// previous one) and off the others at their next event.
     fn uninstall(slf: &Bound<'_, Self>) {
-        let py = slf.py();
-        let this = slf.get();
-        this.remove(py, slf.as_ptr());
-        this.state(py).target = Target::Idle;
+        Self::remove(slf);
     }
 
-    /// Whether the hook is installed (and has not failed).
+    /// Whether a session is running (installed and not failed).
     #[getter]
     fn installed(&self, py: Python<'_>) -> bool {
-        self.state(py).saved.is_some()
+        self.state(py).active
     }
 
     /// The next record index.
@@ -188,6 +403,32 @@ impl Hook {
     fn take_error(&self, py: Python<'_>) -> Option<PyErr> {
         self.state(py).error.take()
     }
+}
+
+/// How many frames on the calling thread's stack run focused code: a
+/// monitor enabled inside a focused function is inside its window.
+///
+/// # Safety
+/// GIL held.
+unsafe fn focused_frames_on_stack(focus: &Focus) -> u32 {
+    let mut depth = 0;
+    // SAFETY: GIL held; PyEval_GetFrame is borrowed, GetBack/GetCode return
+    // new references, released as we go.
+    unsafe {
+        let mut frame = ffi::PyEval_GetFrame();
+        ffi::Py_XINCREF(frame as *mut ffi::PyObject);
+        while !frame.is_null() {
+            let code = ffi::PyFrame_GetCode(frame);
+            if focus.codes.contains(&(code as usize)) {
+                depth += 1;
+            }
+            ffi::Py_DECREF(code as *mut ffi::PyObject);
+            let back = ffi::PyFrame_GetBack(frame);
+            ffi::Py_DECREF(frame as *mut ffi::PyObject);
+            frame = back;
+        }
+    }
+    depth
 }
 
 unsafe extern "C" fn profile_callback(
@@ -232,37 +473,111 @@ unsafe fn dispatch(
 ) -> c_int {
     // SAFETY: the interpreter holds the GIL while calling a hook.
     let py = unsafe { Python::assume_attached() };
-    // SAFETY: `obj` is the Hook we installed (we only install Hook objects).
-    let hook = unsafe { Bound::from_borrowed_ptr(py, obj).cast_into_unchecked::<Hook>() };
-    let outcome = catch_unwind(AssertUnwindSafe(|| unsafe {
-        record_event(py, hook.get(), frame, kind, arg)
-    }));
-    let err = match outcome {
-        Ok(Ok(())) => return 0,
-        Ok(Err(err)) => err,
-        Err(_) => PyRuntimeError::new_err(
-            "pikos: internal error (panic) in the interpreter hook; monitoring stopped",
-        ),
+    // SAFETY: our callbacks are only installed with a ThreadHook, which the
+    // thread's slot keeps alive for the duration of the call (borrowed: no
+    // reference count traffic on the hot path).
+    let borrowed = unsafe { pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<ThreadHook>() };
+    let thread_hook = borrowed.get();
+    // SAFETY: a valid frame from the interpreter.
+    let code = unsafe { frames::code(frame) };
+    let mut error = None;
+    let outcome = match gate(py, thread_hook, code, kind) {
+        Gate::Skip => return 0,
+        Gate::Stale => Flow::Stale,
+        // The guarded part returns one byte; the error, if any, comes back
+        // through `error` (a large result kept the closure out of line).
+        Gate::Record => catch_unwind(AssertUnwindSafe(|| unsafe {
+            match record_event(py, thread_hook, frame, code, kind, arg) {
+                Ok(()) => Flow::Done,
+                Err(err) => {
+                    error = Some(err);
+                    Flow::Failed
+                }
+            }
+        }))
+        .unwrap_or(Flow::Panicked),
     };
-    hook.get().fail(py, obj, err);
+    let err = match outcome {
+        Flow::Done => return 0,
+        Flow::Stale => None,
+        Flow::Failed => error,
+        Flow::Panicked => Some(PyRuntimeError::new_err(
+            "pikos: internal error (panic) in the interpreter hook; monitoring stopped",
+        )),
+    };
+    // Slow paths: strong references, since taking the hook off the thread
+    // releases the slot's.
+    let owner = borrowed.to_owned();
+    let hook = thread_hook.hook.bind(py).clone();
+    match err {
+        None => Hook::remove_here(&hook),
+        Some(err) => Hook::fail(&hook, err),
+    }
+    drop(owner);
     0
+}
+
+enum Gate {
+    /// Not recorded (outside the focus).
+    Skip,
+    Record,
+    /// The monitor was disabled: take the hook off this thread.
+    Stale,
+}
+
+enum Flow {
+    Done,
+    Stale,
+    Failed,
+    Panicked,
+}
+
+/// Whether the event is recorded: the session is current and, for focused
+/// monitors, the event is inside the focus.  Plain arithmetic and one hash
+/// probe, nothing that can panic, so it runs before `catch_unwind`.
+#[inline(always)]
+fn gate(
+    py: Python<'_>,
+    thread_hook: &ThreadHook,
+    code: *mut ffi::PyCodeObject,
+    kind: EventKind,
+) -> Gate {
+    let hook = thread_hook.hook.get();
+    let st = hook.state(py);
+    if !st.active || thread_hook.session != st.session {
+        return Gate::Stale;
+    }
+    let Some(focus) = &mut st.focus else {
+        return Gate::Record;
+    };
+    let focused = focus.contains(code as usize);
+    if hook.hook_kind == HookKind::Trace {
+        return if focused { Gate::Record } else { Gate::Skip };
+    }
+    // SAFETY: GIL held; no Python call while borrowed.
+    let depth = unsafe { &mut thread_hook.local.get_mut(py).depth };
+    match kind {
+        EventKind::Call if focused => *depth += 1,
+        // The focused frame's own return is the window's last event.
+        EventKind::Return if focused && *depth > 0 => *depth -= 1,
+        _ if *depth == 0 => return Gate::Skip,
+        _ => {}
+    }
+    Gate::Record
 }
 
 #[inline(always)]
 unsafe fn record_event(
     py: Python<'_>,
-    hook: &Hook,
+    thread_hook: &ThreadHook,
     frame: *mut ffi::PyFrameObject,
+    code: *mut ffi::PyCodeObject,
     kind: EventKind,
     arg: *mut ffi::PyObject,
 ) -> PyResult<()> {
-    // SAFETY: valid frame from the interpreter; GetCode returns a new reference.
-    let slot = unsafe {
-        let code = ffi::PyFrame_GetCode(frame);
-        let slot = codes::lookup(py, code, frame, kind == EventKind::Line);
-        ffi::Py_DECREF(code as *mut ffi::PyObject);
-        slot?
-    };
+    let hook = thread_hook.hook.get();
+    // SAFETY: `code` and `frame` are valid (the frame holds the code).
+    let slot = unsafe { codes::lookup(py, code, frame, kind == EventKind::Line)? };
     if slot.own {
         return Ok(());
     }
@@ -276,7 +591,11 @@ unsafe fn record_event(
     // SAFETY: valid frame.
     let lineno = unsafe { ffi::PyFrame_GetLineNumber(frame) };
     let st = hook.state(py);
-    let memory = st.probe.as_mut().map(MemoryProbe::read).unwrap_or_default();
+    let memory = st
+        .probe
+        .as_mut()
+        .map(SampledProbe::read)
+        .unwrap_or_default();
     let event = Event {
         index: st.index,
         rss: memory.rss,
@@ -290,7 +609,7 @@ unsafe fn record_event(
     match &mut st.target {
         Target::Native(sink) => {
             let sink = sink.bind(py).clone();
-            sink.get().push(py, event)
+            sink.get().push(py, event)?;
         }
         Target::Python {
             recorder,
@@ -307,10 +626,10 @@ unsafe fn record_event(
                 None => values.into_any().unbind(),
             };
             recorder.call_method1(py, intern!(py, "record"), (record,))?;
-            Ok(())
         }
-        Target::Idle => Ok(()),
+        Target::Idle => {}
     }
+    Ok(())
 }
 
 unsafe extern "C" fn empty_callback(
@@ -322,21 +641,63 @@ unsafe extern "C" fn empty_callback(
     0
 }
 
-/// Installs a C hook that does nothing: the floor the benchmarks compare
-/// against.  Not for recording.
+/// The probe of the "empty hook that reads memory" floor.
+static FLOOR_PROBE: GilCell<Option<MemoryProbe>> = GilCell::new(None);
+
+fn floor_read(py: Python<'_>) {
+    // SAFETY: GIL held; no Python call while borrowed.
+    let probe = unsafe { FLOOR_PROBE.get_mut(py) };
+    std::hint::black_box(probe.get_or_insert_with(MemoryProbe::new).read());
+}
+
+/// Reads memory at every profile event, as a function memory monitor does.
+unsafe extern "C" fn memory_profile_callback(
+    _obj: *mut ffi::PyObject,
+    _frame: *mut ffi::PyFrameObject,
+    _what: c_int,
+    _arg: *mut ffi::PyObject,
+) -> c_int {
+    // SAFETY: the interpreter holds the GIL while calling a hook.
+    floor_read(unsafe { Python::assume_attached() });
+    0
+}
+
+/// Reads memory at every line event, as a line memory monitor does.
+unsafe extern "C" fn memory_trace_callback(
+    _obj: *mut ffi::PyObject,
+    _frame: *mut ffi::PyFrameObject,
+    what: c_int,
+    _arg: *mut ffi::PyObject,
+) -> c_int {
+    if what == ffi::PyTrace_LINE {
+        // SAFETY: the interpreter holds the GIL while calling a hook.
+        floor_read(unsafe { Python::assume_attached() });
+    }
+    0
+}
+
+/// Installs a C hook that does nothing (or, with `memory`, only reads the
+/// process's memory at the events a memory monitor reads it): the floors
+/// the benchmarks compare against.  Not for recording.
 #[pyfunction]
-pub fn empty_hook_enable(trace: bool) {
+#[pyo3(signature = (trace, memory=false))]
+pub fn empty_hook_enable(trace: bool, memory: bool) {
+    let kind = if trace {
+        HookKind::Trace
+    } else {
+        HookKind::Profile
+    };
+    let func: ffi::Py_tracefunc = match (memory, trace) {
+        (false, _) => empty_callback,
+        (true, false) => memory_profile_callback,
+        (true, true) => memory_trace_callback,
+    };
     // SAFETY: called from Python, so the GIL is held.
     unsafe {
-        let kind = if trace {
-            HookKind::Trace
-        } else {
-            HookKind::Profile
-        };
         tstate::install(
             kind,
             RawHook {
-                func: Some(empty_callback),
+                func: Some(func),
                 obj: std::ptr::null_mut(),
             },
         );
@@ -349,7 +710,13 @@ pub fn empty_hook_disable() {
     // SAFETY: called from Python, so the GIL is held.
     unsafe {
         for kind in [HookKind::Profile, HookKind::Trace] {
-            if tstate::current(kind).is(empty_callback) {
+            let current = tstate::current(kind);
+            let floors = [
+                empty_callback as ffi::Py_tracefunc,
+                memory_profile_callback,
+                memory_trace_callback,
+            ];
+            if floors.into_iter().any(|f| current.is(f)) {
                 tstate::install(
                     kind,
                     RawHook {

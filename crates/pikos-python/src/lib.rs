@@ -4,6 +4,7 @@
 mod codes;
 mod convert;
 mod errors;
+mod frames;
 mod gil_cell;
 mod hook;
 mod rows;
@@ -40,7 +41,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
             sys.getattr("version")?
         )));
     }
+    // SAFETY: GIL held, called from an import (there is a Python frame).
+    unsafe { frames::self_check() };
     m.add_class::<hook::Hook>()?;
+    m.add_class::<hook::ThreadHook>()?;
     m.add_class::<sink::Sink>()?;
     m.add_function(wrap_pyfunction!(set_own_prefix, m)?)?;
     m.add_function(wrap_pyfunction!(template_supported, m)?)?;

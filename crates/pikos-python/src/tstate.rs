@@ -116,6 +116,17 @@ impl SavedHook {
         SavedHook { kind, hook }
     }
 
+    /// "No hook": restoring it clears the thread's hook.
+    pub fn empty(kind: HookKind) -> Self {
+        SavedHook {
+            kind,
+            hook: RawHook {
+                func: None,
+                obj: std::ptr::null_mut(),
+            },
+        }
+    }
+
     /// Reinstalls the saved hook (our reference is released on drop).
     ///
     /// # Safety

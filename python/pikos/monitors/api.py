@@ -1,5 +1,11 @@
 """The monitors, by class name."""
 
+from pikos.monitors.focused_function_memory_monitor import (
+    FocusedFunctionMemoryMonitor,
+)
+from pikos.monitors.focused_function_monitor import FocusedFunctionMonitor
+from pikos.monitors.focused_line_memory_monitor import FocusedLineMemoryMonitor
+from pikos.monitors.focused_line_monitor import FocusedLineMonitor
 from pikos.monitors.function_memory_monitor import FunctionMemoryMonitor
 from pikos.monitors.function_monitor import FunctionMonitor
 from pikos.monitors.line_memory_monitor import LineMemoryMonitor
@@ -12,4 +18,8 @@ __all__ = [
     "LineMonitor",
     "FunctionMemoryMonitor",
     "LineMemoryMonitor",
+    "FocusedFunctionMonitor",
+    "FocusedLineMonitor",
+    "FocusedFunctionMemoryMonitor",
+    "FocusedLineMemoryMonitor",
 ]

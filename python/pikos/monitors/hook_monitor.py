@@ -5,7 +5,16 @@ Built-in recorders with built-in (or no) filters receive events natively:
 no Python object is made per event.  Any other recorder, a Python callable as
 filter, or a custom ``record_type`` takes the documented slow path: the hook
 builds each record and calls ``recorder.record(record)``.
+
+A monitor covers the thread that enables it and the threads started while it
+is enabled: the hook that ``threading.setprofile``/``settrace`` would set
+hands new threads a bootstrap that installs the native hook on them at their
+first event.
 """
+
+import math
+import numbers
+import threading
 
 from pikos import _native
 from pikos.monitors.monitor import Monitor
@@ -27,6 +36,65 @@ def check_recorder(recorder):
         )
 
 
+class _ThreadingSlot:
+    """One of ``threading``'s new-thread hooks (``_profile_hook``, the value
+    ``threading.setprofile`` sets, or ``_trace_hook``), shared by all enabled
+    monitors of that hook kind: the slot holds the bootstrap of the latest
+    enabled monitor still running, and what was there before once none is,
+    whatever order they are disabled in.  A value someone else set meanwhile
+    is left alone."""
+
+    def __init__(self, name):
+        self._name = name
+        self._bootstraps = []
+        self._before = None
+        self._ours = None
+
+    def push(self, bootstrap):
+        if not self._bootstraps:
+            self._before = getattr(threading, self._name)
+        self._bootstraps.append(bootstrap)
+        self._set(bootstrap)
+
+    def remove(self, bootstrap):
+        if bootstrap in self._bootstraps:
+            self._bootstraps.remove(bootstrap)
+        if getattr(threading, self._name) is not self._ours:
+            return
+        if self._bootstraps:
+            self._set(self._bootstraps[-1])
+        else:
+            self._set(self._before)
+            self._before = self._ours = None
+
+    def _set(self, value):
+        # An attribute, not threading.setprofile(): no Python frame runs, so
+        # an enclosing monitor records nothing of it.
+        setattr(threading, self._name, value)
+        self._ours = value
+
+
+_PROFILE_SLOT = _ThreadingSlot("_profile_hook")
+_TRACE_SLOT = _ThreadingSlot("_trace_hook")
+
+
+def check_memory_interval(value):
+    """``memory_interval`` in microseconds: None, or a number >= 0."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"memory_interval must be a number of microseconds or None, not {value!r}"
+        )
+    value = float(value)
+    if math.isnan(value) or value < 0:
+        raise ValueError(
+            f"memory_interval must be >= 0 microseconds (0 or None: a fresh "
+            f"reading per event), not {value!r}"
+        )
+    return value
+
+
 class HookMonitor(Monitor):
     """A monitor backed by a native hook.  Subclasses set ``_kind``."""
 
@@ -37,8 +105,19 @@ class HookMonitor(Monitor):
         self._recorder = recorder
         self._default_record = RECORD_CLASSES[self._kind]
         self._record_type = self._default_record if record_type is None else record_type
-        self._hook = _native.Hook(self._kind)
+        self._hook = self._new_hook()
         self._depth = 0
+        self._start_thread = self._hook_new_thread
+        trace = self._kind in ("line", "line_memory")
+        self._threading_slot = _TRACE_SLOT if trace else _PROFILE_SLOT
+
+    def _new_hook(self):
+        return _native.Hook(self._kind)
+
+    def _hook_new_thread(self, frame, event, arg):
+        # Runs as the Python-level hook of a thread started while enabled,
+        # once: it puts the native hook in its place and hands it this event.
+        self._hook.install_thread(frame, event, arg)
 
     @property
     def recorder(self):
@@ -72,13 +151,18 @@ class HookMonitor(Monitor):
             sink = None
         # Installing the hook is the last thing enable does: the events of
         # its own return are pikos' frames and are never recorded.
-        if sink is not None:
-            self._hook.install(sink=sink)
-        else:
-            self._hook.install(
-                recorder=self._recorder,
-                record_type=None if record_type is tuple else record_type,
-            )
+        self._threading_slot.push(self._start_thread)
+        try:
+            if sink is not None:
+                self._hook.install(sink=sink)
+            else:
+                self._hook.install(
+                    recorder=self._recorder,
+                    record_type=None if record_type is tuple else record_type,
+                )
+        except BaseException:
+            self._threading_slot.remove(self._start_thread)
+            raise
 
     def disable(self):
         """Remove the hook and finalize the recorder (outermost call only)."""
@@ -89,4 +173,26 @@ class HookMonitor(Monitor):
             return
         # Removing the hook is the first thing disable does.
         self._hook.uninstall()
+        self._threading_slot.remove(self._start_thread)
         self._recorder.finalize()
+
+
+class MemoryHookMonitor(HookMonitor):
+    """A hook monitor that reads the process's memory at each event.
+
+    ``memory_interval`` (microseconds) trades resolution for speed: a reading
+    is reused until it is older than the interval.  The default (None, like
+    0) reads fresh memory at every event.
+    """
+
+    def __init__(self, recorder, record_type=None, *, memory_interval=None):
+        self._memory_interval = check_memory_interval(memory_interval)
+        super().__init__(recorder, record_type)
+
+    @property
+    def memory_interval(self):
+        """Microseconds a memory reading is reused for (None: never)."""
+        return self._memory_interval
+
+    def _new_hook(self):
+        return _native.Hook(self._kind, self._memory_interval)

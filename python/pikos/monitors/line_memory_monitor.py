@@ -1,12 +1,12 @@
 """Record the process's memory on Python line events."""
 
-from pikos.monitors.hook_monitor import HookMonitor
+from pikos.monitors.hook_monitor import MemoryHookMonitor
 from pikos.monitors.records import LineMemoryRecord
 
 __all__ = ["LineMemoryMonitor", "LineMemoryRecord"]
 
 
-class LineMemoryMonitor(HookMonitor):
+class LineMemoryMonitor(MemoryHookMonitor):
     """Like :class:`~pikos.monitors.line_monitor.LineMonitor`, with the
     process's resident (``RSS``) and virtual (``VMS``) size in bytes read
     before each line runs.
@@ -15,6 +15,9 @@ class LineMemoryMonitor(HookMonitor):
     ----------
     recorder : a recorder (an object with prepare, record and finalize).
     record_type : the record class; default :class:`LineMemoryRecord`.
+    memory_interval : microseconds a memory reading may be reused for, to
+        trade resolution for speed on long runs; None (the default) or 0
+        reads fresh memory at every event.
     """
 
     _kind = "line_memory"

@@ -1,0 +1,21 @@
+"""Record Python line events of chosen functions only."""
+
+from pikos.monitors.focus import FocusedMixin
+from pikos.monitors.line_monitor import LineMonitor
+
+__all__ = ["FocusedLineMonitor"]
+
+
+class FocusedLineMonitor(FocusedMixin, LineMonitor):
+    """Record only the lines of the focused functions' own frames (not
+    the lines of what they call).
+
+    Parameters
+    ----------
+    recorder : a recorder (an object with prepare, record and finalize).
+    record_type : the record class; default as for :class:`LineMonitor`.
+    functions : the functions to focus on (keyword only): functions, bound
+        or unbound methods, decorated functions (unwrapped through
+        ``__wrapped__``) or code objects.  See
+        :class:`~pikos.monitors.focus.FunctionSet`.
+    """
