@@ -137,6 +137,91 @@ def trace_reference(func, *args, **kwargs):
     return result, [event for event in events if not is_harness(event[3])]
 
 
+def in_focus(frame, codes):
+    """True when frame, or one of its callers, runs one of ``codes``.
+
+    This is the focus window of the focused function monitors: it opens at
+    the `call` event of a focused frame and closes after its `return`.
+    """
+    while frame is not None:
+        if frame.f_code in codes:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def focused_profile_reference(codes, func, *args, **kwargs):
+    """profile_reference restricted to the focus windows of ``codes``.
+
+    Returns (outcome, events) like profile_reference, keeping only the events
+    whose frame (the caller's for `c_*` events) is inside a focus window.
+    """
+    codes = frozenset(codes)
+    events = []
+
+    def hook(frame, event, arg):
+        if in_focus(frame, codes):
+            code = frame.f_code
+            name = arg.__name__ if event.startswith("c_") else code.co_name
+            events.append((event, name, frame.f_lineno, code.co_filename))
+
+    previous = sys.getprofile()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        sys.setprofile(hook)
+        try:
+            result = outcome(func, *args, **kwargs)
+        finally:
+            sys.setprofile(previous)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return result, events
+
+
+def focused_trace_reference(codes, func, *args, **kwargs):
+    """trace_reference restricted to the lines of frames running ``codes``.
+
+    Returns (outcome, events) like trace_reference: the lines of the focused
+    functions themselves, none of their callees'.
+    """
+    codes = frozenset(codes)
+    events = []
+
+    def tracer(frame, event, arg):
+        if event == "line":
+            code = frame.f_code
+            lineno = frame.f_lineno
+            events.append(
+                (
+                    code.co_name,
+                    lineno,
+                    source_line(code.co_filename, lineno),
+                    code.co_filename,
+                )
+            )
+        return tracer
+
+    def dispatch(frame, event, arg):
+        # Only the focused frames get a local tracer (and so line events).
+        return tracer if frame.f_code in codes else None
+
+    previous = sys.gettrace()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        sys.settrace(dispatch)
+        try:
+            result = outcome(func, *args, **kwargs)
+        finally:
+            sys.settrace(previous)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return result, events
+
+
 def without_index(records):
     """Records as comparable tuples without their first field (index)."""
     return [tuple(record)[1:] for record in records]

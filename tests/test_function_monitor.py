@@ -143,7 +143,11 @@ def test_custom_recorder_receives_real_function_records():
     harness.assert_same_events(harness.without_index(recorder.records), expected)
 
 
-def test_events_of_other_threads_are_not_recorded():
+def in_targets(records):
+    return [(r.type, r.function) for r in records if r.filename == targets.__file__]
+
+
+def test_threads_started_while_enabled_are_recorded():
     recorder = ListRecorder()
     with FunctionMonitor(recorder):
         worker = threading.Thread(target=targets.thread_work)
@@ -151,10 +155,56 @@ def test_events_of_other_threads_are_not_recorded():
         worker.join()
         targets.leaf(0)
     functions = {record.function for record in recorder.records}
-    calls = [(r.type, r.function) for r in recorder.records]
-    assert calls.count(("call", "leaf")) == 1  # not the worker's leaf(10)
-    assert "start" in functions  # the enabling thread's own calls are recorded
-    assert not {"thread_work", "run", "_bootstrap_inner"} & functions
+    assert "start" in functions  # the enabling thread's own calls
+    assert "run" in functions  # the worker's Thread.run
+    assert in_targets(recorder.records) == [
+        ("call", "thread_work"),
+        ("call", "leaf"),
+        ("return", "leaf"),
+        ("return", "thread_work"),
+        ("call", "leaf"),
+        ("return", "leaf"),
+    ]
+    assert pikos_frames(recorder.records) == []
+
+
+def test_threads_started_before_enable_are_not_recorded():
+    recorder = ListRecorder()
+    go, done = threading.Event(), threading.Event()
+
+    def body():
+        go.wait(30)
+        targets.thread_work()
+        done.set()
+
+    worker = threading.Thread(target=body)
+    worker.start()
+    with FunctionMonitor(recorder):
+        go.set()
+        assert done.wait(30)
+        targets.leaf(0)
+    worker.join(30)
+    assert in_targets(recorder.records) == [("call", "leaf"), ("return", "leaf")]
+
+
+def test_threads_are_not_recorded_after_disable():
+    recorder = ListRecorder()
+    ready, go = threading.Event(), threading.Event()
+
+    def body():
+        targets.leaf(1)
+        ready.set()
+        go.wait(30)
+        targets.thread_work()
+
+    with FunctionMonitor(recorder):
+        worker = threading.Thread(target=body)
+        worker.start()
+        assert ready.wait(30)
+    go.set()
+    worker.join(30)
+    assert not worker.is_alive()
+    assert in_targets(recorder.records) == [("call", "leaf"), ("return", "leaf")]
 
 
 def test_monitor_enabled_in_a_worker_thread_records_that_thread():

@@ -185,16 +185,40 @@ def test_custom_recorder_receives_real_line_records():
     harness.assert_same_events(harness.without_index(recorder.records), expected)
 
 
-def test_lines_of_other_threads_are_not_recorded():
+def test_lines_of_threads_started_while_enabled_are_recorded():
     recorder = ListRecorder()
     with LineMonitor(recorder):
         worker = threading.Thread(target=targets.thread_work)
         worker.start()
         worker.join()
         targets.leaf(0)
-    functions = [record.function for record in recorder.records]
-    assert "thread_work" not in functions
-    assert functions.count("leaf") == 1
+    assert [
+        (r.function, r.line) for r in recorder.records if r.filename == targets.__file__
+    ] == [
+        ("thread_work", "    return leaf(10)"),
+        ("leaf", "    return x + 1"),
+        ("leaf", "    return x + 1"),
+    ]
+
+
+def test_lines_of_threads_started_before_enable_are_not_recorded():
+    recorder = ListRecorder()
+    go, done = threading.Event(), threading.Event()
+
+    def body():
+        go.wait(30)
+        targets.thread_work()
+        done.set()
+
+    worker = threading.Thread(target=body)
+    worker.start()
+    with LineMonitor(recorder):
+        go.set()
+        assert done.wait(30)
+        targets.leaf(0)
+    worker.join(30)
+    functions = [r.function for r in recorder.records if r.filename == targets.__file__]
+    assert functions == ["leaf"]
 
 
 @pytest.mark.parametrize(
