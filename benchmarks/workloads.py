@@ -24,6 +24,8 @@ class Workload:
     kind: str  # "function" or "line": which events it is meant to stress
     func: Callable[[int], object]
     repeats: int  # repeats for the full-size run; must divide by the scale-downs
+    # The Python functions whose lines the workload runs (for line_profiler).
+    functions: tuple[Callable[..., object], ...] = ()
 
     def runner(self, divisor: int = 1) -> Callable[[], object]:
         """The zero-argument callable that the configurations time."""
@@ -96,6 +98,49 @@ def call_heavy(repeats: int) -> int:
     return total
 
 
+# --- line-heavy: plain loops, few calls ---------------------------------------
+
+COLLATZ_LIMIT = 300  # Collatz steps of 1..299: 299 calls and ~58,000 lines
+SIEVE_LIMIT = 7_500  # a sieve of Eratosthenes below 7,500: ~42,000 lines
+LINE_HEAVY_REPEATS = 20  # ~100,000 line events each; 1/20 and 1/10 stay exact
+
+
+def collatz_steps(n: int) -> int:
+    steps = 0
+    while n != 1:
+        if n % 2:
+            n = 3 * n + 1
+        else:
+            n //= 2
+        steps += 1
+    return steps
+
+
+def sieve(limit: int) -> int:
+    flags = [True] * limit
+    count = 0
+    for i in range(2, limit):
+        if flags[i]:
+            count += 1
+            for j in range(i * i, limit, i):
+                flags[j] = False
+    return count
+
+
+def line_heavy(repeats: int) -> int:
+    total = 0
+    for _ in range(repeats):
+        for n in range(1, COLLATZ_LIMIT):
+            total += collatz_steps(n)
+        total += sieve(SIEVE_LIMIT)
+    return total
+
+
+def never_called() -> None:
+    """The focus of the focused monitors' rows: no workload ever calls it."""
+    raise AssertionError("never_called was called")
+
+
 WORKLOADS: dict[str, Workload] = {
     "call-heavy": Workload(
         name="call-heavy",
@@ -103,6 +148,17 @@ WORKLOADS: dict[str, Workload] = {
         kind="function",
         func=call_heavy,
         repeats=CALL_HEAVY_REPEATS,
+    ),
+    "line-heavy": Workload(
+        name="line-heavy",
+        description=(
+            "plain loops (Collatz steps of 1..299 and a sieve of Eratosthenes), "
+            "about 330 line events per call"
+        ),
+        kind="line",
+        func=line_heavy,
+        repeats=LINE_HEAVY_REPEATS,
+        functions=(line_heavy, collatz_steps, sieve),
     ),
 }
 
@@ -131,3 +187,37 @@ def count_profile_events(run: Callable[[], object]) -> Counter[str]:
     finally:
         sys.setprofile(previous)
     return counts
+
+
+def count_line_events(run: Callable[[], object]) -> Counter[str]:
+    """Count the sys.settrace events that ``run()`` produces, by event type.
+
+    The trace function returns itself, so every frame is traced line by line
+    (what a C-level trace hook sees). Events of this function's own frame are
+    left out, as in count_profile_events; the ``"line"`` entry is what a line
+    monitor wrapped tightly around ``run()`` should record.
+    """
+    counts: Counter[str] = Counter()
+    own_code = sys._getframe().f_code
+
+    def tracer(frame, event, arg):
+        if frame.f_code is not own_code:
+            counts[event] += 1
+        return tracer
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        run()
+    finally:
+        sys.settrace(previous)
+    return counts
+
+
+def count_events(workload: Workload, run: Callable[[], object]) -> int:
+    """The events of ``run()`` that ``workload``'s kind of monitor records:
+    all profile events for ``"function"``, trace ``line`` events for ``"line"``.
+    """
+    if workload.kind == "line":
+        return count_line_events(run)["line"]
+    return sum(count_profile_events(run).values())
