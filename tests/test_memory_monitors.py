@@ -256,3 +256,14 @@ def test_small_intervals_are_accepted(monitor_class, interval):
 def test_memory_interval_is_keyword_only(monitor_class):
     with pytest.raises(TypeError):
         monitor_class(ListRecorder(), None, 0)
+
+
+@pytest.mark.parametrize("interval", [1e300, 10**400])
+def test_intervals_too_long_to_represent_mean_one_reading(interval):
+    records = allocation_records(LineMemoryMonitor, memory_interval=interval)
+    assert len({(record.RSS, record.VMS) for record in records}) == 1
+
+
+def test_a_negative_int_too_large_for_a_float_is_a_value_error():
+    with pytest.raises(ValueError):
+        make(LineMemoryMonitor, ListRecorder(), memory_interval=-(10**400))

@@ -15,10 +15,9 @@
 
 use std::os::raw::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-
-use pikos_core::event::{EventKind, NO_LINE};
 use std::time::Duration;
 
+use pikos_core::event::{EventKind, NO_LINE};
 use pikos_core::memory::{MemoryProbe, SampledProbe};
 use pikos_core::tables::TablesView;
 use pikos_core::{Event, RecordKind};
@@ -223,9 +222,11 @@ impl Hook {
         };
         let interval = match memory_interval {
             None => None,
-            // Infinity: one reading per session.
-            Some(us) if us == f64::INFINITY => Some(Duration::MAX),
-            Some(us) if us >= 0.0 => Some(Duration::from_secs_f64(us / 1e6)),
+            // Too long to represent (infinity included): one reading per
+            // session.
+            Some(us) if us >= 0.0 => {
+                Some(Duration::try_from_secs_f64(us / 1e6).unwrap_or(Duration::MAX))
+            }
             Some(us) => {
                 return Err(PyValueError::new_err(format!(
                     "memory_interval must be a number of microseconds >= 0, not {us}"

@@ -86,7 +86,10 @@ def check_memory_interval(value):
         raise TypeError(
             f"memory_interval must be a number of microseconds or None, not {value!r}"
         )
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int too large for a float: longer than any run
+        value = math.inf if value > 0 else -math.inf
     if math.isnan(value) or value < 0:
         raise ValueError(
             f"memory_interval must be >= 0 microseconds (0 or None: a fresh "
