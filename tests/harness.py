@@ -70,6 +70,42 @@ def outcome(func, *args, **kwargs):
         return ("raised", type(exc), exc.args)
 
 
+def run_hooked(get_hook, set_hook, hook, func, *args, **kwargs):
+    """outcome(func, ...) with ``hook`` installed by ``set_hook`` (and the
+    previous hook put back), the garbage collector off meanwhile."""
+    previous = get_hook()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        set_hook(hook)
+        try:
+            return outcome(func, *args, **kwargs)
+        finally:
+            set_hook(previous)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def function_event(frame, event, arg):
+    """(type, function, lineNo, filename) as the FunctionMonitor reports it."""
+    code = frame.f_code
+    name = arg.__name__ if event.startswith("c_") else code.co_name
+    return (event, name, frame.f_lineno, code.co_filename)
+
+
+def line_event(frame):
+    """(function, lineNo, line, filename) as the LineMonitor reports it."""
+    code = frame.f_code
+    lineno = frame.f_lineno
+    return (
+        code.co_name,
+        lineno,
+        source_line(code.co_filename, lineno),
+        code.co_filename,
+    )
+
+
 def profile_reference(func, *args, **kwargs):
     """Run func under a Python `sys.setprofile` hook.
 
@@ -80,22 +116,9 @@ def profile_reference(func, *args, **kwargs):
     events = []
 
     def hook(frame, event, arg):
-        code = frame.f_code
-        name = arg.__name__ if event.startswith("c_") else code.co_name
-        events.append((event, name, frame.f_lineno, code.co_filename))
+        events.append(function_event(frame, event, arg))
 
-    previous = sys.getprofile()
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        sys.setprofile(hook)
-        try:
-            result = outcome(func, *args, **kwargs)
-        finally:
-            sys.setprofile(previous)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    result = run_hooked(sys.getprofile, sys.setprofile, hook, func, *args, **kwargs)
     return result, [event for event in events if not is_harness(event[3])]
 
 
@@ -110,30 +133,10 @@ def trace_reference(func, *args, **kwargs):
 
     def tracer(frame, event, arg):
         if event == "line":
-            code = frame.f_code
-            lineno = frame.f_lineno
-            events.append(
-                (
-                    code.co_name,
-                    lineno,
-                    source_line(code.co_filename, lineno),
-                    code.co_filename,
-                )
-            )
+            events.append(line_event(frame))
         return tracer
 
-    previous = sys.gettrace()
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        sys.settrace(tracer)
-        try:
-            result = outcome(func, *args, **kwargs)
-        finally:
-            sys.settrace(previous)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    result = run_hooked(sys.gettrace, sys.settrace, tracer, func, *args, **kwargs)
     return result, [event for event in events if not is_harness(event[3])]
 
 
@@ -161,22 +164,9 @@ def focused_profile_reference(codes, func, *args, **kwargs):
 
     def hook(frame, event, arg):
         if in_focus(frame, codes):
-            code = frame.f_code
-            name = arg.__name__ if event.startswith("c_") else code.co_name
-            events.append((event, name, frame.f_lineno, code.co_filename))
+            events.append(function_event(frame, event, arg))
 
-    previous = sys.getprofile()
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        sys.setprofile(hook)
-        try:
-            result = outcome(func, *args, **kwargs)
-        finally:
-            sys.setprofile(previous)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    result = run_hooked(sys.getprofile, sys.setprofile, hook, func, *args, **kwargs)
     return result, events
 
 
@@ -191,34 +181,14 @@ def focused_trace_reference(codes, func, *args, **kwargs):
 
     def tracer(frame, event, arg):
         if event == "line":
-            code = frame.f_code
-            lineno = frame.f_lineno
-            events.append(
-                (
-                    code.co_name,
-                    lineno,
-                    source_line(code.co_filename, lineno),
-                    code.co_filename,
-                )
-            )
+            events.append(line_event(frame))
         return tracer
 
     def dispatch(frame, event, arg):
         # Only the focused frames get a local tracer (and so line events).
         return tracer if frame.f_code in codes else None
 
-    previous = sys.gettrace()
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        sys.settrace(dispatch)
-        try:
-            result = outcome(func, *args, **kwargs)
-        finally:
-            sys.settrace(previous)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    result = run_hooked(sys.gettrace, sys.settrace, dispatch, func, *args, **kwargs)
     return result, events
 
 
