@@ -21,14 +21,7 @@ help: ## list the targets
 
 .PHONY: dev
 dev: ## build pikos into one virtual environment per Python (.venv/3.X)
-	@set -e; for py in $(PYTHONS); do \
-	  v=$(VENV_ROOT)/$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
-	  if [ ! -x $$v/bin/python ]; then echo "== creating $$v"; $$py -m venv $$v; fi; \
-	  $$v/bin/pip install $(PIP_FLAGS) -r requirements-dev.txt; \
-	  echo "== building pikos for $$($$v/bin/python -V)"; \
-	  VIRTUAL_ENV=$$PWD/$$v CARGO_TARGET_DIR=target/$$(basename $$v) $$v/bin/maturin develop --release --quiet 2>&1 | grep -v '^📦\|^🔗\|^🐍\|^📡\|^⚠️ *$$' || true; \
-	  $$v/bin/python -c 'import pikos._native' ; \
-	done
+	@set -e; for py in $(PYTHONS); do tools/dev-env.sh $$py; done
 
 .PHONY: test
 test: dev ## run the Rust unit tests and pytest on every Python (3.11, 3.12, 3.13)
@@ -63,9 +56,14 @@ bench: dev ## run the overhead benchmarks on every Python and write BENCHMARKS.m
 	done
 
 .PHONY: demo
-demo: dev ## run the documented mandelbrot example under pikos-run (CSV + memory plot)
-	@echo "make demo: not yet: pikos-run and the mandelbrot example arrive with the CLI issue (#4)."
-	@echo "For now, try the quick start in README.md with $(call venv_of,$(PY))/bin/python."
+demo: ## run the documented mandelbrot example under pikos-run (CSV + memory plot)
+	@tools/dev-env.sh $(PY)
+	@echo '== pikos-run line_memory examples/mandelbrot_set_example.py --recording csv --focused-on=mandelbrot'
+	@$(call venv_of,$(PY))/bin/pikos-run line_memory examples/mandelbrot_set_example.py --recording csv --focused-on=mandelbrot
+	@echo '== pikos plot monitor_records.csv -o memory.png'
+	@$(call venv_of,$(PY))/bin/pikos plot monitor_records.csv -o memory.png
+	@echo "records: $(CURDIR)/monitor_records.csv ($$(($$(wc -l < monitor_records.csv) - 1)) line records of mandelbrot)"
+	@echo "plot:    $(CURDIR)/memory.png (RSS against record index)"
 
 .PHONY: clean
 clean: ## remove build outputs and virtual environments

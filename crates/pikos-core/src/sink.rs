@@ -3,10 +3,12 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
-use crossbeam_channel::{bounded, Receiver, Sender};
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 
 use crate::encode::{write_all, Encoder};
 use crate::error::{Error, Result};
@@ -111,24 +113,33 @@ enum Message {
 /// A file written by a thread of its own.  The hook fills a batch, sends it
 /// and takes a recycled one back, so a run of any length uses a fixed amount
 /// of memory; when the writer falls behind, the hook waits (no record lost).
+///
+/// A live sink (`flush_every`) also keeps the file current while the
+/// program runs: the writer hands its bytes to the OS whenever it has
+/// nothing more to write, and when no batch came for `flush_every` it raises
+/// `due`, so the hook sends its partial batch at its next event.  The hook
+/// pays one relaxed load per event for this.
 pub struct FileSink {
     path: String,
     to_writer: Option<Sender<Message>>,
     recycled: Receiver<Vec<Event>>,
     batch: Vec<Event>,
+    due: Arc<AtomicBool>,
     error: Arc<Mutex<Option<String>>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl FileSink {
     /// Opens `path` (truncating, or appending when `append`), writes the
-    /// header when asked, and starts the writer thread.
+    /// header when asked, and starts the writer thread; `flush_every` makes
+    /// a live sink.
     pub fn open(
         path: &str,
         append: bool,
         write_header: bool,
         mut pipeline: Pipeline,
         header: &[&str],
+        flush_every: Option<Duration>,
     ) -> Result<Self> {
         let mut file = if append {
             OpenOptions::new().append(true).create(true).open(path)
@@ -144,26 +155,25 @@ impl FileSink {
         let (to_writer, from_hook) = bounded::<Message>(IN_FLIGHT);
         let (recycle, recycled) = bounded::<Vec<Event>>(IN_FLIGHT + 1);
         let error = Arc::new(Mutex::new(None));
-        let thread_error = Arc::clone(&error);
-        let thread_path = path.to_owned();
+        let due = Arc::new(AtomicBool::new(false));
+        let writer = Writer {
+            path: path.to_owned(),
+            pipeline,
+            recycle,
+            error: Arc::clone(&error),
+            due: Arc::clone(&due),
+            flush_every,
+        };
         let thread = std::thread::Builder::new()
             .name("pikos-writer".to_owned())
-            .spawn(move || {
-                writer_loop(
-                    file,
-                    thread_path,
-                    pipeline,
-                    from_hook,
-                    recycle,
-                    thread_error,
-                )
-            })
+            .spawn(move || writer.run(file, from_hook))
             .map_err(|e| Error::io(Some(path), e))?;
         Ok(FileSink {
             path: path.to_owned(),
             to_writer: Some(to_writer),
             recycled,
             batch: Vec::with_capacity(BATCH),
+            due,
             error,
             thread: Some(thread),
         })
@@ -177,12 +187,13 @@ impl FileSink {
     #[inline]
     pub fn push(&mut self, event: Event) {
         self.batch.push(event);
-        if self.batch.len() >= BATCH {
+        if self.batch.len() >= BATCH || self.due.load(Ordering::Relaxed) {
             self.send_batch();
         }
     }
 
     fn send_batch(&mut self) {
+        self.due.store(false, Ordering::Relaxed);
         if self.batch.is_empty() {
             return;
         }
@@ -260,67 +271,95 @@ impl Drop for FileSink {
     }
 }
 
-fn writer_loop(
-    file: File,
+/// The writer thread's side of a [`FileSink`].
+struct Writer {
     path: String,
-    mut pipeline: Pipeline,
-    from_hook: Receiver<Message>,
+    pipeline: Pipeline,
     recycle: Sender<Vec<Event>>,
     error: Arc<Mutex<Option<String>>>,
-) {
-    let mut file = std::io::BufWriter::with_capacity(1 << 20, file);
-    let mut out = Vec::with_capacity(1 << 20);
-    let mut failed = false;
-    let fail = |err: Error, failed: &mut bool| {
-        *failed = true;
-        let mut slot = error.lock().unwrap_or_else(|e| e.into_inner());
-        slot.get_or_insert_with(|| err.to_string());
-    };
-    for message in from_hook {
-        match message {
-            Message::Events(mut events) => {
-                if !failed {
-                    out.clear();
-                    let encoded = pipeline.events(&events, &mut out);
-                    let written = encoded.and_then(|()| write_all(&mut file, &out, &path));
-                    if let Err(err) = written {
-                        fail(err, &mut failed);
-                    }
-                }
-                events.clear();
-                let _ = recycle.try_send(events);
+    due: Arc<AtomicBool>,
+    flush_every: Option<Duration>,
+}
+
+impl Writer {
+    fn run(mut self, file: File, from_hook: Receiver<Message>) {
+        let mut file = std::io::BufWriter::with_capacity(1 << 20, file);
+        let mut out = Vec::with_capacity(1 << 20);
+        let mut failed = false;
+        loop {
+            let message = match self.flush_every {
+                None => from_hook.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(every) => from_hook.recv_timeout(every),
+            };
+            match message {
+                Ok(message) => self.handle(message, &mut file, &mut out, &mut failed),
+                Err(RecvTimeoutError::Timeout) => self.due.store(true, Ordering::Relaxed),
+                Err(RecvTimeoutError::Disconnected) => break,
             }
-            Message::Row(row) => {
-                if !failed {
-                    out.clear();
-                    let values: Vec<Value<'_>> = row.iter().map(OwnedValue::as_value).collect();
-                    let encoded = pipeline.row(&values, &mut out);
-                    if let Err(err) = encoded.and_then(|()| write_all(&mut file, &out, &path)) {
-                        fail(err, &mut failed);
-                    }
+            if self.flush_every.is_some() && from_hook.is_empty() && !failed {
+                // Nothing more to write now: what we have goes to the OS.
+                if let Err(err) = file.flush() {
+                    self.fail(Error::io(Some(&self.path), err), &mut failed);
                 }
             }
-            Message::Bytes(bytes) => {
-                if !failed {
-                    if let Err(err) = write_all(&mut file, &bytes, &path) {
-                        fail(err, &mut failed);
-                    }
-                }
-            }
-            Message::Flush(done) => {
-                if !failed {
-                    if let Err(err) = file.flush() {
-                        fail(Error::io(Some(&path), err), &mut failed);
-                    }
-                }
-                let _ = done.send(());
+        }
+        if !failed {
+            if let Err(err) = file.flush() {
+                self.fail(Error::io(Some(&self.path), err), &mut failed);
             }
         }
     }
-    if !failed {
-        if let Err(err) = file.flush() {
-            fail(Error::io(Some(&path), err), &mut failed);
+
+    fn handle(
+        &mut self,
+        message: Message,
+        file: &mut std::io::BufWriter<File>,
+        out: &mut Vec<u8>,
+        failed: &mut bool,
+    ) {
+        let written = match message {
+            Message::Events(mut events) => {
+                let written = if *failed {
+                    Ok(())
+                } else {
+                    out.clear();
+                    self.pipeline
+                        .events(&events, out)
+                        .and_then(|()| write_all(file, out, &self.path))
+                };
+                events.clear();
+                let _ = self.recycle.try_send(events);
+                written
+            }
+            Message::Row(row) if !*failed => {
+                out.clear();
+                let values: Vec<Value<'_>> = row.iter().map(OwnedValue::as_value).collect();
+                self.pipeline
+                    .row(&values, out)
+                    .and_then(|()| write_all(file, out, &self.path))
+            }
+            Message::Bytes(bytes) if !*failed => write_all(file, &bytes, &self.path),
+            Message::Flush(done) => {
+                if !*failed {
+                    if let Err(err) = file.flush() {
+                        self.fail(Error::io(Some(&self.path), err), failed);
+                    }
+                }
+                // The error, if any, is recorded before the caller wakes.
+                let _ = done.send(());
+                Ok(())
+            }
+            Message::Row(_) | Message::Bytes(_) => Ok(()),
+        };
+        if let Err(err) = written {
+            self.fail(err, failed);
         }
+    }
+
+    fn fail(&self, err: Error, failed: &mut bool) {
+        *failed = true;
+        let mut slot = self.error.lock().unwrap_or_else(|e| e.into_inner());
+        slot.get_or_insert_with(|| err.to_string());
     }
 }
 
@@ -418,7 +457,7 @@ mod tests {
                 FilterSet::default(),
                 Box::new(CsvEncoder::new(CsvDialect::default())),
             );
-            let mut sink = FileSink::open(path, append, !append, pipeline, &fields).unwrap();
+            let mut sink = FileSink::open(path, append, !append, pipeline, &fields, None).unwrap();
             for i in 0..(BATCH as u64 * 3 + 7) {
                 sink.push(event(i, EventKind::Call, ids, 3));
             }
@@ -444,11 +483,44 @@ mod tests {
             FilterSet::default(),
             Box::new(TextEncoder::Plain),
         );
-        let mut sink = FileSink::open("/dev/full", true, false, pipeline, &[]).unwrap();
+        let mut sink = FileSink::open("/dev/full", true, false, pipeline, &[], None).unwrap();
         for i in 0..(BATCH as u64 * 200) {
             sink.push(event(i, EventKind::Call, ids, 3));
         }
         let err = sink.close().unwrap_err().to_string();
         assert!(err.contains("/dev/full"), "{err}");
+    }
+
+    #[test]
+    fn live_file_sink_keeps_the_file_current() {
+        let dir = std::env::temp_dir().join(format!("pikos-core-live-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("live.txt");
+        let path = path.to_str().unwrap();
+        let ids = code("l.py", &[]);
+        let pipeline = Pipeline::new(
+            Some(RecordKind::Function),
+            FilterSet::default(),
+            Box::new(TextEncoder::Plain),
+        );
+        let every = Duration::from_millis(20);
+        let mut sink = FileSink::open(path, false, false, pipeline, &[], Some(every)).unwrap();
+        let rows = || std::fs::read_to_string(path).unwrap().lines().count();
+        for i in 0..3 {
+            sink.push(event(i, EventKind::Call, ids, 3));
+        }
+        // A partial batch stays with the hook until the writer asks for it
+        // (after `every` without a batch); the next event then sends it.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let mut index = 3;
+        while rows() < 3 && std::time::Instant::now() < deadline {
+            std::thread::sleep(every);
+            sink.push(event(index, EventKind::Call, ids, 3));
+            index += 1;
+        }
+        assert!(rows() >= 3, "records did not reach the file while open");
+        sink.close().unwrap();
+        assert_eq!(rows() as u64, index);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

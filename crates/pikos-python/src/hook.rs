@@ -388,6 +388,12 @@ impl Hook {
         Self::remove(slf);
     }
 
+    /// Takes the hook off the calling thread only; the session goes on on
+    /// the other threads until `uninstall`.
+    fn leave_thread(slf: &Bound<'_, Self>) {
+        Self::remove_here(slf);
+    }
+
     /// Whether a session is running (installed and not failed).
     #[getter]
     fn installed(&self, py: Python<'_>) -> bool {

@@ -9,6 +9,7 @@ use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
+use std::time::Duration;
 
 use crate::convert;
 use crate::errors::{core_err, recorder_error};
@@ -38,6 +39,8 @@ pub struct Sink {
     /// The Python text stream of a stream sink.
     stream: Option<Py<PyAny>>,
     auto_flush: bool,
+    /// A file sink's `flush_every` (see `FileSink`).
+    flush_every: Option<Duration>,
 }
 
 fn kind_of(kind: Option<&str>) -> PyResult<Option<RecordKind>> {
@@ -127,13 +130,27 @@ impl Sink {
 #[pymethods]
 impl Sink {
     /// A sink that writes to `path` on a writer thread.  Opened at `prepare`.
+    /// With `flush_every` (seconds) the file stays current while the program
+    /// runs: records reach it within about that long.
     #[staticmethod]
-    fn file() -> Self {
-        Sink {
+    #[pyo3(signature = (flush_every=None))]
+    fn file(flush_every: Option<f64>) -> PyResult<Self> {
+        let flush_every = flush_every
+            .map(|s| {
+                Duration::try_from_secs_f64(s).map_err(|_| {
+                    PyValueError::new_err(format!("flush_every must be > 0 seconds, not {s}"))
+                })
+            })
+            .transpose()?;
+        if flush_every == Some(Duration::ZERO) {
+            return Err(PyValueError::new_err("flush_every must be > 0 seconds"));
+        }
+        Ok(Sink {
             state: GilCell::new(State::Closed),
             stream: None,
             auto_flush: false,
-        }
+            flush_every,
+        })
     }
 
     /// A sink that writes text to a Python stream in batches.
@@ -143,6 +160,7 @@ impl Sink {
             state: GilCell::new(State::Closed),
             stream: Some(stream),
             auto_flush,
+            flush_every: None,
         }
     }
 
@@ -153,6 +171,7 @@ impl Sink {
             state: GilCell::new(State::Closed),
             stream: None,
             auto_flush: false,
+            flush_every: None,
         }
     }
 
@@ -185,8 +204,9 @@ impl Sink {
         let fields: Vec<&str> = header.iter().flatten().map(String::as_str).collect();
         if let Some(path) = path {
             let write_header = header.is_some();
+            let every = self.flush_every;
             let file = py
-                .detach(|| FileSink::open(path, append, write_header, pipeline, &fields))
+                .detach(|| FileSink::open(path, append, write_header, pipeline, &fields, every))
                 .map_err(core_err)?;
             *self.state(py) = State::File(file);
             return Ok(());

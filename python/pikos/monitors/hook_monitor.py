@@ -167,6 +167,13 @@ class HookMonitor(Monitor):
             self._threading_slot.remove(self._start_thread)
             raise
 
+    def leave_thread(self):
+        """Stop recording on the calling thread only; the other covered
+        threads go on until :meth:`disable`.  (``pikos-run`` calls this when
+        the script's main code is done and it waits for its threads.)"""
+        if self._depth:
+            self._hook.leave_thread()
+
     def disable(self):
         """Remove the hook and finalize the recorder (outermost call only)."""
         if self._depth == 0:

@@ -91,5 +91,5 @@ class TextStreamRecorder(SinkRecorder):
     def record(self, data):
         """Record ``data`` when the filter keeps it."""
         super().record(data)
-        if self._auto_flush:
+        if self._auto_flush and self._stream is not None:
             self._sink.flush()

@@ -1,0 +1,49 @@
+"""What pikos' commands share: one-line errors and an argument parser that
+raises them instead of printing its usage and exiting."""
+
+import argparse
+import sys
+
+
+class CommandError(Exception):
+    """A problem a command reports as one line on stderr, then exits with
+    ``status`` (2: the command line is wrong, as argparse does; 1: the input
+    or the run failed)."""
+
+    def __init__(self, message, status=1):
+        super().__init__(message)
+        self.status = status
+
+
+class UsageError(CommandError):
+    """The command line names something that cannot be used."""
+
+    def __init__(self, message):
+        super().__init__(message, status=2)
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are :class:`UsageError`."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        raise UsageError(message)
+
+
+def report(prog, error):
+    """Print ``error`` as ``prog: error: ...`` on stderr; return its status."""
+    sys.stderr.write(f"{prog}: error: {error}\n")
+    sys.stderr.flush()
+    return error.status
+
+
+def run_command(prog, body, argv):
+    """Call ``body(argv, prog)``; a CommandError becomes one line on stderr
+    and the exit status, never a traceback."""
+    try:
+        return body(argv, prog)
+    except CommandError as error:
+        return report(prog, error)

@@ -1,0 +1,661 @@
+"""``pikos-run``: run a Python script (or ``-m module``) under a monitor.
+
+    pikos-run [-h] [-o OUTPUT] [--buffered] [--recording {screen,text,csv}]
+              [--focused-on FOCUSED_ON]
+              {functions,lines,function_memory,line_memory}
+              (script | -m module) [script args...]
+
+The script runs once, as ``__main__``, like ``python script.py``: the same
+``sys.argv`` (the script path, then its arguments), its directory first on
+``sys.path``, its exceptions printed as Python prints them and its exit
+status kept.  The parts of the run, in order:
+
+1. :func:`split_argv` separates pikos' options from the script's arguments
+   (pikos' options may stand before or after the script; what pikos does
+   not know, and everything after ``--``, belongs to the script);
+2. :func:`load_target` finds and compiles the script, or finds the module,
+   without running it;
+3. :func:`resolve_focus` turns ``--focused-on`` names into code objects:
+   names defined in the script are found among its compiled code objects
+   (by qualified name), so the script is never run twice, and dotted paths
+   are imported;
+4. :func:`execute` runs the code under the monitor, waits for the
+   script's non-daemon threads like the interpreter would, and finalizes
+   the recorder before reporting the script's outcome.
+"""
+
+import argparse
+import builtins
+import importlib.machinery
+import importlib.util
+import inspect
+import os
+import sys
+import threading
+import types
+from dataclasses import dataclass, field
+
+from pikos.cli._common import CommandError, Parser, UsageError, run_command
+from pikos.monitors import focus
+from pikos.monitors.api import (
+    FocusedFunctionMemoryMonitor,
+    FocusedFunctionMonitor,
+    FocusedLineMemoryMonitor,
+    FocusedLineMonitor,
+    FunctionMemoryMonitor,
+    FunctionMonitor,
+    LineMemoryMonitor,
+    LineMonitor,
+)
+from pikos.recorders.csv_file_recorder import CSVFileRecorder
+from pikos.recorders.csv_recorder import CSVRecorder
+from pikos.recorders.text_file_recorder import TextFileRecorder
+from pikos.recorders.text_stream_recorder import TextStreamRecorder
+
+#: monitor name -> (monitor, focused monitor)
+MONITORS = {
+    "functions": (FunctionMonitor, FocusedFunctionMonitor),
+    "lines": (LineMonitor, FocusedLineMonitor),
+    "function_memory": (FunctionMemoryMonitor, FocusedFunctionMemoryMonitor),
+    "line_memory": (LineMemoryMonitor, FocusedLineMemoryMonitor),
+}
+
+#: recording -> default output file (None: the screen)
+RECORDINGS = {
+    "screen": None,
+    "text": "monitor_records.log",
+    "csv": "monitor_records.csv",
+}
+
+USAGE = """\
+%(prog)s [-h] [-o OUTPUT] [--buffered] [--recording {screen,text,csv}]
+          [--focused-on FOCUSED_ON] {functions,lines,function_memory,line_memory}
+          (script | -m module) [script args...]"""
+
+DESCRIPTION = """\
+Execute the python script inside the pikos monitor context.
+
+The script runs once as __main__, with its arguments in sys.argv and its
+directory first on sys.path, like `python script.py`.  Options may stand
+before or after the script; arguments pikos does not know, and everything
+after `--`, are the script's (so are -h/--help after the script)."""
+
+EPILOG = """\
+examples:
+  %(prog)s line_memory examples/mandelbrot_set_example.py --recording csv \
+--focused-on=mandelbrot
+  %(prog)s functions -m json.tool data.json --recording csv -o calls.csv"""
+
+# Options that take a value, and flags, as pikos-run knows them.
+_VALUE_OPTIONS = {"-o", "--output", "--recording", "--focused-on"}
+_FLAGS = {"--buffered"}
+_HELP = {"-h", "--help"}
+
+
+def _parser(prog):
+    parser = Parser(
+        prog=prog,
+        usage=USAGE,
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("monitor", choices=list(MONITORS), help="The monitor to use.")
+    parser.add_argument("script", nargs="?", help="The script to run.")
+    parser.add_argument(
+        "-m",
+        dest="module",
+        metavar="module",
+        help="Run a module as a script, like `python -m module`, instead of a file.",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        help="Output results to a file ('-': standard output).  Without "
+        "--recording, a .csv name means csv, any other name text.",
+    )
+    parser.add_argument(
+        "--buffered",
+        action="store_true",
+        help="Use a buffered stream: write records in large batches (fastest) "
+        "instead of as they come.",
+    )
+    parser.add_argument(
+        "--recording",
+        choices=list(RECORDINGS),
+        help="Select the type of recording to use: screen (the default), "
+        "text (monitor_records.log) or csv (monitor_records.csv).",
+    )
+    parser.add_argument(
+        "--focused-on",
+        metavar="FOCUSED_ON",
+        help="Record only inside these functions: a comma-separated list of "
+        "names defined in the script (func, Class.method) or importable "
+        "dotted paths (pkg.mod.func, pkg.mod.Class.method).",
+    )
+    return parser
+
+
+def split_argv(argv):
+    """Split ``argv`` into pikos' arguments and the script's arguments.
+
+    Before the script, every token is pikos'.  The script is the second
+    positional argument (after the monitor) or ``-m module``.  After it,
+    pikos takes its own options (``-o``, ``--output``, ``--recording``,
+    ``--focused-on``, ``--buffered``, with ``=value`` or a separate value)
+    and leaves everything else, ``-h`` included, to the script; ``--`` gives
+    all that follows to the script.
+    """
+    ours, theirs = [], []
+    positionals = 0
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--":
+            # `pikos-run functions -- script.py args`: the script follows.
+            script = next(tokens, None)
+            if script is not None:
+                ours.append(script)
+            theirs.extend(tokens)
+            return ours, theirs
+        if _take_option(token, tokens, ours):
+            continue
+        ours.append(token)
+        if token == "-m" or (token.startswith("-m") and len(token) > 2):
+            if token == "-m":
+                ours.append(next(tokens, ""))
+            break
+        if not token.startswith("-") or token == "-":
+            positionals += 1
+            if positionals == 2:
+                break
+        # else: help, or an unknown option, which argparse reports
+    for token in tokens:
+        if token == "--":
+            theirs.extend(tokens)
+        elif not _take_option(token, tokens, ours):
+            theirs.append(token)
+    return ours, theirs
+
+
+def _take_option(token, tokens, ours):
+    """Move one of pikos' options (and its value) to ``ours``."""
+    name, has_value = token.split("=", 1)[0], "=" in token
+    if token in _FLAGS or (name in _VALUE_OPTIONS and has_value):
+        ours.append(token)
+        return True
+    if token in _VALUE_OPTIONS:
+        ours.append(token)
+        value = next(tokens, None)
+        if value is not None:
+            ours.append(value)
+        return True
+    return False
+
+
+# --- the script ----------------------------------------------------------
+
+
+@dataclass
+class Target:
+    """What runs as ``__main__``: its code and the module it runs in."""
+
+    code: types.CodeType
+    #: sys.argv[0] and sys.path[0] as Python sets them for this target
+    argv0: str
+    path0: str
+    #: the file the code comes from, and the names it is importable under
+    filename: str
+    display: str
+    module_names: tuple = ()
+    namespace: dict = field(default_factory=dict)
+
+
+def load_target(script, module):
+    """Find and compile the script, or find the module, without running it.
+
+    Raises UsageError when there is nothing to run, and SyntaxError (the
+    script's own error) when it does not compile.
+    """
+    if module is not None:
+        return _module_target(module)
+    try:
+        is_dir = os.path.isdir(script)
+        if not is_dir:
+            with open(script, "rb") as file:
+                source = file.read()
+    except OSError as error:
+        raise UsageError(
+            f"can't open script {script!r}: {error.strerror or error}"
+        ) from None
+    if is_dir or _is_zip(script):
+        return _package_target(script)
+    filename = os.path.abspath(script)
+    code = compile(source, filename, "exec", dont_inherit=True)
+    namespace = {
+        "__file__": filename,
+        "__cached__": None,
+        "__loader__": importlib.machinery.SourceFileLoader("__main__", filename),
+        "__spec__": None,
+        "__package__": None,
+    }
+    stem = os.path.splitext(os.path.basename(filename))[0]
+    return Target(
+        code=code,
+        argv0=script,
+        path0=os.path.dirname(os.path.realpath(filename)),
+        filename=filename,
+        display=script,
+        module_names=("__main__", stem),
+        namespace=namespace,
+    )
+
+
+def _is_zip(path):
+    import zipfile
+
+    return zipfile.is_zipfile(path)
+
+
+def _package_target(path):
+    """A directory or zip file with a ``__main__.py``, as Python runs it."""
+    spec = importlib.machinery.PathFinder.find_spec("__main__", [path])
+    if spec is None:
+        raise UsageError(f"can't find '__main__' module in {path!r}")
+    return _spec_target(spec, argv0=path, path0=path, display=path)
+
+
+def _module_target(name):
+    """``-m name``: the module's code, found as ``python -m`` finds it."""
+    path0 = os.getcwd()
+    sys.path.insert(0, path0)  # the current directory, as for python -m
+    try:
+        spec = _find_spec(name)
+        if spec is not None and spec.submodule_search_locations is not None:
+            main_name = f"{name}.__main__"
+            spec = _find_spec(main_name)
+            if spec is None:
+                raise UsageError(
+                    f"no module named {main_name!r}: {name!r} is a package and "
+                    "cannot be directly executed"
+                )
+    finally:
+        sys.path.remove(path0)
+    if spec is None:
+        raise UsageError(f"no module named {name!r}")
+    return _spec_target(spec, argv0=spec.origin, path0=path0, display=name)
+
+
+def _find_spec(name):
+    try:
+        return importlib.util.find_spec(name)
+    except (ImportError, ValueError) as error:
+        raise UsageError(f"cannot find module {name!r}: {error}") from None
+
+
+def _spec_target(spec, argv0, path0, display):
+    try:
+        code = spec.loader.get_code(spec.name)
+    except (AttributeError, ImportError) as error:
+        raise UsageError(f"cannot run {display!r}: {error}") from None
+    if code is None:
+        raise UsageError(f"cannot run {display!r}: it has no Python code")
+    namespace = {
+        "__file__": spec.origin,
+        "__cached__": spec.cached,
+        "__loader__": spec.loader,
+        "__spec__": spec,
+        "__package__": spec.parent,
+    }
+    return Target(
+        code=code,
+        argv0=argv0,
+        path0=path0,
+        filename=spec.origin,
+        display=display,
+        module_names=("__main__", spec.name.removesuffix(".__main__")),
+        namespace=namespace,
+    )
+
+
+# --- --focused-on ----------------------------------------------------------
+
+_CO_NEWLOCALS = inspect.CO_NEWLOCALS
+
+
+def defined_functions(code):
+    """Qualified name -> code objects of every function compiled in ``code``
+    (nested ones too, under their qualified name and with ``<locals>.``
+    left out), and the set of qualified names of class bodies."""
+    functions, classes = {}, set()
+    pending = [code]
+    while pending:
+        for const in pending.pop().co_consts:
+            if not isinstance(const, types.CodeType):
+                continue
+            pending.append(const)
+            name = const.co_qualname
+            if not const.co_flags & _CO_NEWLOCALS:
+                classes.add(name)
+                continue
+            for key in {name, name.replace("<locals>.", "")}:
+                functions.setdefault(key, []).append(const)
+    return functions, classes
+
+
+def resolve_focus(spec, target):
+    """The code objects named by ``--focused-on`` (comma-separated)."""
+    names = [name.strip() for name in spec.split(",")]
+    if not any(names):
+        raise UsageError("--focused-on names no function")
+    functions, classes = defined_functions(target.code)
+    codes = []
+    for name in filter(None, names):
+        local = _script_name(name, target)
+        if local in functions:
+            codes.extend(functions[local])
+        elif local in classes:
+            raise UsageError(
+                f"--focused-on {name}: {local!r} is a class in {target.display}; "
+                f"name one of its methods, as {local}.method"
+            )
+        elif "." in name:
+            codes.extend(_import_focus(name, target, functions))
+        else:
+            raise UsageError(
+                f"--focused-on {name}: no function {name!r} is defined in "
+                f"{target.display}, and it is not a dotted importable path"
+            )
+    return codes
+
+
+def _script_name(name, target):
+    """``name`` relative to the script when it starts with its module name."""
+    for prefix in target.module_names:
+        if name.startswith(prefix + "."):
+            return name[len(prefix) + 1 :]
+    return name
+
+
+def _import_focus(name, target, functions):
+    """Codes of ``pkg.mod.func`` or ``pkg.mod.Class.method``: the longest
+    importable prefix is the module, the rest attributes."""
+    parts = name.split(".")
+    reason = None
+    for split in range(len(parts) - 1, 0, -1):
+        module_name, attributes = ".".join(parts[:split]), parts[split:]
+        try:
+            spec = importlib.util.find_spec(module_name)
+        except (ImportError, ValueError) as error:
+            reason = reason or str(error)
+            continue
+        if spec is None:
+            reason = reason or f"no module named {module_name!r}"
+            continue
+        if spec.origin and _same_file(spec.origin, target.filename):
+            # The script itself: never imported, so never run twice.
+            local = ".".join(attributes)
+            if local in functions:
+                return functions[local]
+            raise UsageError(
+                f"--focused-on {name}: no function {local!r} is defined in "
+                f"{target.display}"
+            )
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as error:  # the module's own failure, named
+            raise UsageError(
+                f"--focused-on {name}: importing {module_name} failed: "
+                f"{type(error).__name__}: {error}"
+            ) from None
+        return _codes_of(_lookup(module, attributes, name), name)
+    raise UsageError(
+        f"--focused-on {name}: not a function defined in {target.display}, "
+        f"and not importable ({reason})"
+    )
+
+
+def _lookup(obj, attributes, name):
+    for attribute in attributes:
+        try:
+            # Static lookup keeps staticmethod, classmethod and property
+            # objects as they are, without running descriptors.
+            obj = inspect.getattr_static(obj, attribute)
+        except AttributeError:
+            raise UsageError(
+                f"--focused-on {name}: {_describe(obj)} has no attribute {attribute!r}"
+            ) from None
+    return obj
+
+
+def _describe(obj):
+    kind = "module" if inspect.ismodule(obj) else type(obj).__name__
+    return f"{kind} {getattr(obj, '__name__', obj)!r}"
+
+
+def _codes_of(obj, name):
+    if isinstance(obj, property):
+        parts = [obj.fget, obj.fset, obj.fdel]
+        return [focus.code_of(part) for part in parts if part is not None]
+    try:
+        return [focus.code_of(obj)]
+    except TypeError:
+        why = (
+            "is a class; name one of its methods"
+            if inspect.isclass(obj)
+            else f"is a {type(obj).__name__}, not a Python function"
+        )
+        raise UsageError(f"--focused-on {name}: {why}") from None
+
+
+def _same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+# --- the recorder ------------------------------------------------------------
+
+
+def make_recorder(recording, output, buffered):
+    """The recorder for ``--recording``/``-o``/``--buffered``.
+
+    Checked before the script runs: an output that cannot be written is a
+    usage error then, not a lost run later.
+    """
+    if recording is None:
+        recording = "screen" if output is None else _recording_of(output)
+    if output is None:
+        output = RECORDINGS[recording]
+    live = not buffered
+    if output is None or output == "-":
+        if recording == "csv":
+            return CSVRecorder(sys.stdout)
+        formatted = recording == "screen" or recording == "text"
+        return TextStreamRecorder(sys.stdout, formatted=formatted, auto_flush=live)
+    _check_writable(output)
+    if recording == "csv":
+        return CSVFileRecorder(output, auto_flush=live)
+    return TextFileRecorder(output, formatted=True, auto_flush=live)
+
+
+def _recording_of(output):
+    if output == "-":
+        return "screen"
+    return "csv" if output.lower().endswith(".csv") else "text"
+
+
+def _check_writable(path):
+    if os.path.isdir(path):
+        raise UsageError(f"cannot write output {path!r}: it is a directory")
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as error:
+        raise UsageError(
+            f"cannot write output {path!r}: {error.strerror or error}"
+        ) from None
+
+
+# --- the run -------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """Everything decided before the script runs."""
+
+    target: Target
+    monitor: object
+    script_args: list
+
+
+def plan(argv, prog):
+    """Parse ``argv`` and prepare the run; nothing of the script runs yet."""
+    ours, theirs = split_argv(argv)
+    args = _parser(prog).parse_args(ours)
+    if (args.script is None) == (args.module is None):
+        raise UsageError(
+            "name one script to run, or -m module"
+            if args.script is None
+            else f"both a script ({args.script!r}) and -m {args.module} given"
+        )
+    target = load_target(args.script, args.module)
+    monitor_class, focused_class = MONITORS[args.monitor]
+    functions = None
+    if args.focused_on is not None:
+        # Imports for dotted names see the script's sys.path[0], as the
+        # script's own imports will.
+        sys.path.insert(0, target.path0)
+        try:
+            functions = resolve_focus(args.focused_on, target)
+        finally:
+            sys.path.remove(target.path0)
+    recorder = make_recorder(args.recording, args.output, args.buffered)
+    if functions is None:
+        monitor = monitor_class(recorder)
+    else:
+        monitor = focused_class(recorder, functions=functions)
+    return Plan(target=target, monitor=monitor, script_args=theirs)
+
+
+def _enter(target, script_args):
+    """Make this process look like ``python script.py args`` to the script;
+    return the function that runs its code."""
+    main = types.ModuleType("__main__")
+    main.__dict__.update(target.namespace)
+    main.__builtins__ = builtins
+    sys.modules["__main__"] = main
+    sys.argv = [target.argv0, *script_args]
+    if not sys.flags.safe_path:
+        sys.path[0:1] = [target.path0]
+    # Called as a function, the module code runs with the module's dict as
+    # its globals and locals, and its frame is the first one recorded.
+    return types.FunctionType(target.code, main.__dict__)
+
+
+def execute(plan, prog="pikos-run"):
+    """Run the script under the monitor; return the exit status.
+
+    The recorder is finalized after the script and its non-daemon threads
+    end, whatever the outcome, so every record taken is written; then the
+    outcome is the script's: its traceback and status 1 for an exception,
+    its own status for ``sys.exit``, and ``KeyboardInterrupt`` re-raised so
+    that the interpreter exits as it would have.
+    """
+    run_script = _enter(plan.target, plan.script_args)
+    try:
+        plan.monitor.enable()
+    except OSError as error:
+        raise CommandError(f"cannot start recording: {error}") from None
+    outcome = None
+    try:
+        run_script()
+    except BaseException as exc:  # the script's outcome, reported below
+        outcome = exc
+    # What follows is pikos' work, not the script's: the hook leaves this
+    # thread, and the script's other threads are recorded until they end.
+    plan.monitor.leave_thread()
+    status = 0
+    if outcome is not None and not isinstance(outcome, SystemExit | KeyboardInterrupt):
+        _print_exception(outcome, plan.target.code)
+        status = 1
+    _wait_for_threads()
+    try:
+        plan.monitor.disable()
+    except Exception as error:
+        sys.stderr.write(f"{prog}: error: recording failed: {error}\n")
+        status = status or 1
+    if isinstance(outcome, SystemExit):
+        raise outcome
+    if isinstance(outcome, KeyboardInterrupt):
+        sys.excepthook = _ScriptExceptHook(sys.excepthook, plan.target.code)
+        raise outcome
+    return status
+
+
+def _wait_for_threads():
+    """Join the script's non-daemon threads, as the interpreter does before
+    it exits; a second Ctrl-C stops waiting."""
+    current = threading.current_thread()
+    try:
+        while True:
+            waiting = [
+                t
+                for t in threading.enumerate()
+                if t is not current and not t.daemon and t.is_alive()
+            ]
+            if not waiting:
+                return
+            for thread in waiting:
+                thread.join()
+    except KeyboardInterrupt:
+        return
+
+
+def _script_traceback(tb, code):
+    """``tb`` from the script's first frame on: pikos' own frames above it
+    are not the script's, and Python would not show them."""
+    start = tb
+    while start is not None and start.tb_frame.f_code is not code:
+        start = start.tb_next
+    return tb if start is None else start
+
+
+def _print_exception(exc, code):
+    tb = _script_traceback(exc.__traceback__, code)
+    sys.excepthook(type(exc), exc.with_traceback(tb), tb)
+
+
+class _ScriptExceptHook:
+    """The excepthook for an exception re-raised to the interpreter: the
+    script's hook, shown the script's frames only."""
+
+    def __init__(self, hook, code):
+        self._hook = hook
+        self._code = code
+
+    def __call__(self, exc_type, exc, tb):
+        tb = _script_traceback(tb, self._code)
+        self._hook(exc_type, exc.with_traceback(tb), tb)
+
+
+def _main(argv, prog):
+    try:
+        prepared = plan(argv, prog)
+    except SyntaxError as error:  # the script's own, shown as Python would
+        sys.excepthook(type(error), error, None)
+        return 1
+    return execute(prepared, prog)
+
+
+def main(argv=None, prog="pikos-run"):
+    """``pikos-run``: returns the exit status (``sys.exit`` in the script and
+    ``KeyboardInterrupt`` propagate, so the interpreter exits as it would
+    have without pikos)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    return run_command(prog, _main, argv)
+
+
+def console_main():
+    """Entry point of the ``pikos-run`` console script."""
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""File recorders with ``auto_flush=True`` keep their file current while the
+program runs (records reach it within about 0.1 s), and ``leave_thread``
+stops a monitor on one thread only."""
+
+import csv
+import threading
+import time
+
+import pytest
+
+from pikos.monitors.api import FunctionMonitor
+from pikos.recorders.api import CSVFileRecorder, ListRecorder, TextFileRecorder
+
+
+def work():
+    return sum(range(10))
+
+
+def rows_in(path):
+    with open(path, newline="", encoding="utf-8") as stream:
+        return list(csv.reader(stream))
+
+
+def wait_for(predicate, seconds=5.0):
+    """Keep the monitored thread producing events (the hook hands over its
+    partial batch at its next event) until ``predicate`` holds."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+        work()
+    return predicate()
+
+
+@pytest.mark.parametrize("make", [CSVFileRecorder, TextFileRecorder])
+def test_auto_flush_keeps_the_file_current(tmp_path, make):
+    path = tmp_path / "live.out"
+    recorder = make(str(path), auto_flush=True)
+    with FunctionMonitor(recorder):
+        work()
+        # Header plus the first records, while the monitor still runs.
+        assert wait_for(lambda: len(path.read_text().splitlines()) >= 3)
+    lines = path.read_text().splitlines()
+    assert "index" in lines[0]
+    # Nothing lost or repeated: indices are 0..n-1 in order.
+    first = 2 if make is TextFileRecorder else 1  # text has a dash line
+    indices = [int(line.split(",")[0].split()[0]) for line in lines[first:]]
+    assert indices == list(range(len(indices)))
+
+
+def test_without_auto_flush_the_csv_is_complete_at_the_end(tmp_path):
+    path = tmp_path / "batch.csv"
+    with FunctionMonitor(CSVFileRecorder(str(path))):
+        for _ in range(3):
+            work()
+    rows = rows_in(path)
+    assert rows[0] == ["index", "type", "function", "lineNo", "filename"]
+    assert [r[2] for r in rows[1:] if r[1] == "call"] == ["work"] * 3
+
+
+def test_csv_kwargs_still_reach_the_writer(tmp_path):
+    path = tmp_path / "tabs.csv"
+    with FunctionMonitor(CSVFileRecorder(str(path), auto_flush=True, delimiter="\t")):
+        work()
+    assert path.read_text().splitlines()[0] == "index\ttype\tfunction\tlineNo\tfilename"
+
+
+def test_leave_thread_stops_this_thread_only():
+    recorder = ListRecorder()
+    started, finish = threading.Event(), threading.Event()
+
+    def other():
+        started.set()
+        finish.wait()
+        work()
+
+    monitor = FunctionMonitor(recorder)
+    with monitor:
+        thread = threading.Thread(target=other)
+        thread.start()
+        started.wait()
+        work()
+        monitor.leave_thread()
+        work()  # not recorded: this thread left
+        finish.set()
+        thread.join()
+    calls = [r for r in recorder.records if r.type == "call" and r.function == "work"]
+    assert len(calls) == 2  # one here before leaving, one in the other thread
