@@ -1,13 +1,12 @@
 """File recorders with ``auto_flush=True`` keep their file current while the
-program runs (records reach it within about 0.1 s), and ``leave_thread``
-stops a monitor on one thread only."""
+program runs, even while it is idle (records reach it within about 0.1 s),
+and ``leave_thread`` stops a monitor on one thread only."""
 
 import csv
 import threading
 import time
 
 import pytest
-
 from pikos.monitors.api import FunctionMonitor
 from pikos.recorders.api import CSVFileRecorder, ListRecorder, TextFileRecorder
 
@@ -22,14 +21,13 @@ def rows_in(path):
 
 
 def wait_for(predicate, seconds=5.0):
-    """Keep the monitored thread producing events (the hook hands over its
-    partial batch at its next event) until ``predicate`` holds."""
+    """Wait, running no Python code of interest (so no new events), until
+    ``predicate`` holds: the records must get to the file by themselves."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():
             return True
         time.sleep(0.02)
-        work()
     return predicate()
 
 

@@ -18,6 +18,6 @@ echo "== building pikos for $("$venv/bin/python" -V)"
 # maturin's progress lines are noise here; its errors are kept.
 VIRTUAL_ENV=$PWD/$venv CARGO_TARGET_DIR=target/$version \
     "$venv/bin/maturin" develop --release --quiet 2>&1 \
-    | { grep -v '^📦\|^🔗\|^🐍\|^📡\|^✏️\|^🛠\|^⚠️ *$' || true; }
+    | { grep -v '^🍹\|^Looking in links\|^Ignoring \|^📦\|^🔗\|^🐍\|^📡\|^✏️\|^🛠\|^⚠️ *$' || true; }
 test "${PIPESTATUS[0]}" -eq 0
 "$venv/bin/python" -c 'import pikos._native'

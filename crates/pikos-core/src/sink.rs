@@ -3,12 +3,10 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
-use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::encode::{write_all, Encoder};
 use crate::error::{Error, Result};
@@ -114,32 +112,28 @@ enum Message {
 /// and takes a recycled one back, so a run of any length uses a fixed amount
 /// of memory; when the writer falls behind, the hook waits (no record lost).
 ///
-/// A live sink (`flush_every`) also keeps the file current while the
-/// program runs: the writer hands its bytes to the OS whenever it has
-/// nothing more to write, and when no batch came for `flush_every` it raises
-/// `due`, so the hook sends its partial batch at its next event.  The hook
-/// pays one relaxed load per event for this.
+/// A `live` sink keeps the file current while the program runs: its writer
+/// hands its bytes to the OS whenever it has nothing more to write, and its
+/// owner calls [`FileSink::send_pending`] now and then for the partial batch.
 pub struct FileSink {
     path: String,
     to_writer: Option<Sender<Message>>,
     recycled: Receiver<Vec<Event>>,
     batch: Vec<Event>,
-    due: Arc<AtomicBool>,
     error: Arc<Mutex<Option<String>>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl FileSink {
     /// Opens `path` (truncating, or appending when `append`), writes the
-    /// header when asked, and starts the writer thread; `flush_every` makes
-    /// a live sink.
+    /// header when asked, and starts the writer thread.
     pub fn open(
         path: &str,
         append: bool,
         write_header: bool,
         mut pipeline: Pipeline,
         header: &[&str],
-        flush_every: Option<Duration>,
+        live: bool,
     ) -> Result<Self> {
         let mut file = if append {
             OpenOptions::new().append(true).create(true).open(path)
@@ -155,14 +149,12 @@ impl FileSink {
         let (to_writer, from_hook) = bounded::<Message>(IN_FLIGHT);
         let (recycle, recycled) = bounded::<Vec<Event>>(IN_FLIGHT + 1);
         let error = Arc::new(Mutex::new(None));
-        let due = Arc::new(AtomicBool::new(false));
         let writer = Writer {
             path: path.to_owned(),
             pipeline,
             recycle,
             error: Arc::clone(&error),
-            due: Arc::clone(&due),
-            flush_every,
+            live,
         };
         let thread = std::thread::Builder::new()
             .name("pikos-writer".to_owned())
@@ -173,7 +165,6 @@ impl FileSink {
             to_writer: Some(to_writer),
             recycled,
             batch: Vec::with_capacity(BATCH),
-            due,
             error,
             thread: Some(thread),
         })
@@ -187,13 +178,17 @@ impl FileSink {
     #[inline]
     pub fn push(&mut self, event: Event) {
         self.batch.push(event);
-        if self.batch.len() >= BATCH || self.due.load(Ordering::Relaxed) {
+        if self.batch.len() >= BATCH {
             self.send_batch();
         }
     }
 
+    /// Hands the events pushed so far to the writer, a partial batch too.
+    pub fn send_pending(&mut self) {
+        self.send_batch();
+    }
+
     fn send_batch(&mut self) {
-        self.due.store(false, Ordering::Relaxed);
         if self.batch.is_empty() {
             return;
         }
@@ -277,8 +272,7 @@ struct Writer {
     pipeline: Pipeline,
     recycle: Sender<Vec<Event>>,
     error: Arc<Mutex<Option<String>>>,
-    due: Arc<AtomicBool>,
-    flush_every: Option<Duration>,
+    live: bool,
 }
 
 impl Writer {
@@ -286,17 +280,9 @@ impl Writer {
         let mut file = std::io::BufWriter::with_capacity(1 << 20, file);
         let mut out = Vec::with_capacity(1 << 20);
         let mut failed = false;
-        loop {
-            let message = match self.flush_every {
-                None => from_hook.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                Some(every) => from_hook.recv_timeout(every),
-            };
-            match message {
-                Ok(message) => self.handle(message, &mut file, &mut out, &mut failed),
-                Err(RecvTimeoutError::Timeout) => self.due.store(true, Ordering::Relaxed),
-                Err(RecvTimeoutError::Disconnected) => break,
-            }
-            if self.flush_every.is_some() && from_hook.is_empty() && !failed {
+        for message in &from_hook {
+            self.handle(message, &mut file, &mut out, &mut failed);
+            if self.live && from_hook.is_empty() && !failed {
                 // Nothing more to write now: what we have goes to the OS.
                 if let Err(err) = file.flush() {
                     self.fail(Error::io(Some(&self.path), err), &mut failed);
@@ -457,7 +443,7 @@ mod tests {
                 FilterSet::default(),
                 Box::new(CsvEncoder::new(CsvDialect::default())),
             );
-            let mut sink = FileSink::open(path, append, !append, pipeline, &fields, None).unwrap();
+            let mut sink = FileSink::open(path, append, !append, pipeline, &fields, false).unwrap();
             for i in 0..(BATCH as u64 * 3 + 7) {
                 sink.push(event(i, EventKind::Call, ids, 3));
             }
@@ -483,7 +469,7 @@ mod tests {
             FilterSet::default(),
             Box::new(TextEncoder::Plain),
         );
-        let mut sink = FileSink::open("/dev/full", true, false, pipeline, &[], None).unwrap();
+        let mut sink = FileSink::open("/dev/full", true, false, pipeline, &[], false).unwrap();
         for i in 0..(BATCH as u64 * 200) {
             sink.push(event(i, EventKind::Call, ids, 3));
         }
@@ -503,24 +489,20 @@ mod tests {
             FilterSet::default(),
             Box::new(TextEncoder::Plain),
         );
-        let every = Duration::from_millis(20);
-        let mut sink = FileSink::open(path, false, false, pipeline, &[], Some(every)).unwrap();
+        let mut sink = FileSink::open(path, false, false, pipeline, &[], true).unwrap();
         let rows = || std::fs::read_to_string(path).unwrap().lines().count();
         for i in 0..3 {
             sink.push(event(i, EventKind::Call, ids, 3));
         }
-        // A partial batch stays with the hook until the writer asks for it
-        // (after `every` without a batch); the next event then sends it.
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        let mut index = 3;
+        // A partial batch reaches the file once sent: the writer flushes
+        // whenever it has nothing more to write, no close needed.
+        sink.send_pending();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while rows() < 3 && std::time::Instant::now() < deadline {
-            std::thread::sleep(every);
-            sink.push(event(index, EventKind::Call, ids, 3));
-            index += 1;
+            std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        assert!(rows() >= 3, "records did not reach the file while open");
+        assert_eq!(rows(), 3, "records did not reach the file while open");
         sink.close().unwrap();
-        assert_eq!(rows() as u64, index);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use pikos_core::tables::{rstrip_python, tables};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PyString};
 use pyo3::{ffi, intern};
 use rustc_hash::FxHashMap;
@@ -184,14 +185,24 @@ unsafe fn lookup_slow(
     Ok(slot)
 }
 
+/// `linecache.getlines`, looked up once.  An import from inside the hook
+/// would go through the running frame's `__builtins__`, which code run with
+/// `exec(src, {"__builtins__": {}})` (or `namedtuple`'s) does not have.
+static GETLINES: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// Looks up `linecache.getlines` (called at import, with normal builtins).
+pub fn init(py: Python<'_>) -> PyResult<()> {
+    GETLINES.import(py, "linecache", "getlines").map(|_| ())
+}
+
 /// `linecache.getlines(filename, module_globals)`, right-stripped.
 fn read_source(
     py: Python<'_>,
     filename: &str,
     globals: Option<Bound<'_, PyAny>>,
 ) -> PyResult<Option<Arc<[Box<str>]>>> {
-    let linecache = py.import(intern!(py, "linecache"))?;
-    let lines = linecache.call_method1(intern!(py, "getlines"), (filename, globals))?;
+    let getlines = GETLINES.import(py, "linecache", "getlines")?;
+    let lines = getlines.call1((filename, globals))?;
     let lines = lines.cast::<PyList>()?;
     if lines.is_empty() {
         return Ok(None);

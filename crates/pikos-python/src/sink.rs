@@ -9,6 +9,8 @@ use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::convert;
@@ -39,8 +41,51 @@ pub struct Sink {
     /// The Python text stream of a stream sink.
     stream: Option<Py<PyAny>>,
     auto_flush: bool,
-    /// A file sink's `flush_every` (see `FileSink`).
+    /// A live file sink's period: its flusher sends the hook's partial
+    /// batch to the writer that often, so records reach the file while the
+    /// program runs, even when it is idle.
     flush_every: Option<Duration>,
+    flusher: GilCell<Option<Flusher>>,
+}
+
+/// The thread of a live file sink that sends the partial batch to the
+/// writer every `flush_every`, taking the GIL for it (the hook owns the
+/// batch under the GIL), so the hook itself pays nothing per event.
+struct Flusher {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Flusher {
+    fn start(sink: Py<Sink>, every: Duration) -> Option<Flusher> {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("pikos-flusher".to_owned())
+            .spawn(move || {
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                    if Python::try_attach(|py| sink.get().send_pending(py)).is_none() {
+                        break; // the interpreter is shutting down
+                    }
+                }
+                // Without the GIL, pyo3 releases this reference later, when
+                // a thread next holds it.
+                drop(sink);
+            })
+            .ok()?;
+        Some(Flusher {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops the thread and waits for it (without the GIL, which it may be
+    /// waiting for).
+    fn stop(mut self, py: Python<'_>) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = py.detach(|| thread.join());
+        }
+    }
 }
 
 fn kind_of(kind: Option<&str>) -> PyResult<Option<RecordKind>> {
@@ -101,6 +146,13 @@ impl Sink {
         }
     }
 
+    /// A live file sink's partial batch, to its writer (the flusher's call).
+    fn send_pending(&self, py: Python<'_>) {
+        if let State::File(file) = self.state(py) {
+            file.send_pending();
+        }
+    }
+
     /// Encodes the pending events of a stream sink and writes them.
     fn drain(&self, py: Python<'_>) -> PyResult<()> {
         let mut out = Vec::new();
@@ -150,6 +202,7 @@ impl Sink {
             stream: None,
             auto_flush: false,
             flush_every,
+            flusher: GilCell::new(None),
         })
     }
 
@@ -161,6 +214,7 @@ impl Sink {
             stream: Some(stream),
             auto_flush,
             flush_every: None,
+            flusher: GilCell::new(None),
         }
     }
 
@@ -172,6 +226,7 @@ impl Sink {
             stream: None,
             auto_flush: false,
             flush_every: None,
+            flusher: GilCell::new(None),
         }
     }
 
@@ -181,8 +236,7 @@ impl Sink {
     #[pyo3(signature = (kind, encoder, filters, header, path=None, append=false))]
     #[allow(clippy::too_many_arguments)] // mirrors the Python keyword signature
     fn prepare(
-        &self,
-        py: Python<'_>,
+        slf: &Bound<'_, Self>,
         kind: Option<&str>,
         encoder: Option<&Bound<'_, PyTuple>>,
         filters: &Bound<'_, PyAny>,
@@ -190,11 +244,12 @@ impl Sink {
         path: Option<&str>,
         append: bool,
     ) -> PyResult<()> {
-        self.close(py)?;
+        let (this, py) = (slf.get(), slf.py());
+        this.close(py)?;
         let Some(encoder) = encoder else {
             let kind = kind_of(kind)?
                 .ok_or_else(|| PyValueError::new_err("a memory sink needs a record kind"))?;
-            *self.state(py) = State::Memory {
+            *this.state(py) = State::Memory {
                 kind,
                 pending: Vec::new(),
             };
@@ -204,22 +259,26 @@ impl Sink {
         let fields: Vec<&str> = header.iter().flatten().map(String::as_str).collect();
         if let Some(path) = path {
             let write_header = header.is_some();
-            let every = self.flush_every;
+            let live = this.flush_every.is_some();
             let file = py
-                .detach(|| FileSink::open(path, append, write_header, pipeline, &fields, every))
+                .detach(|| FileSink::open(path, append, write_header, pipeline, &fields, live))
                 .map_err(core_err)?;
-            *self.state(py) = State::File(file);
+            *this.state(py) = State::File(file);
+            if let Some(every) = this.flush_every {
+                // SAFETY: GIL held; no call into Python while borrowed.
+                unsafe { *this.flusher.get_mut(py) = Flusher::start(slf.clone().unbind(), every) };
+            }
             return Ok(());
         }
         let mut out = Vec::new();
         if header.is_some() {
             pipeline.header(&fields, &mut out).map_err(core_err)?;
         }
-        *self.state(py) = State::Stream {
+        *this.state(py) = State::Stream {
             pipeline,
             pending: Vec::new(),
         };
-        self.write_stream(py, &out)
+        this.write_stream(py, &out)
     }
 
     /// A record passed to `recorder.record()` from Python, as a tuple.
@@ -281,6 +340,10 @@ impl Sink {
 
     /// Flushes and closes; errors met while writing are raised here.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
+        // SAFETY: GIL held; the borrow ends before `stop` releases the GIL.
+        if let Some(flusher) = unsafe { self.flusher.get_mut(py) }.take() {
+            flusher.stop(py);
+        }
         if let State::Stream { .. } = self.state(py) {
             self.drain(py)?;
         }

@@ -99,7 +99,7 @@ def _import_plotting():
         import numpy
         from matplotlib.figure import Figure
     except ImportError as error:
-        message = "pikos plot needs matplotlib: pip install 'pikos[plot]'"
+        message = "matplotlib is needed to plot: pip install 'pikos[plot]'"
         if error.name not in ("matplotlib", "numpy"):
             message += f" ({error})"
         raise CommandError(message) from None

@@ -258,10 +258,11 @@ def _is_zip(path):
 
 def _package_target(path):
     """A directory or zip file with a ``__main__.py``, as Python runs it."""
-    spec = importlib.machinery.PathFinder.find_spec("__main__", [path])
+    location = os.path.abspath(path)  # as Python puts it on sys.path
+    spec = importlib.machinery.PathFinder.find_spec("__main__", [location])
     if spec is None:
         raise UsageError(f"can't find '__main__' module in {path!r}")
-    return _spec_target(spec, argv0=path, path0=path, display=path)
+    return _spec_target(spec, argv0=path, path0=location, display=path)
 
 
 def _module_target(name):
@@ -512,7 +513,8 @@ class Plan:
 def plan(argv, prog):
     """Parse ``argv`` and prepare the run; nothing of the script runs yet."""
     ours, theirs = split_argv(argv)
-    args = _parser(prog).parse_args(ours)
+    # Intermixed: options may stand between the monitor and the script.
+    args = _parser(prog).parse_intermixed_args(ours)
     if (args.script is None) == (args.module is None):
         raise UsageError(
             "name one script to run, or -m module"
@@ -643,7 +645,7 @@ def _main(argv, prog):
     try:
         prepared = plan(argv, prog)
     except SyntaxError as error:  # the script's own, shown as Python would
-        sys.excepthook(type(error), error, None)
+        sys.excepthook(type(error), error.with_traceback(None), None)
         return 1
     return execute(prepared, prog)
 

@@ -14,9 +14,9 @@ class CSVFileRecorder(FileOutput, CSVRecorder):
     session appends without a second header.
 
     With ``auto_flush=True`` the file stays current while the program runs
-    (for ``tail -f``, or a crash): records reach it within about 0.1 s, at
-    the cost of one relaxed memory read per event.  Other keyword arguments
-    are ``csv.writer``'s.
+    (for ``tail -f``, or a crash): records reach it within about 0.1 s,
+    idle or not, at no cost per event.  Other keyword arguments are
+    ``csv.writer``'s.
     """
 
     def __init__(self, filename, filter_=None, auto_flush=False, **csv_kwargs):
