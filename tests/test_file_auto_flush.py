@@ -3,6 +3,8 @@ program runs, even while it is idle (records reach it within about 0.1 s),
 and ``leave_thread`` stops a monitor on one thread only."""
 
 import csv
+import subprocess
+import sys
 import threading
 import time
 
@@ -85,3 +87,29 @@ def test_leave_thread_stops_this_thread_only():
         thread.join()
     calls = [r for r in recorder.records if r.type == "call" and r.function == "work"]
     assert len(calls) == 2  # one here before leaving, one in the other thread
+
+
+@pytest.mark.parametrize("auto_flush", [True, False])
+def test_a_recorder_never_finalized_is_written_at_exit(tmp_path, auto_flush):
+    # The flusher thread holds its sink weakly, so a live sink still gets
+    # dropped, and written out, when the interpreter exits.
+    script = tmp_path / "s.py"
+    script.write_text(
+        "import sys\n"
+        "from pikos.monitors.api import FunctionMonitor\n"
+        "from pikos.recorders.api import CSVFileRecorder\n"
+        f"recorder = CSVFileRecorder(sys.argv[1], auto_flush={auto_flush})\n"
+        "monitor = FunctionMonitor(recorder)\n"
+        "monitor.enable()\n"
+        "def last_function_called():\n"
+        "    pass\n"
+        "for _ in range(10):\n"
+        "    last_function_called()\n"
+    )
+    out = tmp_path / "out.csv"
+    result = subprocess.run(
+        [sys.executable, str(script), str(out)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    calls = [r for r in rows_in(out) if r[1:3] == ["call", "last_function_called"]]
+    assert len(calls) == 10

@@ -115,3 +115,14 @@ def test_recorder_error_is_an_exception():
     from pikos.recorders.abstract_recorder import RecorderError
 
     assert issubclass(RecorderError, Exception)
+
+
+def test_version_is_the_installed_one(capsys):
+    from importlib.metadata import version
+
+    import pikos
+    from pikos.cli import main
+
+    assert pikos.__version__ == version("pikos")
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"pikos {version('pikos')}\n"

@@ -11,15 +11,24 @@ which to keep.  The per-event work runs in a Rust core (``pikos._native``).
 """
 
 import os as _os
-from importlib.metadata import PackageNotFoundError as _NotFound
-from importlib.metadata import version as _version
 
 from pikos import _native
 
-try:
-    __version__ = _version("pikos")
-except _NotFound:  # running from a source tree without an install
-    __version__ = "0+unknown"
+
+def __getattr__(name):
+    # The version is looked up on first use: importlib.metadata costs tens
+    # of milliseconds, which every pikos-run would otherwise pay.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value = version("pikos")
+        except PackageNotFoundError:  # a source tree without an install
+            value = "0+unknown"
+        globals()["__version__"] = value
+        return value
+    raise AttributeError(f"module 'pikos' has no attribute {name!r}")
+
 
 # Frames of code under this directory are pikos' own and never recorded.
 _native.set_own_prefix(_os.path.dirname(_os.path.abspath(__file__)) + _os.sep)

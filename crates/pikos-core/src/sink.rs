@@ -225,14 +225,20 @@ impl FileSink {
         self.error.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Asks the writer to write out everything pushed so far; it signals
+    /// the returned receiver when done (then see [`FileSink::check`]).
+    /// None when the writer has stopped.
+    pub fn request_flush(&mut self) -> Option<Receiver<()>> {
+        self.send_batch();
+        let (done, wait) = bounded(1);
+        self.to_writer.as_ref()?.send(Message::Flush(done)).ok()?;
+        Some(wait)
+    }
+
     /// Waits until everything pushed so far is on disk (in the OS).
     pub fn flush(&mut self) -> Result<()> {
-        self.send_batch();
-        if let Some(tx) = &self.to_writer {
-            let (done, wait) = bounded(1);
-            if tx.send(Message::Flush(done)).is_ok() {
-                let _ = wait.recv();
-            }
+        if let Some(wait) = self.request_flush() {
+            let _ = wait.recv();
         }
         self.check()
     }
@@ -252,7 +258,8 @@ impl FileSink {
         self.check()
     }
 
-    fn check(&self) -> Result<()> {
+    /// The writer's first error, if any.
+    pub fn check(&self) -> Result<()> {
         match self.error() {
             Some(msg) => Err(Error::State(msg)),
             None => Ok(()),

@@ -26,6 +26,11 @@ impl<T> GilCell<T> {
     /// Python (which could reach the same cell) while the borrow lives.
     #[allow(clippy::mut_from_ref)]
     #[inline(always)]
+    /// The value, through an exclusive borrow of the cell (no GIL needed).
+    pub fn exclusive(&mut self) -> &mut T {
+        self.0.get_mut()
+    }
+
     pub unsafe fn get_mut<'a>(&'a self, _py: Python<'a>) -> &'a mut T {
         // SAFETY: see above.
         unsafe { &mut *self.0.get() }

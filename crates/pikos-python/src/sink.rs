@@ -8,7 +8,7 @@ use pikos_core::{Event, FileSink, Pipeline, RecordKind, Value};
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::types::{PyList, PyString, PyTuple, PyWeakrefReference};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -35,7 +35,7 @@ enum State {
     },
 }
 
-#[pyclass(frozen, module = "pikos._native")]
+#[pyclass(frozen, weakref, module = "pikos._native")]
 pub struct Sink {
     state: GilCell<State>,
     /// The Python text stream of a stream sink.
@@ -50,29 +50,44 @@ pub struct Sink {
 
 /// The thread of a live file sink that sends the partial batch to the
 /// writer every `flush_every`, taking the GIL for it (the hook owns the
-/// batch under the GIL), so the hook itself pays nothing per event.
+/// batch under the GIL), so the hook itself pays nothing per event.  It
+/// holds the sink weakly: a sink never closed is still dropped (and its
+/// file written out) as before.
 struct Flusher {
     stop: Option<mpsc::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Flusher {
-    fn start(sink: Py<Sink>, every: Duration) -> Option<Flusher> {
+    fn start(sink: &Bound<'_, Sink>, every: Duration) -> PyResult<Flusher> {
+        let weak = PyWeakrefReference::new(sink.as_any())?.unbind();
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("pikos-flusher".to_owned())
             .spawn(move || {
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
-                    if Python::try_attach(|py| sink.get().send_pending(py)).is_none() {
-                        break; // the interpreter is shutting down
+                    // None: the interpreter is shutting down (always noticed
+                    // on 3.13+; on 3.11/3.12 the sink's close or drop stops
+                    // this thread first).
+                    let alive = Python::try_attach(|py| match weak.bind(py).upgrade_as::<Sink>() {
+                        Ok(Some(sink)) => {
+                            sink.get().send_pending(py);
+                            true
+                        }
+                        _ => false,
+                    });
+                    if alive != Some(true) {
+                        break;
                     }
                 }
                 // Without the GIL, pyo3 releases this reference later, when
                 // a thread next holds it.
-                drop(sink);
+                drop(weak);
             })
-            .ok()?;
-        Some(Flusher {
+            .map_err(|e| {
+                PyOSError::new_err(format!("pikos could not start its flusher thread: {e}"))
+            })?;
+        Ok(Flusher {
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -84,6 +99,16 @@ impl Flusher {
         drop(self.stop.take());
         if let Some(thread) = self.thread.take() {
             let _ = py.detach(|| thread.join());
+        }
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        // Dropped with the GIL held: the flusher may be waiting for it, so
+        // it is told to stop but not waited for.
+        if let Some(mut flusher) = self.flusher.exclusive().take() {
+            drop(flusher.stop.take());
         }
     }
 }
@@ -265,8 +290,9 @@ impl Sink {
                 .map_err(core_err)?;
             *this.state(py) = State::File(file);
             if let Some(every) = this.flush_every {
+                let flusher = Flusher::start(slf, every)?;
                 // SAFETY: GIL held; no call into Python while borrowed.
-                unsafe { *this.flusher.get_mut(py) = Flusher::start(slf.clone().unbind(), every) };
+                unsafe { *this.flusher.get_mut(py) = Some(flusher) };
             }
             return Ok(());
         }
@@ -332,7 +358,19 @@ impl Sink {
     /// Writes everything pending (stream) or waits for the writer (file).
     fn flush(&self, py: Python<'_>) -> PyResult<()> {
         match self.state(py) {
-            State::File(file) => py.detach(|| file.flush()).map_err(core_err),
+            State::File(file) => {
+                // Wait without the GIL and without borrowing the sink: the
+                // flusher or a hooked thread may use it meanwhile.
+                if let Some(wait) = file.request_flush() {
+                    py.detach(|| {
+                        let _ = wait.recv();
+                    });
+                }
+                match self.state(py) {
+                    State::File(file) => file.check().map_err(core_err),
+                    _ => Ok(()),
+                }
+            }
             State::Stream { .. } => self.drain(py),
             _ => Ok(()),
         }
@@ -348,17 +386,31 @@ impl Sink {
             self.drain(py)?;
         }
         match std::mem::replace(self.state(py), State::Closed) {
-            State::File(mut file) => {
-                let path = file.path().to_owned();
-                py.detach(|| file.close())
-                    .map_err(|e| PyOSError::new_err(format!("pikos could not write {path}: {e}")))
-            }
+            State::File(mut file) => py
+                .detach(|| file.close())
+                .map_err(|e| PyOSError::new_err(format!("pikos could not write its records: {e}"))),
             State::Memory { kind, pending } if !pending.is_empty() => {
                 // Keep events Python has not taken yet.
                 *self.state(py) = State::Memory { kind, pending };
                 Ok(())
             }
             _ => Ok(()),
+        }
+    }
+
+    /// In a child process after `fork`: the writer and flusher threads do
+    /// not exist here, so a file sink is forgotten (never joined, never
+    /// written: the parent writes the file) and a stream sink drops what the
+    /// parent will write itself.  The sink is closed from then on.
+    fn forget_after_fork(&self, py: Python<'_>) {
+        // SAFETY: GIL held; no call into Python while borrowed.
+        if let Some(flusher) = unsafe { self.flusher.get_mut(py) }.take() {
+            std::mem::forget(flusher);
+        }
+        match std::mem::replace(self.state(py), State::Closed) {
+            State::File(file) => std::mem::forget(file),
+            memory @ State::Memory { .. } => *self.state(py) = memory,
+            _ => {}
         }
     }
 

@@ -2,6 +2,7 @@
 raises them instead of printing its usage and exiting."""
 
 import argparse
+import os
 import sys
 
 
@@ -47,3 +48,23 @@ def run_command(prog, body, argv):
         return body(argv, prog)
     except CommandError as error:
         return report(prog, error)
+
+
+def check_writable(path, create=False):
+    """Raise UsageError, naming ``path`` and the reason, unless a file can
+    be written there; with ``create`` the (empty) file is created, which
+    proves it.  Called before long work, so nothing is lost to a typo."""
+    if os.path.isdir(path):
+        raise UsageError(f"cannot write {path}: it is a directory")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise UsageError(f"cannot write {path}: no such directory {directory}")
+    if not create:
+        if not os.access(directory, os.W_OK):
+            raise UsageError(f"cannot write {path}: permission denied")
+        return
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None

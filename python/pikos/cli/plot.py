@@ -28,7 +28,13 @@ import sys
 from array import array
 from operator import itemgetter
 
-from pikos.cli._common import CommandError, Parser, UsageError, run_command
+from pikos.cli._common import (
+    CommandError,
+    Parser,
+    UsageError,
+    check_writable,
+    run_command,
+)
 
 #: Output formats, by extension.
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -77,18 +83,6 @@ def _output_format(output):
             f"{output}: unsupported output extension {extension!r} "
             f"(choose from {choices})"
         ) from None
-
-
-def _check_writable(output):
-    """Fail early, before reading a large CSV, when ``output`` cannot be
-    written."""
-    directory = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(directory):
-        raise UsageError(f"cannot write {output}: no such directory {directory}")
-    if os.path.isdir(output):
-        raise UsageError(f"cannot write {output}: is a directory")
-    if not os.access(directory, os.W_OK):
-        raise UsageError(f"cannot write {output}: permission denied")
 
 
 def _import_plotting():
@@ -225,7 +219,7 @@ def _plot(argv, prog):
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
     with stream:
-        _check_writable(output)
+        check_writable(output)
         try:
             index, *series = _read_columns(numpy, path, stream, ["index", *names])
         except OSError as error:

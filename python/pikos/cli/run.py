@@ -35,7 +35,13 @@ import threading
 import types
 from dataclasses import dataclass, field
 
-from pikos.cli._common import CommandError, Parser, UsageError, run_command
+from pikos.cli._common import (
+    CommandError,
+    Parser,
+    UsageError,
+    check_writable,
+    run_command,
+)
 from pikos.monitors import focus
 from pikos.monitors.api import (
     FocusedFunctionMemoryMonitor,
@@ -92,6 +98,19 @@ _FLAGS = {"--buffered"}
 _HELP = {"-h", "--help"}
 
 
+class _Once(argparse.Action):
+    """Store an option's value; a second one is an error, not a silent
+    override (it is usually the script's own option, taken by pikos)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, self.dest, None) is not None:
+            raise UsageError(
+                f"{option_string} given twice; an option of the script's own "
+                "goes after `--`"
+            )
+        setattr(namespace, self.dest, values)
+
+
 def _parser(prog):
     parser = Parser(
         prog=prog,
@@ -105,12 +124,14 @@ def _parser(prog):
     parser.add_argument(
         "-m",
         dest="module",
+        action=_Once,
         metavar="module",
         help="Run a module as a script, like `python -m module`, instead of a file.",
     )
     parser.add_argument(
         "-o",
         "--output",
+        action=_Once,
         help="Output results to a file ('-': standard output).  Without "
         "--recording, a .csv name means csv, any other name text.",
     )
@@ -123,12 +144,14 @@ def _parser(prog):
     parser.add_argument(
         "--recording",
         choices=list(RECORDINGS),
+        action=_Once,
         help="Select the type of recording to use: screen (the default), "
         "text (monitor_records.log) or csv (monitor_records.csv).",
     )
     parser.add_argument(
         "--focused-on",
         metavar="FOCUSED_ON",
+        action=_Once,
         help="Record only inside these functions: a comma-separated list of "
         "names defined in the script (func, Class.method) or importable "
         "dotted paths (pkg.mod.func, pkg.mod.Class.method).",
@@ -161,8 +184,8 @@ def split_argv(argv):
             continue
         ours.append(token)
         if token == "-m" or (token.startswith("-m") and len(token) > 2):
-            if token == "-m":
-                ours.append(next(tokens, ""))
+            if token == "-m" and (module := next(tokens, None)) is not None:
+                ours.append(module)
             break
         if not token.startswith("-") or token == "-":
             positionals += 1
@@ -230,7 +253,10 @@ def load_target(script, module):
     if is_dir or _is_zip(script):
         return _package_target(script)
     filename = os.path.abspath(script)
-    code = compile(source, filename, "exec", dont_inherit=True)
+    try:
+        code = compile(source, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as error:
+        raise _ScriptError(error) from None
     namespace = {
         "__file__": filename,
         "__cached__": None,
@@ -270,10 +296,10 @@ def _module_target(name):
     path0 = os.getcwd()
     sys.path.insert(0, path0)  # the current directory, as for python -m
     try:
-        spec = _find_spec(name)
+        spec = _find_spec(name, "-m: ")
         if spec is not None and spec.submodule_search_locations is not None:
             main_name = f"{name}.__main__"
-            spec = _find_spec(main_name)
+            spec = _find_spec(main_name, "-m: ")
             if spec is None:
                 raise UsageError(
                     f"no module named {main_name!r}: {name!r} is a package and "
@@ -286,16 +312,24 @@ def _module_target(name):
     return _spec_target(spec, argv0=spec.origin, path0=path0, display=name)
 
 
-def _find_spec(name):
+def _find_spec(name, context):
+    """``importlib.util.find_spec(name)``, which imports the parent
+    packages: their failures are a UsageError naming ``name``."""
     try:
         return importlib.util.find_spec(name)
-    except (ImportError, ValueError) as error:
-        raise UsageError(f"cannot find module {name!r}: {error}") from None
+    except Exception as error:  # ImportError, or a parent package's own
+        if isinstance(error, ImportError | ValueError):
+            reason = str(error)
+        else:
+            reason = f"importing its package failed: {type(error).__name__}: {error}"
+        raise UsageError(f"{context}cannot find module {name!r}: {reason}") from None
 
 
 def _spec_target(spec, argv0, path0, display):
     try:
         code = spec.loader.get_code(spec.name)
+    except SyntaxError as error:
+        raise _ScriptError(error) from None
     except (AttributeError, ImportError) as error:
         raise UsageError(f"cannot run {display!r}: {error}") from None
     if code is None:
@@ -389,6 +423,11 @@ def _import_focus(name, target, functions):
         except (ImportError, ValueError) as error:
             reason = reason or str(error)
             continue
+        except Exception as error:  # a parent package failed to import
+            raise UsageError(
+                f"--focused-on {name}: importing {module_name} failed: "
+                f"{type(error).__name__}: {error}"
+            ) from None
         if spec is None:
             reason = reason or f"no module named {module_name!r}"
             continue
@@ -445,7 +484,7 @@ def _codes_of(obj, name):
             if inspect.isclass(obj)
             else f"is a {type(obj).__name__}, not a Python function"
         )
-        raise UsageError(f"--focused-on {name}: {why}") from None
+        raise UsageError(f"--focused-on {name}: {name!r} {why}") from None
 
 
 def _same_file(a, b):
@@ -471,10 +510,10 @@ def make_recorder(recording, output, buffered):
     live = not buffered
     if output is None or output == "-":
         if recording == "csv":
-            return CSVRecorder(sys.stdout)
+            return CSVRecorder(sys.stdout, auto_flush=live)
         formatted = recording == "screen" or recording == "text"
         return TextStreamRecorder(sys.stdout, formatted=formatted, auto_flush=live)
-    _check_writable(output)
+    check_writable(output, create=True)
     if recording == "csv":
         return CSVFileRecorder(output, auto_flush=live)
     return TextFileRecorder(output, formatted=True, auto_flush=live)
@@ -484,18 +523,6 @@ def _recording_of(output):
     if output == "-":
         return "screen"
     return "csv" if output.lower().endswith(".csv") else "text"
-
-
-def _check_writable(path):
-    if os.path.isdir(path):
-        raise UsageError(f"cannot write output {path!r}: it is a directory")
-    try:
-        with open(path, "ab"):
-            pass
-    except OSError as error:
-        raise UsageError(
-            f"cannot write output {path!r}: {error.strerror or error}"
-        ) from None
 
 
 # --- the run -------------------------------------------------------------------
@@ -588,6 +615,8 @@ def execute(plan, prog="pikos-run"):
         sys.stderr.write(f"{prog}: error: recording failed: {error}\n")
         status = status or 1
     if isinstance(outcome, SystemExit):
+        if status and outcome.code in (0, None):
+            raise SystemExit(status)  # the recording failed
         raise outcome
     if isinstance(outcome, KeyboardInterrupt):
         sys.excepthook = _ScriptExceptHook(sys.excepthook, plan.target.code)
@@ -596,18 +625,22 @@ def execute(plan, prog="pikos-run"):
 
 
 def _wait_for_threads():
-    """Join the script's non-daemon threads, as the interpreter does before
-    it exits; a second Ctrl-C stops waiting."""
-    current = threading.current_thread()
+    """Shut threading down as the interpreter does before it exits: run the
+    callbacks registered with ``threading._register_atexit`` (the ones that
+    stop ``concurrent.futures`` workers), then join the non-daemon threads.
+    The interpreter's own call later finds it done.  Ctrl-C while waiting
+    stops the wait."""
     try:
-        while True:
-            waiting = [
-                t
-                for t in threading.enumerate()
-                if t is not current and not t.daemon and t.is_alive()
-            ]
-            if not waiting:
-                return
+        shutdown = getattr(threading, "_shutdown", None)
+        if shutdown is not None:
+            shutdown()
+            return
+        current = threading.current_thread()
+        while waiting := [
+            t
+            for t in threading.enumerate()
+            if t is not current and not t.daemon and t.is_alive()
+        ]:
             for thread in waiting:
                 thread.join()
     except KeyboardInterrupt:
@@ -641,11 +674,20 @@ class _ScriptExceptHook:
         self._hook(exc_type, exc.with_traceback(tb), tb)
 
 
+class _ScriptError(Exception):
+    """The script does not compile: its error is shown as Python would."""
+
+    def __init__(self, error):
+        super().__init__(error)
+        self.error = error
+
+
 def _main(argv, prog):
     try:
         prepared = plan(argv, prog)
-    except SyntaxError as error:  # the script's own, shown as Python would
-        sys.excepthook(type(error), error.with_traceback(None), None)
+    except _ScriptError as failure:
+        error = failure.error.with_traceback(None)
+        sys.excepthook(type(error), error, None)
         return 1
     return execute(prepared, prog)
 

@@ -14,7 +14,9 @@ first event.
 
 import math
 import numbers
+import os
 import threading
+import weakref
 
 from pikos import _native
 from pikos.monitors.monitor import Monitor
@@ -76,6 +78,27 @@ class _ThreadingSlot:
 
 _PROFILE_SLOT = _ThreadingSlot("_profile_hook")
 _TRACE_SLOT = _ThreadingSlot("_trace_hook")
+
+
+#: The monitors enabled in this process, id -> weak reference (see
+#: ``_stop_in_forked_child``).  A plain dict: enable and disable must not
+#: call Python code an enclosing monitor would record.
+_ENABLED = {}
+
+
+def _stop_in_forked_child():
+    """After ``fork``, in the child: every enabled monitor stops recording
+    there.  The child has none of the parent's pikos threads, and its copy
+    of a recorder shares the parent's output, which stays the parent's."""
+    for ref in list(_ENABLED.values()):
+        monitor = ref()
+        if monitor is not None:
+            monitor._stop_in_child()
+    _ENABLED.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_stop_in_forked_child)
 
 
 def check_memory_interval(value):
@@ -155,6 +178,7 @@ class HookMonitor(Monitor):
         # Installing the hook is the last thing enable does: the events of
         # its own return are pikos' frames and are never recorded.
         self._threading_slot.push(self._start_thread)
+        _ENABLED[id(self)] = weakref.ref(self)
         try:
             if sink is not None:
                 self._hook.install(sink=sink)
@@ -165,7 +189,16 @@ class HookMonitor(Monitor):
                 )
         except BaseException:
             self._threading_slot.remove(self._start_thread)
+            _ENABLED.pop(id(self), None)
             raise
+
+    def _stop_in_child(self):
+        self._depth = 0
+        self._hook.uninstall()
+        self._threading_slot.remove(self._start_thread)
+        forget = getattr(self._recorder, "_pikos_forget_after_fork", None)
+        if forget is not None:
+            forget()
 
     def leave_thread(self):
         """Stop recording on the calling thread only; the other covered
@@ -183,6 +216,7 @@ class HookMonitor(Monitor):
             return
         # Removing the hook is the first thing disable does.
         self._hook.uninstall()
+        _ENABLED.pop(id(self), None)
         self._threading_slot.remove(self._start_thread)
         self._recorder.finalize()
 

@@ -21,4 +21,4 @@ class CSVFileRecorder(FileOutput, CSVRecorder):
 
     def __init__(self, filename, filter_=None, auto_flush=False, **csv_kwargs):
         self._init_file(filename, auto_flush)
-        super().__init__(None, filter_, **csv_kwargs)
+        super().__init__(None, filter_, auto_flush, **csv_kwargs)

@@ -56,15 +56,19 @@ class CSVRecorder(SinkRecorder):
         >>> print(out.getvalue(), end="")
         index,type,function,lineNo,filename
         0,call,f,1,"a, b.py"
+
+    With ``auto_flush`` each record is written to the stream, and the stream
+    flushed, as it comes; otherwise records are written in batches.  Other
+    keyword arguments are ``csv.writer``'s.
     """
 
-    def __init__(self, stream, filter_=None, **csv_kwargs):
+    def __init__(self, stream, filter_=None, auto_flush=False, **csv_kwargs):
         self._csv_kwargs = csv_kwargs
         self._encoder = csv_encoder(csv_kwargs)
-        super().__init__(filter_, self._make_sink(stream))
+        super().__init__(filter_, self._make_sink(stream, auto_flush))
 
-    def _make_sink(self, stream):
-        return _native.Sink.stream(stream, False)
+    def _make_sink(self, stream, auto_flush):
+        return _native.Sink.stream(stream, auto_flush)
 
     def _open(self, record_type, kind, fields):
         if self._encoder is None:

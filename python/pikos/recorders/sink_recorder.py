@@ -131,6 +131,12 @@ class SinkRecorder(AbstractRecorder):
         self._check_ready("finalize")
         self._sink.flush()
 
+    def _pikos_forget_after_fork(self):
+        """In a forked child: let the parent write the output (see
+        ``HookMonitor``); this copy records nothing more."""
+        self._sink.forget_after_fork()
+        self._ready = False
+
 
 #: Seconds within which a file recorder with ``auto_flush`` writes records.
 LIVE_FLUSH_SECONDS = 0.1
