@@ -170,10 +170,6 @@ impl FileSink {
         })
     }
 
-    pub fn path(&self) -> &str {
-        &self.path
-    }
-
     /// Adds one event; hands the batch to the writer when it is full.
     #[inline]
     pub fn push(&mut self, event: Event) {

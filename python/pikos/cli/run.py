@@ -95,7 +95,6 @@ examples:
 # Options that take a value, and flags, as pikos-run knows them.
 _VALUE_OPTIONS = {"-o", "--output", "--recording", "--focused-on"}
 _FLAGS = {"--buffered"}
-_HELP = {"-h", "--help"}
 
 
 class _Once(argparse.Action):
