@@ -15,6 +15,20 @@ pub trait Encoder: Send {
     fn header(&mut self, fields: &[&str], out: &mut Vec<u8>) -> Result<()>;
     /// One record.
     fn row(&mut self, values: &[Value<'_>], out: &mut Vec<u8>) -> Result<()>;
+    /// `Some((separator, terminator))` when this encoder's row of two or
+    /// more fields is exactly: each field as [`Encoder::field`] encodes it
+    /// alone, joined by `separator`, then `terminator`, with integers
+    /// written as their decimal digits.  The pipeline then caches the
+    /// encoding of the fields that repeat from row to row.
+    fn joined(&self) -> Option<(&[u8], &[u8])> {
+        None
+    }
+    /// One field of a row of two or more (only called when `joined` is Some).
+    fn field(&mut self, _value: &Value<'_>, _out: &mut Vec<u8>) -> Result<()> {
+        Err(Error::State(
+            "this encoder does not encode fields alone".to_owned(),
+        ))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,6 +151,9 @@ pub struct CsvEncoder {
     special: [bool; 128],
     /// Some special character is not ASCII: scan by `char` instead.
     special_non_ascii: bool,
+    /// Integers are written as they are: quoting is not `All` and no digit
+    /// or `-` is special in this dialect (the usual case).
+    ints_verbatim: bool,
     /// The encoded field of each [`Value::Table`] string met, by address:
     /// file names and source lines repeat in nearly every row.
     encoded: FxHashMap<(usize, usize), Box<[u8]>>,
@@ -162,11 +179,14 @@ impl CsvEncoder {
             mark('\r');
             mark('\n');
         }
+        let ints_verbatim = dialect.quoting != CsvQuoting::All
+            && "-0123456789".bytes().all(|b| !special[usize::from(b)]);
         CsvEncoder {
             dialect,
             delimiter,
             special,
             special_non_ascii,
+            ints_verbatim,
             encoded: FxHashMap::default(),
         }
     }
@@ -183,12 +203,30 @@ impl CsvEncoder {
             .all(|b| b >= 128 || !self.special[usize::from(b)])
     }
 
-    fn field(&self, text: &str, quoted: bool, single: bool, out: &mut Vec<u8>) -> Result<()> {
+    fn text_field(&self, text: &str, quoted: bool, single: bool, out: &mut Vec<u8>) -> Result<()> {
         if self.plain(text) {
             let quoted = quoted || (text.is_empty() && single);
             return self.dialect.emit(text, quoted, out);
         }
         self.dialect.write_field(text, quoted, single, out)
+    }
+
+    /// One value; `single`: the row has this field only.
+    fn value(&mut self, value: &Value<'_>, single: bool, out: &mut Vec<u8>) -> Result<()> {
+        let all = self.dialect.quoting == CsvQuoting::All;
+        let nonnumeric = self.dialect.quoting == CsvQuoting::NonNumeric;
+        let mut itoa = itoa::Buffer::new();
+        match value {
+            Value::Int(n) if self.ints_verbatim => {
+                out.extend_from_slice(itoa.format(*n).as_bytes());
+                Ok(())
+            }
+            Value::Int(n) => self.text_field(itoa.format(*n), all, single, out),
+            Value::Num(text) => self.text_field(text, all, single, out),
+            Value::Str(text) => self.text_field(text, all || nonnumeric, single, out),
+            Value::Table(text) => self.table_field(text, all || nonnumeric, single, out),
+            Value::None => self.text_field("", all || nonnumeric, single, out),
+        }
     }
 
     fn table_field(
@@ -204,7 +242,7 @@ impl CsvEncoder {
             return Ok(());
         }
         let start = out.len();
-        self.field(text, quoted, single, out)?;
+        self.text_field(text, quoted, single, out)?;
         // `single` changes the encoding of "" only; such rows are not cached.
         if !single {
             self.encoded.insert(key, out[start..].into());
@@ -222,27 +260,26 @@ impl Encoder for CsvEncoder {
     fn row(&mut self, values: &[Value<'_>], out: &mut Vec<u8>) -> Result<()> {
         let start = out.len();
         let single = values.len() == 1;
-        let mut itoa = itoa::Buffer::new();
         for (i, value) in values.iter().enumerate() {
             if i > 0 {
                 out.extend_from_slice(&self.delimiter);
             }
-            let all = self.dialect.quoting == CsvQuoting::All;
-            let nonnumeric = self.dialect.quoting == CsvQuoting::NonNumeric;
-            let result = match value {
-                Value::Int(n) => self.field(itoa.format(*n), all, single, out),
-                Value::Num(text) => self.field(text, all, single, out),
-                Value::Str(text) => self.field(text, all || nonnumeric, single, out),
-                Value::Table(text) => self.table_field(text, all || nonnumeric, single, out),
-                Value::None => self.field("", all || nonnumeric, single, out),
-            };
-            if let Err(err) = result {
+            if let Err(err) = self.value(value, single, out) {
                 out.truncate(start);
                 return Err(err);
             }
         }
         out.extend_from_slice(self.dialect.lineterminator.as_bytes());
         Ok(())
+    }
+
+    fn joined(&self) -> Option<(&[u8], &[u8])> {
+        self.ints_verbatim
+            .then(|| (&self.delimiter[..], self.dialect.lineterminator.as_bytes()))
+    }
+
+    fn field(&mut self, value: &Value<'_>, out: &mut Vec<u8>) -> Result<()> {
+        self.value(value, false, out)
     }
 }
 
@@ -435,6 +472,16 @@ impl Encoder for TextEncoder {
             TextEncoder::Formatted { line, .. } => line.render(values, out)?,
         }
         out.push(b'\n');
+        Ok(())
+    }
+
+    fn joined(&self) -> Option<(&[u8], &[u8])> {
+        matches!(self, TextEncoder::Plain).then_some((&b" "[..], &b"\n"[..]))
+    }
+
+    fn field(&mut self, value: &Value<'_>, out: &mut Vec<u8>) -> Result<()> {
+        self.row(std::slice::from_ref(value), out)?;
+        out.pop(); // the row's newline
         Ok(())
     }
 }

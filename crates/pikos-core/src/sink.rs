@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::event::{Event, Field, OwnedValue, RecordKind, Value, NO_LINE};
 use crate::filter::FilterSet;
 use crate::tables::TablesView;
+use rustc_hash::FxHashMap;
 
 /// Text of the `line` field when the source of a line is not available.
 pub const NO_SOURCE: &str = "<source unavailable>";
@@ -28,15 +29,59 @@ pub struct Pipeline {
     filters: FilterSet,
     encoder: Box<dyn Encoder>,
     view: TablesView,
+    /// Encoded rows, but for their index and memory figures, by location.
+    rows: Option<RowCache>,
+}
+
+/// Entries a [`RowCache`] holds before it starts over (bounds its memory
+/// for programs that run many distinct lines).
+const ROW_CACHE_ENTRIES: usize = 1 << 16;
+
+/// For an encoder whose rows are joined fields ([`Encoder::joined`]): all
+/// of a hook event's fields but its index, RSS and VMS depend only on its
+/// location (code, function, line, event kind), so their encoding is made
+/// once per location.  A row is then the digits of the varying numbers and
+/// at most three copies of cached bytes.
+struct RowCache {
+    /// Per field of the record: true when it varies from event to event.
+    varying: Vec<bool>,
+    /// Location -> the fixed runs between the varying fields, one after the
+    /// other, with the end offset of each run.
+    entries: FxHashMap<Location, FixedRuns>,
+}
+
+/// Code id, function name id, line number, event kind.
+type Location = (u32, u32, i32, u8);
+/// A row's fixed runs one after the other, and the end of each run but the
+/// last (at most three varying fields, so at most three ends).
+type FixedRuns = (Box<[u8]>, [u32; 4]);
+
+impl RowCache {
+    fn new(fields: &[Field]) -> Self {
+        RowCache {
+            varying: fields
+                .iter()
+                .map(|f| matches!(f, Field::Index | Field::Rss | Field::Vms))
+                .collect(),
+            entries: FxHashMap::default(),
+        }
+    }
 }
 
 impl Pipeline {
     pub fn new(kind: Option<RecordKind>, filters: FilterSet, encoder: Box<dyn Encoder>) -> Self {
+        let rows = match kind {
+            Some(kind) if filters.is_empty() && encoder.joined().is_some() => {
+                Some(RowCache::new(kind.fields()))
+            }
+            _ => None,
+        };
         Pipeline {
             kind,
             filters,
             encoder,
             view: TablesView::default(),
+            rows,
         }
     }
 
@@ -67,31 +112,14 @@ impl Pipeline {
             ));
         };
         let fields = kind.fields();
+        if let Some(mut rows) = self.rows.take() {
+            let encoded = self.cached_events(&mut rows, fields, events, out);
+            self.rows = Some(rows);
+            return encoded;
+        }
         for event in events {
             self.view.ensure(event.code, event.function);
-            let code = self.view.code(event.code);
-            let mut row: [Value<'_>; 7] = [
-                Value::None,
-                Value::None,
-                Value::None,
-                Value::None,
-                Value::None,
-                Value::None,
-                Value::None,
-            ];
-            for (slot, field) in row.iter_mut().zip(fields) {
-                *slot = match field {
-                    Field::Index => Value::Int(event.index as i64),
-                    Field::Type => Value::Table(event.kind.name()),
-                    Field::Function => Value::Table(self.view.name(event.function)),
-                    Field::LineNo if event.lineno == NO_LINE => Value::None,
-                    Field::LineNo => Value::Int(i64::from(event.lineno)),
-                    Field::Line => Value::Table(code.line(event.lineno).unwrap_or(NO_SOURCE)),
-                    Field::Filename => Value::Table(&code.filename),
-                    Field::Rss => Value::Int(event.rss as i64),
-                    Field::Vms => Value::Int(event.vms as i64),
-                };
-            }
+            let row = Self::values(&self.view, fields, event);
             let row = &row[..fields.len()];
             if self.filters.keep(row) {
                 self.encoder.row(row, out)?;
@@ -99,6 +127,131 @@ impl Pipeline {
         }
         Ok(())
     }
+
+    /// The values of `event`'s record (the first `fields.len()` of them).
+    fn values<'v>(view: &'v TablesView, fields: &[Field], event: &Event) -> [Value<'v>; 7] {
+        let code = view.code(event.code);
+        let mut row: [Value<'_>; 7] = [
+            Value::None,
+            Value::None,
+            Value::None,
+            Value::None,
+            Value::None,
+            Value::None,
+            Value::None,
+        ];
+        for (slot, field) in row.iter_mut().zip(fields) {
+            *slot = match field {
+                Field::Index => Value::Int(event.index as i64),
+                Field::Type => Value::Table(event.kind.name()),
+                Field::Function => Value::Table(view.name(event.function)),
+                Field::LineNo if event.lineno == NO_LINE => Value::None,
+                Field::LineNo => Value::Int(i64::from(event.lineno)),
+                Field::Line => Value::Table(code.line(event.lineno).unwrap_or(NO_SOURCE)),
+                Field::Filename => Value::Table(&code.filename),
+                Field::Rss => Value::Int(event.rss as i64),
+                Field::Vms => Value::Int(event.vms as i64),
+            };
+        }
+        row
+    }
+
+    /// `events` through the row cache: see [`RowCache`].
+    fn cached_events(
+        &mut self,
+        rows: &mut RowCache,
+        fields: &[Field],
+        events: &[Event],
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let mut digits = itoa::Buffer::new();
+        for event in events {
+            let key = (event.code, event.function, event.lineno, event.kind as u8);
+            if let Some((bytes, ends)) = rows.entries.get(&key) {
+                emit_row(bytes, ends, fields, &rows.varying, event, &mut digits, out);
+                continue;
+            }
+            if rows.entries.len() >= ROW_CACHE_ENTRIES {
+                rows.entries.clear();
+            }
+            let (bytes, ends) = self.fixed_runs(&rows.varying, fields, event)?;
+            emit_row(
+                &bytes,
+                &ends,
+                fields,
+                &rows.varying,
+                event,
+                &mut digits,
+                out,
+            );
+            rows.entries.insert(key, (bytes, ends));
+        }
+        Ok(())
+    }
+
+    /// The encoded fixed runs of `event`'s row: the bytes between its
+    /// varying fields (separators included, terminator at the end), and the
+    /// end offset of each run but the last.
+    fn fixed_runs(
+        &mut self,
+        varying: &[bool],
+        fields: &[Field],
+        event: &Event,
+    ) -> Result<FixedRuns> {
+        self.view.ensure(event.code, event.function);
+        let values = Self::values(&self.view, fields, event);
+        let (separator, terminator) = self
+            .encoder
+            .joined()
+            .map(|(s, t)| (s.to_vec(), t.to_vec()))
+            .ok_or_else(|| Error::State("row cache without a joined encoder".to_owned()))?;
+        let mut bytes = Vec::new();
+        let mut ends = [0u32; 4];
+        let mut run = 0;
+        for (i, (value, &varies)) in values.iter().zip(varying).enumerate() {
+            if i > 0 {
+                bytes.extend_from_slice(&separator);
+            }
+            if varies {
+                ends[run] = bytes.len() as u32;
+                run += 1;
+            } else {
+                self.encoder.field(value, &mut bytes)?;
+            }
+        }
+        bytes.extend_from_slice(&terminator);
+        Ok((bytes.into_boxed_slice(), ends))
+    }
+}
+
+/// One row from its cached fixed runs and the event's varying numbers.
+#[inline]
+fn emit_row(
+    bytes: &[u8],
+    ends: &[u32; 4],
+    fields: &[Field],
+    varying: &[bool],
+    event: &Event,
+    digits: &mut itoa::Buffer,
+    out: &mut Vec<u8>,
+) {
+    let (mut run, mut start) = (0, 0);
+    for (field, &varies) in fields.iter().zip(varying) {
+        if !varies {
+            continue;
+        }
+        // The fixed run before this varying field, then its digits.
+        let end = ends[run] as usize;
+        out.extend_from_slice(&bytes[start..end]);
+        (start, run) = (end, run + 1);
+        let number = match field {
+            Field::Index => event.index,
+            Field::Rss => event.rss,
+            _ => event.vms,
+        };
+        out.extend_from_slice(digits.format(number).as_bytes());
+    }
+    out.extend_from_slice(&bytes[start..]);
 }
 
 enum Message {
@@ -507,5 +660,57 @@ mod tests {
         assert_eq!(rows(), 3, "records did not reach the file while open");
         sink.close().unwrap();
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn cached_rows_are_the_rows_encoded_one_by_one() {
+        let lines = ["def f(a, b):", "    s = \"x,\" + 'y'", "    return s"];
+        let located = code("/p/a, b.py", &lines);
+        let events: Vec<Event> = (0..40u64)
+            .map(|i| Event {
+                index: i,
+                rss: 1000 + i * 7,
+                vms: 9000 + i,
+                code: located.0,
+                function: located.1,
+                // NO_LINE and a line past the source too.
+                lineno: [1, 2, 3, 9, NO_LINE][i as usize % 5],
+                kind: [EventKind::Call, EventKind::Line, EventKind::Return][i as usize % 3],
+            })
+            .collect();
+        let encoders: Vec<fn() -> Box<dyn Encoder>> = vec![
+            || Box::new(CsvEncoder::new(CsvDialect::default())),
+            || {
+                Box::new(CsvEncoder::new(CsvDialect {
+                    quoting: crate::encode::CsvQuoting::NonNumeric,
+                    ..CsvDialect::default()
+                }))
+            },
+            || Box::new(TextEncoder::Plain),
+        ];
+        for kind in [
+            RecordKind::Function,
+            RecordKind::Line,
+            RecordKind::FunctionMemory,
+            RecordKind::LineMemory,
+        ] {
+            for make in &encoders {
+                let mut cached = Pipeline::new(Some(kind), FilterSet::default(), make());
+                assert!(cached.rows.is_some());
+                // A filter that keeps everything turns the cache off.
+                let never = FilterSet::new(vec![Filter::NotOnValue {
+                    at: 0,
+                    values: vec![OwnedValue::Int(-1)],
+                }]);
+                let mut plain = Pipeline::new(Some(kind), never, make());
+                assert!(plain.rows.is_none());
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                for batch in events.chunks(7) {
+                    cached.events(batch, &mut a).unwrap();
+                    plain.events(batch, &mut b).unwrap();
+                }
+                assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
+            }
+        }
     }
 }
