@@ -403,15 +403,37 @@ def discarding_recorder_class(recorders) -> type:
     raise Unavailable("pikos.recorders.api has no discarding recorder")
 
 
-def setup_pikos_function_discard(ctx: Context) -> Timer:
-    monitors = import_pikos("pikos.monitors.api")
-    recorder_class = discarding_recorder_class(import_pikos("pikos.recorders.api"))
+def pikos_monitor_to(ctx: Context, class_name: str, recorder_class: type) -> Timer:
+    """``class_name(recorder_class())``: a monitor writing no file."""
+    monitor_class = getattr(import_pikos("pikos.monitors.api"), class_name)
 
     def make(path: Path):
-        return monitors.FunctionMonitor(recorder_class())
+        return monitor_class(recorder_class())
 
-    name = f"pikos-function-{recorder_class.__name__}"
+    name = f"pikos-{class_name}-{recorder_class.__name__}"
     return MonitorTimer(make, name, ctx.tmpdir)
+
+
+def setup_pikos_function_discard(ctx: Context) -> Timer:
+    recorders = import_pikos("pikos.recorders.api")
+    return pikos_monitor_to(
+        ctx, "FunctionMonitor", discarding_recorder_class(recorders)
+    )
+
+
+def setup_pikos_line_discard(ctx: Context) -> Timer:
+    recorders = import_pikos("pikos.recorders.api")
+    return pikos_monitor_to(ctx, "LineMonitor", discarding_recorder_class(recorders))
+
+
+def setup_pikos_function_list(ctx: Context) -> Timer:
+    recorders = import_pikos("pikos.recorders.api")
+    return pikos_monitor_to(ctx, "FunctionMonitor", recorders.ListRecorder)
+
+
+def setup_pikos_line_list(ctx: Context) -> Timer:
+    recorders = import_pikos("pikos.recorders.api")
+    return pikos_monitor_to(ctx, "LineMonitor", recorders.ListRecorder)
 
 
 # --- the historic reference: the original pikos, pure Python -----------------
@@ -580,6 +602,12 @@ CONFIGS: list[Config] = [
         setup_pikos_function_discard,
     ),
     Config(
+        "pikos-function-list",
+        "pikos FunctionMonitor → ListRecorder (records not read)",
+        ("function",),
+        setup_pikos_function_list,
+    ),
+    Config(
         "pikos-focused-function-csv",
         "pikos FocusedFunctionMonitor → CSVFileRecorder, outside its focus",
         ("function",),
@@ -590,6 +618,18 @@ CONFIGS: list[Config] = [
         "pikos LineMonitor → CSVFileRecorder",
         ("line",),
         setup_pikos_line_csv,
+    ),
+    Config(
+        "pikos-line-discard",
+        "pikos LineMonitor → discarding recorder",
+        ("line",),
+        setup_pikos_line_discard,
+    ),
+    Config(
+        "pikos-line-list",
+        "pikos LineMonitor → ListRecorder (records not read)",
+        ("line",),
+        setup_pikos_line_list,
     ),
     Config(
         "pikos-line-memory-csv",
@@ -644,6 +684,8 @@ class Target:
     reference: str
     limit: float
     form: str = "within"
+    # The Python versions ("3.12") it applies to; empty: all.
+    pythons: tuple[str, ...] = ()
 
 
 # Later issues add theirs.
@@ -667,6 +709,26 @@ TARGETS: list[Target] = [
     ),
     Target("issue 3", "call-heavy", "pikos-focused-function-csv", "empty-c-hook", 1.2),
     Target("issue 3", "line-heavy", "pikos-focused-line-csv", "empty-c-trace", 1.2),
+    Target(
+        "issue 5",
+        "call-heavy",
+        "pikos-function-csv",
+        "cprofile",
+        1.0,
+        pythons=("3.11",),
+    ),
+    Target(
+        "issue 5",
+        "call-heavy",
+        "pikos-function-csv",
+        "cprofile",
+        0.8,
+        pythons=("3.12", "3.13"),
+    ),
+    Target("issue 5", "line-heavy", "pikos-line-csv", "line-profiler", 0.6),
+    Target(
+        "issue 5", "line-heavy", "pikos-line-memory-csv", "empty-c-trace-memory", 1.3
+    ),
 ]
 
 
@@ -890,8 +952,11 @@ def ratios_of(rows: list[Row], key: str) -> tuple[float, float] | None:
 
 def render_targets(rows: list[Row], workload: Workload) -> list[str]:
     lines = []
+    version = "{}.{}".format(*sys.version_info[:2])
     for target in TARGETS:
         if target.workload != workload.name:
+            continue
+        if target.pythons and version not in target.pythons:
             continue
         label = next(c.label for c in CONFIGS if c.key == target.key)
         ref_label = next(c.label for c in CONFIGS if c.key == target.reference)
@@ -976,7 +1041,11 @@ def render_section(results, rounds: int, slow_rounds: int, tmpdir: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(path: Path, section: str, append: bool) -> None:
+def write_report(
+    path: Path, section: str, append: bool, key: str | None = None
+) -> None:
+    """Write ``section`` to ``path``; with ``append``, replace only the
+    section marked ``key`` (default: this interpreter's) and keep the rest."""
     header = (
         f"{TITLE}\n\n"
         "Ratio = traced time / untraced time of the same workload in the same "
@@ -988,7 +1057,7 @@ def write_report(path: Path, section: str, append: bool) -> None:
         path.write_text(header + section)
         return
     text = path.read_text()
-    key = re.escape(interpreter_key())
+    key = re.escape(key or interpreter_key())
     pattern = re.compile(
         rf"<!-- pikos-bench: {key} -->.*?<!-- end pikos-bench: {key} -->\n?",
         re.DOTALL,

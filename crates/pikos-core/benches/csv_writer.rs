@@ -93,7 +93,7 @@ fn best(rounds: usize, mut f: impl FnMut() -> usize) -> (Duration, usize) {
 fn report(what: &str, kind: RecordKind, (time, bytes): (Duration, usize)) {
     let secs = time.as_secs_f64();
     println!(
-        "{what:<28} {:<16} {:>6.1} M records/s {:>7.0} MB/s  ({} records, {:.1} MB, {:.3} s)",
+        "{what:<30} {:<16} {:>6.1} M records/s {:>7.0} MB/s  ({} records, {:.1} MB, {:.3} s)",
         format!("{kind:?}"),
         EVENTS as f64 / secs / 1e6,
         bytes as f64 / secs / 1e6,

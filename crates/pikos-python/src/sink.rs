@@ -33,6 +33,8 @@ enum State {
         kind: RecordKind,
         pending: Vec<Event>,
     },
+    /// Counts events and keeps nothing.
+    Discard,
 }
 
 #[pyclass(frozen, weakref, module = "pikos._native")]
@@ -46,6 +48,9 @@ pub struct Sink {
     /// program runs, even when it is idle.
     flush_every: Option<Duration>,
     flusher: GilCell<Option<Flusher>>,
+    /// A discarding sink, and the events it was given.
+    discard: bool,
+    discarded: GilCell<u64>,
 }
 
 /// The thread of a live file sink that sends the partial batch to the
@@ -136,6 +141,23 @@ fn pipeline(
 }
 
 impl Sink {
+    fn with(
+        stream: Option<Py<PyAny>>,
+        auto_flush: bool,
+        flush_every: Option<Duration>,
+        discard: bool,
+    ) -> Self {
+        Sink {
+            state: GilCell::new(State::Closed),
+            stream,
+            auto_flush,
+            flush_every,
+            flusher: GilCell::new(None),
+            discard,
+            discarded: GilCell::new(0),
+        }
+    }
+
     /// # Safety (internal)
     /// No call into Python while the returned borrow lives.
     #[inline(always)]
@@ -155,6 +177,11 @@ impl Sink {
             }
             State::Memory { pending, .. } => {
                 pending.push(event);
+                Ok(())
+            }
+            State::Discard => {
+                // SAFETY: GIL held; no call into Python while borrowed.
+                unsafe { *self.discarded.get_mut(py) += 1 };
                 Ok(())
             }
             State::Stream { pending, .. } => {
@@ -222,37 +249,33 @@ impl Sink {
         if flush_every == Some(Duration::ZERO) {
             return Err(PyValueError::new_err("flush_every must be > 0 seconds"));
         }
-        Ok(Sink {
-            state: GilCell::new(State::Closed),
-            stream: None,
-            auto_flush: false,
-            flush_every,
-            flusher: GilCell::new(None),
-        })
+        Ok(Sink::with(None, false, flush_every, false))
     }
 
     /// A sink that writes text to a Python stream in batches.
     #[staticmethod]
     fn stream(stream: Py<PyAny>, auto_flush: bool) -> Self {
-        Sink {
-            state: GilCell::new(State::Closed),
-            stream: Some(stream),
-            auto_flush,
-            flush_every: None,
-            flusher: GilCell::new(None),
-        }
+        Sink::with(Some(stream), auto_flush, None, false)
     }
 
     /// A sink that keeps events until Python asks for them as rows.
     #[staticmethod]
     fn memory() -> Self {
-        Sink {
-            state: GilCell::new(State::Closed),
-            stream: None,
-            auto_flush: false,
-            flush_every: None,
-            flusher: GilCell::new(None),
-        }
+        Sink::with(None, false, None, false)
+    }
+
+    /// A sink that counts the events it is given and keeps none: the hook's
+    /// cost without any output.
+    #[staticmethod]
+    fn discard() -> Self {
+        Sink::with(None, false, None, true)
+    }
+
+    /// How many events a discarding sink was given.
+    #[getter]
+    fn discarded(&self, py: Python<'_>) -> u64 {
+        // SAFETY: GIL held.
+        unsafe { *self.discarded.get_mut(py) }
     }
 
     /// Opens the output.  `header` (field names) is encoded and written when
@@ -271,6 +294,10 @@ impl Sink {
     ) -> PyResult<()> {
         let (this, py) = (slf.get(), slf.py());
         this.close(py)?;
+        if this.discard {
+            *this.state(py) = State::Discard;
+            return Ok(());
+        }
         let Some(encoder) = encoder else {
             let kind = kind_of(kind)?
                 .ok_or_else(|| PyValueError::new_err("a memory sink needs a record kind"))?;
@@ -331,6 +358,7 @@ impl Sink {
             State::Memory { .. } => Err(PyValueError::new_err(
                 "rows go to a memory sink's list directly",
             )),
+            State::Discard => Ok(()),
             State::Closed => Err(recorder_error(
                 "record() called on a recorder that is not prepared",
             )),
@@ -349,6 +377,7 @@ impl Sink {
                 self.write_stream(py, text.as_bytes())
             }
             State::Memory { .. } => Err(PyValueError::new_err("text cannot go to a memory sink")),
+            State::Discard => Ok(()),
             State::Closed => Err(recorder_error(
                 "record() called on a recorder that is not prepared",
             )),

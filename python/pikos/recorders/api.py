@@ -3,6 +3,7 @@
 from pikos.recorders.abstract_recorder import AbstractRecorder, RecorderError
 from pikos.recorders.csv_file_recorder import CSVFileRecorder
 from pikos.recorders.csv_recorder import CSVRecorder
+from pikos.recorders.discarding_recorder import DiscardingRecorder
 from pikos.recorders.list_recorder import ListRecorder
 from pikos.recorders.text_file_recorder import TextFileRecorder
 from pikos.recorders.text_stream_recorder import TextStreamRecorder
@@ -15,4 +16,5 @@ __all__ = [
     "TextFileRecorder",
     "CSVRecorder",
     "CSVFileRecorder",
+    "DiscardingRecorder",
 ]
