@@ -53,8 +53,9 @@ bench: dev ## run the overhead benchmarks on every Python and write BENCHMARKS.m
 	  v=$(VENV_ROOT)/$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
 	  $$v/bin/pip install $(PIP_FLAGS) -r benchmarks/requirements.txt; \
 	  $$v/bin/python benchmarks/run.py --output BENCHMARKS.md $$append; append=--append; \
+	  (cd benchmarks && ../$$v/bin/python long_run.py --output ../BENCHMARKS.md --append); \
 	done; \
-	$(call venv_of,$(PY))/bin/python benchmarks/writer.py --output BENCHMARKS.md --append
+	cd benchmarks && ../$(call venv_of,$(PY))/bin/python writer.py --output ../BENCHMARKS.md --append
 
 .PHONY: demo
 demo: ## run the documented mandelbrot example under pikos-run (CSV + memory plot)

@@ -177,6 +177,23 @@ class LineProfilerTimer(Timer):
         return time.perf_counter() - t0
 
 
+class YappiTimer(Timer):
+    """yappi (default CPU clock), started and stopped around the run."""
+
+    def __init__(self, yappi) -> None:
+        self.yappi = yappi
+
+    def time(self, run: Run) -> float:
+        self.yappi.clear_stats()
+        t0 = time.perf_counter()
+        self.yappi.start()
+        try:
+            run()
+        finally:
+            self.yappi.stop()
+        return time.perf_counter() - t0
+
+
 def all_events(run: Run, ctx: Context) -> int:
     """Expected CSV data rows: one per event of the workload's kind."""
     return count_events(ctx.workload, run)
@@ -322,6 +339,29 @@ def setup_line_profiler(ctx: Context) -> Timer:
     return LineProfilerTimer(profiler)
 
 
+def setup_yappi(ctx: Context) -> Timer:
+    try:
+        import yappi
+    except ImportError as exc:
+        raise Unavailable(f"yappi is not installed ({exc})") from exc
+    return YappiTimer(yappi)
+
+
+def setup_memory_profiler(ctx: Context) -> Timer:
+    try:
+        import memory_profiler
+    except ImportError as exc:
+        raise Unavailable(f"memory_profiler is not installed ({exc})") from exc
+    if not ctx.workload.functions:
+        raise Unavailable(f"{ctx.workload.name} lists no functions to profile")
+    # memory_profiler's line-by-line mode: a sys.settrace function reading
+    # the process's memory (psutil) at every line of the added functions.
+    profiler = memory_profiler.LineProfiler(backend="psutil")
+    for function in ctx.workload.functions:
+        profiler.add_function(function)
+    return LineProfilerTimer(profiler)
+
+
 def pikos_csv_monitor(
     ctx: Context,
     class_name: str,
@@ -344,6 +384,12 @@ def pikos_csv_monitor(
 
 def setup_pikos_function_csv(ctx: Context) -> Timer:
     return pikos_csv_monitor(ctx, "FunctionMonitor", "pikos-function-csv", all_events)
+
+
+def setup_pikos_function_memory_csv(ctx: Context) -> Timer:
+    return pikos_csv_monitor(
+        ctx, "FunctionMemoryMonitor", "pikos-function-memory-csv", all_events
+    )
 
 
 def setup_pikos_line_csv(ctx: Context) -> Timer:
@@ -589,11 +635,26 @@ CONFIGS: list[Config] = [
         ("line",),
         setup_line_profiler,
     ),
+    Config("yappi", "yappi (CPU clock)", ("function",), setup_yappi),
+    Config(
+        "memory-profiler",
+        "memory_profiler line-by-line (the workload's functions added)",
+        ("line",),
+        setup_memory_profiler,
+        divisor=20,
+        slow=True,
+    ),
     Config(
         "pikos-function-csv",
         "pikos FunctionMonitor → CSVFileRecorder",
         ("function",),
         setup_pikos_function_csv,
+    ),
+    Config(
+        "pikos-function-memory-csv",
+        "pikos FunctionMemoryMonitor → CSVFileRecorder",
+        ("function",),
+        setup_pikos_function_memory_csv,
     ),
     Config(
         "pikos-function-discard",

@@ -136,6 +136,73 @@ def line_heavy(repeats: int) -> int:
     return total
 
 
+# --- n-body: a numeric kernel of floats, few calls ----------------------------
+#
+# The classic five-body simulation (the Sun and the four gas giants), pure
+# Python floats: about 180 line events per step, 37 steps per call.
+
+SOLAR_MASS = 4 * 3.141592653589793**2
+DAYS_PER_YEAR = 365.24
+NBODY_STEPS = 37
+NBODY_REPEATS = 300  # ~2,000,000 line events in all; 1/20 and 1/10 stay exact
+
+
+def nbody_system() -> list[list[float]]:
+    """Positions, velocities and masses: [x, y, z, vx, vy, vz, mass] each."""
+    d, m = DAYS_PER_YEAR, SOLAR_MASS
+    return [
+        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, m],
+        [4.84, -1.16, -0.10, 0.00166 * d, 0.00770 * d, -0.0000690 * d, 0.000954 * m],
+        [8.34, 4.12, -0.40, -0.00277 * d, 0.00500 * d, 0.0000230 * d, 0.000286 * m],
+        [12.89, -15.11, -0.22, 0.00296 * d, 0.00238 * d, -0.0000296 * d, 0.0000437 * m],
+        [15.38, -25.92, 0.18, 0.00268 * d, 0.00163 * d, -0.0000951 * d, 0.0000515 * m],
+    ]
+
+
+def advance(bodies: list[list[float]], dt: float) -> None:
+    count = len(bodies)
+    for i in range(count):
+        a = bodies[i]
+        for j in range(i + 1, count):
+            b = bodies[j]
+            dx = a[0] - b[0]
+            dy = a[1] - b[1]
+            dz = a[2] - b[2]
+            distance2 = dx * dx + dy * dy + dz * dz
+            mag = dt / (distance2 * distance2**0.5)
+            a_mass, b_mass = a[6] * mag, b[6] * mag
+            a[3] -= dx * b_mass
+            a[4] -= dy * b_mass
+            a[5] -= dz * b_mass
+            b[3] += dx * a_mass
+            b[4] += dy * a_mass
+            b[5] += dz * a_mass
+    for body in bodies:
+        body[0] += dt * body[3]
+        body[1] += dt * body[4]
+        body[2] += dt * body[5]
+
+
+def energy(bodies: list[list[float]]) -> float:
+    total = 0.0
+    for i, a in enumerate(bodies):
+        total += 0.5 * a[6] * (a[3] * a[3] + a[4] * a[4] + a[5] * a[5])
+        for b in bodies[i + 1 :]:
+            dx, dy, dz = a[0] - b[0], a[1] - b[1], a[2] - b[2]
+            total -= a[6] * b[6] / (dx * dx + dy * dy + dz * dz) ** 0.5
+    return total
+
+
+def nbody(repeats: int) -> float:
+    total = 0.0
+    for _ in range(repeats):
+        bodies = nbody_system()
+        for _ in range(NBODY_STEPS):
+            advance(bodies, 0.01)
+        total += energy(bodies)
+    return total
+
+
 def never_called() -> None:
     """The focus of the focused monitors' rows: no workload ever calls it."""
     raise AssertionError("never_called was called")
@@ -159,6 +226,17 @@ WORKLOADS: dict[str, Workload] = {
         func=line_heavy,
         repeats=LINE_HEAVY_REPEATS,
         functions=(line_heavy, collatz_steps, sieve),
+    ),
+    "n-body": Workload(
+        name="n-body",
+        description=(
+            "a numeric kernel: the five-body simulation in pure Python floats, "
+            "about 180 line events per step"
+        ),
+        kind="line",
+        func=nbody,
+        repeats=NBODY_REPEATS,
+        functions=(nbody, advance, energy),
     ),
 }
 
