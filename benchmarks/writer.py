@@ -50,7 +50,7 @@ def render(rows: list[dict[str, str]]) -> str:
         f"- Date: {date}",
         f"- Machine: {cpu_model()}, {os.cpu_count()} cores",
         "- Data: 2,000,000 records per kind from 40 code objects of 60 source lines "
-        "(a quarter with commas or quotes); best of 5 rounds (3 for the file)",
+        "(half with commas or quotes); best of 5 rounds (3 for the file)",
         "- *encode*: `Pipeline::events` into memory, the writer thread's work; "
         "*push + FileSink*: the hook-side push, batches over the channel, the writer "
         "thread, `write` to /dev/null",

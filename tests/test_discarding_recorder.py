@@ -1,7 +1,6 @@
 """DiscardingRecorder: counts what a monitor gives it and keeps nothing."""
 
 import pytest
-
 from pikos.monitors.api import FunctionMonitor, LineMemoryMonitor, LineMonitor
 from pikos.monitors.records import FunctionRecord
 from pikos.recorders.api import DiscardingRecorder, ListRecorder

@@ -5,7 +5,7 @@
 //! `make bench` does, and puts the numbers in BENCHMARKS.md.
 //!
 //! The data looks like a real line monitor's: 40 code objects of 60 source
-//! lines each (a quarter of them with commas or quotes, which CSV quotes),
+//! lines each (half of them with commas or quotes, which CSV quotes),
 //! absolute file names, growing indices and realistic memory figures.
 
 use std::sync::Arc;
