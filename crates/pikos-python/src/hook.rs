@@ -595,8 +595,14 @@ unsafe fn record_event(
         },
         _ => slot.name,
     };
-    // SAFETY: valid frame.
-    let lineno = unsafe { ffi::PyFrame_GetLineNumber(frame) };
+    let lineno = if kind == EventKind::Line {
+        // Line events: the line the tracing machinery set on the frame.
+        // SAFETY: valid frame.
+        unsafe { ffi::PyFrame_GetLineNumber(frame) }
+    } else {
+        // SAFETY: valid frame running `code`, whose slot this is.
+        unsafe { slot.line_of(frame) }
+    };
     let st = hook.state(py);
     let memory = st
         .probe

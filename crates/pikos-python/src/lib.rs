@@ -20,6 +20,20 @@ fn set_own_prefix(py: Python<'_>, prefix: String) {
     codes::set_own_prefix(py, prefix);
 }
 
+/// A `sys.monitoring` callback that does nothing, for any of the events a
+/// function monitor needs (2 to 4 arguments): the floor of a native
+/// `sys.monitoring` monitor, which the benchmarks compare with the legacy
+/// hook's floor on 3.12+.  Not for recording.
+#[pyfunction]
+#[pyo3(signature = (_code, _offset, _a=None, _b=None))]
+fn monitoring_noop(
+    _code: &Bound<'_, PyAny>,
+    _offset: &Bound<'_, PyAny>,
+    _a: Option<&Bound<'_, PyAny>>,
+    _b: Option<&Bound<'_, PyAny>>,
+) {
+}
+
 /// Whether `template` can be formatted natively (else Python formats it).
 #[pyfunction]
 fn template_supported(template: &str) -> bool {
@@ -49,6 +63,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<sink::Sink>()?;
     m.add_function(wrap_pyfunction!(set_own_prefix, m)?)?;
     m.add_function(wrap_pyfunction!(template_supported, m)?)?;
+    m.add_function(wrap_pyfunction!(monitoring_noop, m)?)?;
     m.add_function(wrap_pyfunction!(hook::empty_hook_enable, m)?)?;
     m.add_function(wrap_pyfunction!(hook::empty_hook_disable, m)?)?;
     m.add("NO_SOURCE", pikos_core::sink::NO_SOURCE)?;
