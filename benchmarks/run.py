@@ -177,6 +177,43 @@ class LineProfilerTimer(Timer):
         return time.perf_counter() - t0
 
 
+class EmptyMonitoring(Timer):
+    """sys.monitoring (3.12+) with a native do-nothing callback for the
+    events a function monitor needs: the floor of that mechanism, next to
+    the legacy hook's floor."""
+
+    TOOL = 3  # neither the debugger's (0), coverage's (1) nor cProfile's (2)
+
+    def __init__(self, noop) -> None:
+        self.noop = noop
+        events = sys.monitoring.events
+        self.events = (
+            events.PY_START,
+            events.PY_RETURN,
+            events.PY_UNWIND,
+            events.CALL,
+            events.C_RETURN,
+            events.C_RAISE,
+        )
+
+    def time(self, run: Run) -> float:
+        monitoring = sys.monitoring
+        monitoring.use_tool_id(self.TOOL, "pikos-benchmark")
+        mask = 0
+        for event in self.events:
+            monitoring.register_callback(self.TOOL, event, self.noop)
+            mask |= event
+        t0 = time.perf_counter()
+        monitoring.set_events(self.TOOL, mask)
+        try:
+            run()
+        finally:
+            monitoring.set_events(self.TOOL, 0)
+            elapsed = time.perf_counter() - t0
+            monitoring.free_tool_id(self.TOOL)
+        return elapsed
+
+
 class YappiTimer(Timer):
     """yappi (default CPU clock), started and stopped around the run."""
 
@@ -337,6 +374,13 @@ def setup_line_profiler(ctx: Context) -> Timer:
     # any row is timed: every row then runs the same code.
     profiler = line_profiler.LineProfiler(*ctx.workload.functions)
     return LineProfilerTimer(profiler)
+
+
+def setup_empty_monitoring(ctx: Context) -> Timer:
+    if not hasattr(sys, "monitoring"):
+        raise Unavailable("sys.monitoring is new in Python 3.12")
+    native = import_pikos("pikos._native")
+    return EmptyMonitoring(native.monitoring_noop)
 
 
 def setup_yappi(ctx: Context) -> Timer:
@@ -634,6 +678,12 @@ CONFIGS: list[Config] = [
         "line_profiler (the workload's functions added)",
         ("line",),
         setup_line_profiler,
+    ),
+    Config(
+        "empty-monitoring",
+        "sys.monitoring, empty native callbacks (3.12+ floor)",
+        ("function",),
+        setup_empty_monitoring,
     ),
     Config("yappi", "yappi (CPU clock)", ("function",), setup_yappi),
     Config(
