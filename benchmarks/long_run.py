@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from run import cpu_model, write_report
+from run import cpu_model, publish
 from workloads import WORKLOADS, count_events
 
 HERE = Path(__file__).resolve().parent
@@ -124,10 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             "",
         ]
     )
-    print(section)
-    if args.output:
-        write_report(args.output, section, args.append, key=key)
-        print(f"wrote {args.output}")
+    publish(section, args.output, args.append, key=key)
     return 0
 
 

@@ -1182,6 +1182,17 @@ def write_report(
     path.write_text(text)
 
 
+def publish(
+    section: str, output: Path | None, append: bool, key: str | None = None
+) -> None:
+    """Print ``section``, and write it to ``output`` when given (see
+    :func:`write_report`)."""
+    print(section)
+    if output:
+        write_report(output, section, append, key)
+        print(f"wrote {output}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, help="write the report here")
@@ -1229,10 +1240,7 @@ def main(argv: list[str] | None = None) -> int:
     tmpdir = (args.tmpdir or Path(tempfile.gettempdir())).resolve()
     section = render_section(results, rounds, slow_rounds, tmpdir)
     print()
-    print(section)
-    if args.output:
-        write_report(args.output, section, args.append)
-        print(f"wrote {args.output}")
+    publish(section, args.output, args.append)
     return 0
 
 

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from run import cpu_model, write_report
+from run import cpu_model, publish
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "csv-writer"
@@ -84,10 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     section = render(measure())
-    print(section)
-    if args.output:
-        write_report(args.output, section, args.append, key=KEY)
-        print(f"wrote {args.output}")
+    publish(section, args.output, args.append, key=KEY)
     return 0
 
 

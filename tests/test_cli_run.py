@@ -15,6 +15,12 @@ from pathlib import Path
 
 import pikos
 import pytest
+from harness import (
+    FUNCTION_FIELDS,
+    FUNCTION_MEMORY_FIELDS,
+    LINE_FIELDS,
+    LINE_MEMORY_FIELDS,
+)
 
 BIN = Path(sys.executable).parent
 PIKOS_RUN = str(BIN / "pikos-run")
@@ -22,19 +28,12 @@ PIKOS = str(BIN / "pikos")
 TIMEOUT = 60
 PIKOS_DIR = str(Path(pikos.__file__).resolve().parent)
 
+# pikos-run's monitor names -> the record fields, as lists (csv rows are).
 FIELDS = {
-    "functions": ["index", "type", "function", "lineNo", "filename"],
-    "lines": ["index", "function", "lineNo", "line", "filename"],
-    "function_memory": [
-        "index",
-        "type",
-        "function",
-        "RSS",
-        "VMS",
-        "lineNo",
-        "filename",
-    ],
-    "line_memory": ["index", "function", "lineNo", "RSS", "VMS", "line", "filename"],
+    "functions": list(FUNCTION_FIELDS),
+    "lines": list(LINE_FIELDS),
+    "function_memory": list(FUNCTION_MEMORY_FIELDS),
+    "line_memory": list(LINE_MEMORY_FIELDS),
 }
 MONITORS = list(FIELDS)
 FUNCTION_MONITORS = ["functions", "function_memory"]
@@ -404,29 +403,23 @@ def test_output_dash_csv_to_stdout(tmp_path, monitor):
         ["functions", "s.py", "--recording", "csv"],
         ["functions", "s.py", "--recording=csv"],
         ["--recording=csv", "functions", "s.py"],
-    ],
-    ids=["before", "after", "after-equals", "before-equals"],
-)
-def test_options_before_or_after_script(tmp_path, args):
-    write(tmp_path / "s.py", BASIC)
-    result = run(*args, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == ""
-    header, rows = read_csv(tmp_path / "monitor_records.csv")
-    check_csv_records("functions", header, rows)
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
         ["functions", "--recording", "csv", "s.py"],
         ["functions", "--recording=csv", "s.py"],
         ["functions", "-o", "monitor_records.csv", "s.py"],
         ["functions", "--buffered", "s.py", "--recording", "csv"],
     ],
-    ids=["recording", "recording-equals", "output", "buffered"],
+    ids=[
+        "before",
+        "after",
+        "after-equals",
+        "before-equals",
+        "between",
+        "between-equals",
+        "between-output",
+        "between-buffered",
+    ],
 )
-def test_options_between_monitor_and_script(tmp_path, args):
+def test_options_before_between_or_after_the_script(tmp_path, args):
     write(tmp_path / "s.py", BASIC)
     result = run(*args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
