@@ -485,6 +485,82 @@ def setup_pikos_focused_line_csv(ctx: Context) -> Timer:
     )
 
 
+# The same monitors on a chosen line-hook mechanism (PIKOS_HOOK, 3.12+):
+# sys.monitoring with native callbacks against the legacy trace hook, in the
+# same run, so that the "auto" choice is the measured faster one.
+
+
+class HookBackend:
+    """``monitor`` enabled with ``PIKOS_HOOK=backend`` (read at enable)."""
+
+    def __init__(self, monitor: object, backend: str) -> None:
+        self.monitor = monitor
+        self.backend = backend
+
+    def __enter__(self) -> object:
+        before = os.environ.get("PIKOS_HOOK")
+        os.environ["PIKOS_HOOK"] = self.backend
+        try:
+            entered = self.monitor.__enter__()
+        finally:
+            if before is None:
+                del os.environ["PIKOS_HOOK"]
+            else:
+                os.environ["PIKOS_HOOK"] = before
+        used = self.monitor._hook.backend
+        if used != self.backend:
+            self.monitor.__exit__(None, None, None)
+            raise Unavailable(f"PIKOS_HOOK={self.backend} ran on {used}")
+        return entered
+
+    def __exit__(self, *exc: object) -> object:
+        return self.monitor.__exit__(*exc)
+
+
+def on_backend(timer: Timer, backend: str) -> Timer:
+    if backend == "monitoring" and not hasattr(sys, "monitoring"):
+        raise Unavailable("sys.monitoring is new in Python 3.12")
+    make = timer.make
+    timer.make = lambda path: HookBackend(make(path), backend)
+    return timer
+
+
+def setup_pikos_line_csv_legacy(ctx: Context) -> Timer:
+    timer = pikos_csv_monitor(ctx, "LineMonitor", "pikos-line-csv-legacy", all_events)
+    return on_backend(timer, "legacy")
+
+
+def setup_pikos_line_csv_monitoring(ctx: Context) -> Timer:
+    timer = pikos_csv_monitor(
+        ctx, "LineMonitor", "pikos-line-csv-monitoring", all_events
+    )
+    return on_backend(timer, "monitoring")
+
+
+def setup_pikos_focused_line_csv_legacy(ctx: Context) -> Timer:
+    timer = pikos_csv_monitor(
+        ctx,
+        "FocusedLineMonitor",
+        "pikos-focused-line-csv-legacy",
+        no_events,
+        functions=[never_called],
+    )
+    return on_backend(timer, "legacy")
+
+
+def setup_pikos_focused_line_in_csv(ctx: Context, backend: str) -> Timer:
+    if not ctx.workload.functions:
+        raise Unavailable(f"{ctx.workload.name} lists no functions to focus on")
+    timer = pikos_csv_monitor(
+        ctx,
+        "FocusedLineMonitor",
+        f"pikos-focused-line-in-csv-{backend}",
+        all_events,
+        functions=list(ctx.workload.functions),
+    )
+    return on_backend(timer, backend)
+
+
 def discarding_recorder_class(recorders) -> type:
     for name in dir(recorders):
         lowered = name.lower()
@@ -760,6 +836,39 @@ CONFIGS: list[Config] = [
         "pikos FocusedLineMonitor → CSVFileRecorder, outside its focus",
         ("line",),
         setup_pikos_focused_line_csv,
+    ),
+    Config(
+        "pikos-focused-line-csv-legacy",
+        "pikos FocusedLineMonitor → CSVFileRecorder, outside its focus, "
+        "PIKOS_HOOK=legacy",
+        ("line",),
+        setup_pikos_focused_line_csv_legacy,
+    ),
+    Config(
+        "pikos-focused-line-in-csv-legacy",
+        "pikos FocusedLineMonitor → CSVFileRecorder, on the workload's "
+        "functions, PIKOS_HOOK=legacy",
+        ("line",),
+        lambda ctx: setup_pikos_focused_line_in_csv(ctx, "legacy"),
+    ),
+    Config(
+        "pikos-focused-line-in-csv-monitoring",
+        "pikos FocusedLineMonitor → CSVFileRecorder, on the workload's "
+        "functions, PIKOS_HOOK=monitoring",
+        ("line",),
+        lambda ctx: setup_pikos_focused_line_in_csv(ctx, "monitoring"),
+    ),
+    Config(
+        "pikos-line-csv-legacy",
+        "pikos LineMonitor → CSVFileRecorder, PIKOS_HOOK=legacy",
+        ("line",),
+        setup_pikos_line_csv_legacy,
+    ),
+    Config(
+        "pikos-line-csv-monitoring",
+        "pikos LineMonitor → CSVFileRecorder, PIKOS_HOOK=monitoring",
+        ("line",),
+        setup_pikos_line_csv_monitoring,
     ),
     Config(
         "historic-function-csv",

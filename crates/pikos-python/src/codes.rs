@@ -37,6 +37,19 @@ pub struct CodeSlot {
 }
 
 impl CodeSlot {
+    /// The line of the code unit at byte `offset` (as `sys.monitoring`
+    /// passes it), -1 for none or out of range.
+    #[inline]
+    #[cfg_attr(not(Py_3_12), allow(dead_code))]
+    pub fn line_at(&self, offset: isize) -> i32 {
+        let unit = (offset / 2) as usize;
+        if offset < 0 || unit >= self.lines_len {
+            return -1;
+        }
+        // SAFETY: as in `line_of`.
+        unsafe { *(self.lines_at as *const i32).add(unit) }
+    }
+
     /// The line `frame` (running this slot's code) is at, as
     /// `PyFrame_GetLineNumber` gives it outside line events: read from the
     /// table by the frame's last instruction, where 3.12+ would scan the
@@ -142,7 +155,8 @@ pub fn text_of(s: &Bound<'_, PyAny>) -> String {
 /// The slot of the frame's code.  `lines` asks for the source lines too.
 ///
 /// # Safety
-/// GIL held; `code` and `frame` are valid borrowed pointers.
+/// GIL held; `code` is a valid borrowed pointer; `frame` is the frame
+/// running it, or null when the code's frame is the current one.
 #[inline]
 pub unsafe fn lookup(
     py: Python<'_>,
@@ -216,9 +230,22 @@ unsafe fn lookup_slow(
         let source = match cache(py).sources.get(&filename) {
             Some(source) => source.clone(),
             None => {
-                // SAFETY: `frame` is valid (caller); PyFrame_GetGlobals returns a new reference.
-                let globals =
-                    unsafe { Bound::from_owned_ptr_or_opt(py, ffi::PyFrame_GetGlobals(frame)) };
+                // Without a frame (sys.monitoring callbacks), the running
+                // frame is the code's: ask for it here, once per code.
+                // SAFETY: GIL held; `frame` is valid or null (caller);
+                // PyEval_GetFrame is borrowed, PyFrame_GetGlobals new.
+                let globals = unsafe {
+                    let frame = if frame.is_null() {
+                        ffi::PyEval_GetFrame()
+                    } else {
+                        frame
+                    };
+                    if frame.is_null() {
+                        None
+                    } else {
+                        Bound::from_owned_ptr_or_opt(py, ffi::PyFrame_GetGlobals(frame))
+                    }
+                };
                 let source = read_source(py, &filename, globals)?;
                 cache(py).sources.insert(filename.clone(), source.clone());
                 source

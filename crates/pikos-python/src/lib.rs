@@ -7,6 +7,8 @@ mod errors;
 mod frames;
 mod gil_cell;
 mod hook;
+#[cfg(Py_3_12)]
+mod monitoring;
 mod rows;
 mod sink;
 mod tstate;

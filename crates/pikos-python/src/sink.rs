@@ -167,8 +167,23 @@ impl Sink {
         unsafe { self.state.get_mut(py) }
     }
 
-    /// Called by the hook for every event.
-    #[inline]
+    /// Stores `event` if that calls no Python code (files, memory,
+    /// discard); else gives it back for [`Sink::push`].  The hook calls this
+    /// first, through a borrowed reference: no reference count traffic per
+    /// event.
+    #[inline(always)]
+    pub fn push_native(&self, py: Python<'_>, event: Event) -> Result<(), Event> {
+        match self.state(py) {
+            State::File(file) => file.push(event),
+            State::Memory { pending, .. } => pending.push(event),
+            // SAFETY: GIL held; no call into Python while borrowed.
+            State::Discard => unsafe { *self.discarded.get_mut(py) += 1 },
+            State::Stream { .. } | State::Closed => return Err(event),
+        }
+        Ok(())
+    }
+
+    /// Stores `event`, whatever the sink (a stream writes through Python).
     pub fn push(&self, py: Python<'_>, event: Event) -> PyResult<()> {
         match self.state(py) {
             State::File(file) => {

@@ -101,6 +101,23 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_stop_in_forked_child)
 
 
+#: ``PIKOS_HOOK``: the mechanism of line monitors on Python 3.12+.
+_BACKENDS = ("auto", "legacy", "monitoring")
+
+
+def hook_backend():
+    """The line hooks' mechanism asked for by the ``PIKOS_HOOK`` environment
+    variable: "auto" (unset: ``sys.monitoring`` on 3.12+ when a tool id is
+    free, else the legacy trace hook), "legacy" or "monitoring"."""
+    value = os.environ.get("PIKOS_HOOK", "").strip().lower() or "auto"
+    if value not in _BACKENDS:
+        raise ValueError(
+            f"PIKOS_HOOK={os.environ['PIKOS_HOOK']!r} is not a hook backend "
+            f"(expected one of {', '.join(_BACKENDS)})"
+        )
+    return value
+
+
 def check_memory_interval(value):
     """``memory_interval`` in microseconds: None, or a number >= 0."""
     if value is None:
@@ -167,6 +184,8 @@ class HookMonitor(Monitor):
             raise
 
     def _install(self):
+        if self._threading_slot is _TRACE_SLOT:  # before the recorder starts
+            self._hook.set_backend(hook_backend())
         record_type = self._record_type
         native_ok = record_type is self._default_record or record_type is tuple
         prepare_native = getattr(self._recorder, "_pikos_prepare", None)
@@ -190,6 +209,8 @@ class HookMonitor(Monitor):
         except BaseException:
             self._threading_slot.remove(self._start_thread)
             _ENABLED.pop(id(self), None)
+            # The recorder was started: close it (its output stays valid).
+            self._recorder.finalize()
             raise
 
     def _stop_in_child(self):

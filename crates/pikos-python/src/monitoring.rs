@@ -1,0 +1,476 @@
+//! Line hooks on `sys.monitoring` (PEP 669, Python 3.12+), with native
+//! callbacks.
+//!
+//! On 3.12+ the legacy trace hook is itself built on `sys.monitoring`: per
+//! line it makes (once per frame) a frame object and calls the C trace
+//! function with it.  Registering our own callbacks skips both, and lets a
+//! focused monitor ask for events in its focused code objects only
+//! (`set_local_events`): everything else runs uninstrumented.
+//!
+//! Events stay those of the legacy hook, by doing what CPython's legacy
+//! layer does (`Python/legacy_tracing.c`): a `LINE` event is a line event;
+//! a backward `JUMP` within one line (a one-line loop) is a line event too;
+//! other jumps are disabled where they are.  `PY_START` is registered
+//! because 3.13 reports the first line of a function whose body starts on
+//! its `def` line (one-liners, lambdas) only while `PY_START` is active at
+//! its start, as the legacy layer has it; elsewhere it is disabled.  At the
+//! end, `restart_events()` undoes our disables: they would otherwise stay
+//! with the tool id for the next tool to take it.
+//!
+//! `sys.monitoring` is process-wide, so the session keeps the threads it
+//! covers (by thread-state id, never reused): the thread that enabled it,
+//! and the threads started meanwhile (added by `Hook.install_thread`).
+
+use std::ffi::CStr;
+use std::os::raw::c_char;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use pikos_core::event::{EventKind, NO_LINE};
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::{ffi, intern};
+use rustc_hash::FxHashSet;
+
+use crate::codes;
+use crate::gil_cell::GilCell;
+use crate::hook::{self, Hook};
+
+// Event numbers of `sys.monitoring.events` (the same on 3.12 and 3.13).
+const PY_START: u32 = 0;
+const LINE: u32 = 5;
+const JUMP: u32 = 7;
+const EVENTS: u32 = (1 << PY_START) | (1 << LINE) | (1 << JUMP);
+
+/// The tool ids tried, in order: the profiler's, then those no tool is
+/// assigned, never the debugger's or coverage's.
+const TOOL_IDS: [u8; 4] = [2, 3, 4, 5];
+
+/// The callbacks' method definitions, static as CPython requires.
+struct Defs([ffi::PyMethodDef; 3]);
+// SAFETY: immutable after construction; only pointers to static data.
+unsafe impl Sync for Defs {}
+
+const fn def(name: &'static CStr, meth: ffi::PyCFunctionFast) -> ffi::PyMethodDef {
+    ffi::PyMethodDef {
+        ml_name: name.as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionFast: meth,
+        },
+        ml_flags: ffi::METH_FASTCALL,
+        ml_doc: std::ptr::null::<c_char>(),
+    }
+}
+
+static DEFS: Defs = Defs([
+    def(c"pikos_line", line_callback),
+    def(c"pikos_jump", jump_callback),
+    def(c"pikos_start", start_callback),
+]);
+
+/// Callables of ended sessions, kept until the next session starts: a
+/// session can end inside one of its own callbacks (a failing recorder),
+/// and CPython does not hold a reference to the callable it is running.
+static ENDED: GilCell<Vec<Py<PyAny>>> = GilCell::new(Vec::new());
+
+/// A running `sys.monitoring` session of one hook.
+pub struct Session {
+    tool: u8,
+    /// The focused code objects with local events; None: global events.
+    local: Option<Vec<Py<PyAny>>>,
+    callables: Vec<Py<PyAny>>,
+    threads: FxHashSet<i64>,
+    last_thread: (i64, bool),
+    disable: Py<PyAny>,
+}
+
+impl Session {
+    /// Takes a free tool id and starts `hook`'s events: in `focus` only
+    /// (local events) when given, else everywhere.  None when every tool id
+    /// pikos may use is taken.
+    pub fn start(
+        hook: &Bound<'_, Hook>,
+        focus: Option<Vec<Py<PyAny>>>,
+    ) -> PyResult<Option<Session>> {
+        let py = hook.py();
+        // SAFETY: GIL held; no other borrow of ENDED is live (the callbacks
+        // only push to it, and none runs while we are here).
+        drop(std::mem::take(unsafe { ENDED.get_mut(py) }));
+        let monitoring = py
+            .import(intern!(py, "sys"))?
+            .getattr(intern!(py, "monitoring"))?;
+        let mut tool = None;
+        for id in TOOL_IDS {
+            if monitoring
+                .call_method1(intern!(py, "get_tool"), (id,))?
+                .is_none()
+            {
+                monitoring.call_method1(intern!(py, "use_tool_id"), (id, "pikos"))?;
+                tool = Some(id);
+                break;
+            }
+        }
+        let Some(tool) = tool else {
+            return Ok(None);
+        };
+        let mut session = Session {
+            tool,
+            local: None,
+            callables: Vec::with_capacity(3),
+            threads: FxHashSet::default(),
+            last_thread: (-1, false),
+            disable: monitoring.getattr(intern!(py, "DISABLE"))?.unbind(),
+        };
+        session.add_thread(py);
+        let started = session.register(py, hook, &monitoring, focus);
+        if let Err(err) = started {
+            session.stop(py);
+            return Err(err);
+        }
+        Ok(Some(session))
+    }
+
+    fn register(
+        &mut self,
+        py: Python<'_>,
+        hook: &Bound<'_, Hook>,
+        monitoring: &Bound<'_, PyAny>,
+        focus: Option<Vec<Py<PyAny>>>,
+    ) -> PyResult<()> {
+        for (def, event) in DEFS.0.iter().zip([LINE, JUMP, PY_START]) {
+            // SAFETY: GIL held; a static method def; `hook` becomes the
+            // callable's self, which keeps it alive.
+            let callable = unsafe {
+                Bound::from_owned_ptr_or_err(
+                    py,
+                    ffi::PyCFunction_NewEx(
+                        def as *const ffi::PyMethodDef as *mut ffi::PyMethodDef,
+                        hook.as_ptr(),
+                        std::ptr::null_mut(),
+                    ),
+                )?
+            };
+            monitoring.call_method1(
+                intern!(py, "register_callback"),
+                (self.tool, 1u32 << event, &callable),
+            )?;
+            self.callables.push(callable.unbind());
+        }
+        match focus {
+            Some(codes) => {
+                let mut local = Vec::with_capacity(codes.len());
+                for code in codes {
+                    monitoring.call_method1(
+                        intern!(py, "set_local_events"),
+                        (self.tool, &code, EVENTS),
+                    )?;
+                    local.push(code);
+                }
+                self.local = Some(local);
+            }
+            None => {
+                monitoring.call_method1(intern!(py, "set_events"), (self.tool, EVENTS))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives the events and the tool id back.  Best effort: a failure here
+    /// is reported, never raised (the monitor is stopping anyway).
+    pub fn stop(mut self, py: Python<'_>) {
+        let result = (|| -> PyResult<()> {
+            let monitoring = py
+                .import(intern!(py, "sys"))?
+                .getattr(intern!(py, "monitoring"))?;
+            match self.local.take() {
+                Some(codes) => {
+                    for code in codes {
+                        monitoring
+                            .call_method1(intern!(py, "set_local_events"), (self.tool, code, 0))?;
+                    }
+                }
+                None => {
+                    monitoring.call_method1(intern!(py, "set_events"), (self.tool, 0))?;
+                }
+            }
+            for event in [LINE, JUMP, PY_START] {
+                monitoring.call_method1(
+                    intern!(py, "register_callback"),
+                    (self.tool, 1u32 << event, py.None()),
+                )?;
+            }
+            monitoring.call_method1(intern!(py, "free_tool_id"), (self.tool,))?;
+            // Locations we disabled stay disabled for the tool id, whoever
+            // takes it next (cProfile takes 2 on 3.12+), until a restart.
+            // A restart re-enables every tool's disabled events; tools see
+            // their events again once, which DISABLE's contract allows.
+            monitoring.call_method0(intern!(py, "restart_events"))?;
+            Ok(())
+        })();
+        if let Err(err) = result {
+            err.write_unraisable(py, None);
+        }
+        // SAFETY: GIL held; no other borrow of ENDED is live.
+        unsafe { ENDED.get_mut(py) }.append(&mut self.callables);
+    }
+
+    /// The focus changed while running: local events follow it.
+    pub fn refocus(&mut self, py: Python<'_>, codes: &[Py<PyAny>]) -> PyResult<()> {
+        let Some(local) = &mut self.local else {
+            return Ok(());
+        };
+        let monitoring = py
+            .import(intern!(py, "sys"))?
+            .getattr(intern!(py, "monitoring"))?;
+        let new: FxHashSet<usize> = codes.iter().map(|c| c.as_ptr() as usize).collect();
+        let old: FxHashSet<usize> = local.iter().map(|c| c.as_ptr() as usize).collect();
+        for code in local
+            .iter()
+            .filter(|c| !new.contains(&(c.as_ptr() as usize)))
+        {
+            monitoring.call_method1(intern!(py, "set_local_events"), (self.tool, code, 0))?;
+        }
+        local.retain(|c| new.contains(&(c.as_ptr() as usize)));
+        for code in codes
+            .iter()
+            .filter(|c| !old.contains(&(c.as_ptr() as usize)))
+        {
+            monitoring.call_method1(intern!(py, "set_local_events"), (self.tool, code, EVENTS))?;
+            local.push(code.clone_ref(py));
+        }
+        Ok(())
+    }
+
+    /// Covers the calling thread.
+    pub fn add_thread(&mut self, _py: Python<'_>) {
+        self.threads.insert(current_thread());
+        self.last_thread = (-1, false);
+    }
+
+    /// Stops covering the calling thread.
+    pub fn remove_thread(&mut self, _py: Python<'_>) {
+        self.threads.remove(&current_thread());
+        self.last_thread = (-1, false);
+    }
+
+    #[inline(always)]
+    fn covers_current(&mut self) -> bool {
+        let id = current_thread();
+        if self.last_thread.0 != id {
+            self.last_thread = (id, self.threads.contains(&id));
+        }
+        self.last_thread.1
+    }
+
+    pub fn tool(&self) -> u8 {
+        self.tool
+    }
+}
+
+#[inline(always)]
+fn current_thread() -> i64 {
+    // SAFETY: called with the GIL held, so there is a current thread state.
+    unsafe { ffi::PyThreadState_GetID(ffi::PyThreadState_Get()) }
+}
+
+/// What a callback makes of its event.
+enum Outcome {
+    /// Nothing to record here.
+    Skip,
+    /// Never again at this location (a jump that is no line event).
+    Disable,
+    /// A line event at this line.
+    Line(i32),
+}
+
+/// Whether the hook records on this thread right now, and in `code`.
+#[inline(always)]
+fn gate(py: Python<'_>, hook: &Hook, code: *mut ffi::PyObject) -> bool {
+    let st = hook.state(py);
+    if !st.active {
+        return false;
+    }
+    let Some(session) = &mut st.monitoring else {
+        return false;
+    };
+    if !session.covers_current() {
+        return false;
+    }
+    match &mut st.focus {
+        Some(focus) => focus.contains(code as usize),
+        None => true,
+    }
+}
+
+/// Runs a callback: the hook (the callable's self), the outcome of the
+/// event, the record; errors and panics stop the monitor and are reported
+/// once, never raised into the profiled program.
+#[inline(always)]
+unsafe fn run(
+    slf: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    gated: bool,
+    decide: impl FnOnce(Python<'_>, &Hook, *mut ffi::PyObject) -> PyResult<Outcome>,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls callbacks with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY: our callables are only made with a Hook as self, which they
+    // keep alive; `args` has at least the code object.
+    let (hook, code) = unsafe {
+        (
+            pyo3::Borrowed::from_ptr(py, slf).cast_unchecked::<Hook>(),
+            *args,
+        )
+    };
+    let this = hook.get();
+    if gated && !gate(py, this, code) {
+        // SAFETY: GIL held.
+        return unsafe { none() };
+    }
+    let mut error = None;
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let outcome = decide(py, this, code)?;
+        if let Outcome::Line(line) = outcome {
+            record_line(py, this, code, line)?;
+        }
+        Ok::<_, PyErr>(outcome)
+    }));
+    let disable = match outcome {
+        Ok(Ok(outcome)) => matches!(outcome, Outcome::Disable),
+        Ok(Err(err)) => {
+            error = Some(err);
+            false
+        }
+        Err(_) => {
+            error = Some(PyRuntimeError::new_err(
+                "pikos: internal error (panic) in a sys.monitoring callback; monitoring stopped",
+            ));
+            false
+        }
+    };
+    if let Some(err) = error {
+        Hook::fail(&hook.to_owned(), err);
+    } else if disable {
+        // SAFETY: GIL held; `slf` is a Hook.
+        return unsafe { self::disable(slf) };
+    }
+    // SAFETY: GIL held.
+    unsafe { none() }
+}
+
+unsafe fn none() -> *mut ffi::PyObject {
+    // SAFETY: GIL held (caller); None is immortal on 3.12+.
+    unsafe { ffi::Py_NewRef(ffi::Py_None()) }
+}
+
+fn record_line(py: Python<'_>, hook: &Hook, code: *mut ffi::PyObject, line: i32) -> PyResult<()> {
+    // SAFETY: `code` is the code object CPython passed; its frame is the
+    // current one.
+    let slot = unsafe {
+        codes::lookup(
+            py,
+            code as *mut ffi::PyCodeObject,
+            std::ptr::null_mut(),
+            true,
+        )?
+    };
+    if slot.own {
+        return Ok(());
+    }
+    let lineno = if line < 0 { NO_LINE } else { line };
+    hook::emit(py, hook, slot, slot.name, lineno, EventKind::Line)
+}
+
+/// `LINE(code, line_number)`.
+unsafe extern "C" fn line_callback(
+    slf: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    _nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython passes (code, line) to LINE callbacks.
+    unsafe {
+        run(slf, args, true, |_py, _hook, _code| {
+            let line = ffi::PyLong_AsLong(*args.add(1));
+            Ok(Outcome::Line(line as i32))
+        })
+    }
+}
+
+/// `JUMP(code, from_offset, to_offset)`: a backward jump within one line
+/// is a line event, as the legacy layer makes it; other jumps never are.
+unsafe extern "C" fn jump_callback(
+    slf: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    _nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython passes (code, from, to) to JUMP callbacks.
+    unsafe {
+        let from = ffi::PyLong_AsSsize_t(*args.add(1));
+        let to = ffi::PyLong_AsSsize_t(*args.add(2));
+        if to > from {
+            // Forward: never a line event, on any thread.
+            return disable(slf);
+        }
+        run(slf, args, true, |py, _hook, code| {
+            let slot = codes::lookup(
+                py,
+                code as *mut ffi::PyCodeObject,
+                std::ptr::null_mut(),
+                true,
+            )?;
+            let (to_line, from_line) = (slot.line_at(to), slot.line_at(from));
+            Ok(if to_line != from_line {
+                Outcome::Disable
+            } else if to_line < 0 {
+                Outcome::Skip
+            } else {
+                Outcome::Line(to_line)
+            })
+        })
+    }
+}
+
+/// `PY_START(code, offset)`: never recorded; disabled except where 3.13
+/// needs it (see the module's notes).
+unsafe extern "C" fn start_callback(
+    slf: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    _nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython passes (code, offset) to PY_START callbacks.
+    unsafe {
+        run(slf, args, false, |py, _hook, code| {
+            // 3.13 reports a LINE event at a function's first instruction
+            // when it shares the line of RESUME (a one-line function, a
+            // lambda) only while PY_START is active there: keep it there.
+            let offset = ffi::PyLong_AsSsize_t(*args.add(1));
+            let slot = codes::lookup(
+                py,
+                code as *mut ffi::PyCodeObject,
+                std::ptr::null_mut(),
+                false,
+            )?;
+            let line = slot.line_at(offset);
+            Ok(if line >= 0 && line == slot.line_at(offset + 2) {
+                Outcome::Skip
+            } else {
+                Outcome::Disable
+            })
+        })
+    }
+}
+
+/// `sys.monitoring.DISABLE` (None once the session has ended).
+///
+/// # Safety
+/// GIL held; `slf` is the callable's self, a Hook.
+unsafe fn disable(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        let py = Python::assume_attached();
+        let hook = pyo3::Borrowed::from_ptr(py, slf).cast_unchecked::<Hook>();
+        match &hook.get().state(py).monitoring {
+            Some(session) => session.disable.clone_ref(py).into_ptr(),
+            None => none(),
+        }
+    }
+}
