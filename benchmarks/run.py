@@ -497,24 +497,25 @@ class HookBackend:
         self.monitor = monitor
         self.backend = backend
 
+    # Nothing of ours runs between the monitor's enter and exit (it would
+    # be recorded): the variable is restored and the mechanism checked after.
+
     def __enter__(self) -> object:
-        before = os.environ.get("PIKOS_HOOK")
+        self.before = os.environ.get("PIKOS_HOOK")
         os.environ["PIKOS_HOOK"] = self.backend
-        try:
-            entered = self.monitor.__enter__()
-        finally:
-            if before is None:
-                del os.environ["PIKOS_HOOK"]
-            else:
-                os.environ["PIKOS_HOOK"] = before
-        used = self.monitor._hook.backend
-        if used != self.backend:
-            self.monitor.__exit__(None, None, None)
-            raise Unavailable(f"PIKOS_HOOK={self.backend} ran on {used}")
-        return entered
+        return self.monitor.__enter__()
 
     def __exit__(self, *exc: object) -> object:
-        return self.monitor.__exit__(*exc)
+        try:
+            return self.monitor.__exit__(*exc)
+        finally:
+            if self.before is None:
+                os.environ.pop("PIKOS_HOOK", None)
+            else:
+                os.environ["PIKOS_HOOK"] = self.before
+            used = self.monitor._hook.backend
+            if used != self.backend:
+                raise Unavailable(f"PIKOS_HOOK={self.backend} ran on {used}")
 
 
 def on_backend(timer: Timer, backend: str) -> Timer:
@@ -548,6 +549,29 @@ def setup_pikos_focused_line_csv_legacy(ctx: Context) -> Timer:
     return on_backend(timer, "legacy")
 
 
+def focused_line_events(run: Run, ctx: Context) -> int:
+    """Expected CSV data rows of a focused line monitor on the workload's
+    functions: the line events of their own frames (sys.settrace)."""
+    codes = {function.__code__ for function in ctx.workload.functions}
+    count = 0
+
+    def tracer(frame, event, arg):
+        nonlocal count
+        count += event == "line"
+        return tracer
+
+    def dispatch(frame, event, arg):
+        return tracer if frame.f_code in codes else None
+
+    previous = sys.gettrace()
+    sys.settrace(dispatch)
+    try:
+        run()
+    finally:
+        sys.settrace(previous)
+    return count
+
+
 def setup_pikos_focused_line_in_csv(ctx: Context, backend: str) -> Timer:
     if not ctx.workload.functions:
         raise Unavailable(f"{ctx.workload.name} lists no functions to focus on")
@@ -555,7 +579,7 @@ def setup_pikos_focused_line_in_csv(ctx: Context, backend: str) -> Timer:
         ctx,
         "FocusedLineMonitor",
         f"pikos-focused-line-in-csv-{backend}",
-        all_events,
+        focused_line_events,
         functions=list(ctx.workload.functions),
     )
     return on_backend(timer, backend)

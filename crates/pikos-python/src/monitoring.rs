@@ -362,17 +362,31 @@ unsafe fn none() -> *mut ffi::PyObject {
     unsafe { ffi::Py_NewRef(ffi::Py_None()) }
 }
 
-fn record_line(py: Python<'_>, hook: &Hook, code: *mut ffi::PyObject, line: i32) -> PyResult<()> {
-    // SAFETY: `code` is the code object CPython passed; its frame is the
-    // current one.
-    let slot = unsafe {
+/// The slot of a code object a callback received.
+///
+/// # Safety
+/// GIL held; `code` is the code object CPython passed, running in the
+/// current frame.
+unsafe fn slot_of(
+    py: Python<'_>,
+    code: *mut ffi::PyObject,
+    lines: bool,
+) -> PyResult<codes::CodeSlot> {
+    // SAFETY: forwarded from the caller (no frame: the current one).
+    unsafe {
         codes::lookup(
             py,
             code as *mut ffi::PyCodeObject,
             std::ptr::null_mut(),
-            true,
-        )?
-    };
+            lines,
+        )
+    }
+}
+
+fn record_line(py: Python<'_>, hook: &Hook, code: *mut ffi::PyObject, line: i32) -> PyResult<()> {
+    // SAFETY: `code` is the code object CPython passed; its frame is the
+    // current one.
+    let slot = unsafe { slot_of(py, code, true)? };
     if slot.own {
         return Ok(());
     }
@@ -411,12 +425,7 @@ unsafe extern "C" fn jump_callback(
             return disable(slf);
         }
         run(slf, args, true, |py, _hook, code| {
-            let slot = codes::lookup(
-                py,
-                code as *mut ffi::PyCodeObject,
-                std::ptr::null_mut(),
-                true,
-            )?;
+            let slot = slot_of(py, code, true)?;
             let (to_line, from_line) = (slot.line_at(to), slot.line_at(from));
             Ok(if to_line != from_line {
                 Outcome::Disable
@@ -443,12 +452,7 @@ unsafe extern "C" fn start_callback(
             // when it shares the line of RESUME (a one-line function, a
             // lambda) only while PY_START is active there: keep it there.
             let offset = ffi::PyLong_AsSsize_t(*args.add(1));
-            let slot = codes::lookup(
-                py,
-                code as *mut ffi::PyCodeObject,
-                std::ptr::null_mut(),
-                false,
-            )?;
+            let slot = slot_of(py, code, false)?;
             let line = slot.line_at(offset);
             Ok(if line >= 0 && line == slot.line_at(offset + 2) {
                 Outcome::Skip
