@@ -497,9 +497,9 @@ impl Hook {
     }
 
     /// The mechanism of the next sessions of a line hook: "auto" (the
-    /// default: `sys.monitoring` on 3.12+ when a tool id is free, else the
-    /// legacy trace hook), "legacy", or "monitoring" (3.12+; enabling fails
-    /// when no tool id is free).
+    /// default: `sys.monitoring` where `HookState::wants_monitoring` says
+    /// and a tool id is free, else the legacy trace hook), "legacy", or
+    /// "monitoring" (3.12+; enabling fails when no tool id is free).
     fn set_backend(&self, py: Python<'_>, backend: &str) -> PyResult<()> {
         let choice = match backend {
             "auto" => Choice::Auto,
