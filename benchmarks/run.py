@@ -42,7 +42,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from workloads import WORKLOADS, Workload, count_events, never_called  # noqa: E402
+from workloads import (  # noqa: E402
+    WORKLOADS,
+    Workload,
+    count_events,
+    count_line_events,
+    never_called,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 TITLE = "# pikos overhead benchmarks"
@@ -551,25 +557,9 @@ def setup_pikos_focused_line_csv_legacy(ctx: Context) -> Timer:
 
 def focused_line_events(run: Run, ctx: Context) -> int:
     """Expected CSV data rows of a focused line monitor on the workload's
-    functions: the line events of their own frames (sys.settrace)."""
+    functions: the line events of their own frames."""
     codes = {function.__code__ for function in ctx.workload.functions}
-    count = 0
-
-    def tracer(frame, event, arg):
-        nonlocal count
-        count += event == "line"
-        return tracer
-
-    def dispatch(frame, event, arg):
-        return tracer if frame.f_code in codes else None
-
-    previous = sys.gettrace()
-    sys.settrace(dispatch)
-    try:
-        run()
-    finally:
-        sys.settrace(previous)
-    return count
+    return count_line_events(run, codes)["line"]
 
 
 def setup_pikos_focused_line_in_csv(ctx: Context, backend: str) -> Timer:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from types import CodeType
 
 
 @dataclass(frozen=True)
@@ -267,13 +268,17 @@ def count_profile_events(run: Callable[[], object]) -> Counter[str]:
     return counts
 
 
-def count_line_events(run: Callable[[], object]) -> Counter[str]:
+def count_line_events(
+    run: Callable[[], object], codes: Collection[CodeType] | None = None
+) -> Counter[str]:
     """Count the sys.settrace events that ``run()`` produces, by event type.
 
     The trace function returns itself, so every frame is traced line by line
     (what a C-level trace hook sees). Events of this function's own frame are
     left out, as in count_profile_events; the ``"line"`` entry is what a line
-    monitor wrapped tightly around ``run()`` should record.
+    monitor wrapped tightly around ``run()`` should record. With ``codes``,
+    only frames running one of them are traced: what a focused line monitor
+    on those code objects records.
     """
     counts: Counter[str] = Counter()
     own_code = sys._getframe().f_code
@@ -283,8 +288,11 @@ def count_line_events(run: Callable[[], object]) -> Counter[str]:
             counts[event] += 1
         return tracer
 
+    def dispatch(frame, event, arg):
+        return tracer if frame.f_code in codes else None
+
     previous = sys.gettrace()
-    sys.settrace(tracer)
+    sys.settrace(tracer if codes is None else dispatch)
     try:
         run()
     finally:
