@@ -37,17 +37,23 @@ pub struct CodeSlot {
 }
 
 impl CodeSlot {
+    /// The line of code unit `unit`, if the table has it (-1: no line).
+    #[inline]
+    fn unit_line(&self, unit: usize) -> Option<i32> {
+        // SAFETY: `lines_at` points to `lines_len` i32s that are never
+        // freed or moved (a boxed slice kept by the cache).
+        (unit < self.lines_len).then(|| unsafe { *(self.lines_at as *const i32).add(unit) })
+    }
+
     /// The line of the code unit at byte `offset` (as `sys.monitoring`
     /// passes it), -1 for none or out of range.
     #[inline]
     #[cfg_attr(not(Py_3_12), allow(dead_code))]
     pub fn line_at(&self, offset: isize) -> i32 {
-        let unit = (offset / 2) as usize;
-        if offset < 0 || unit >= self.lines_len {
-            return -1;
-        }
-        // SAFETY: as in `line_of`.
-        unsafe { *(self.lines_at as *const i32).add(unit) }
+        usize::try_from(offset)
+            .ok()
+            .and_then(|offset| self.unit_line(offset / 2))
+            .unwrap_or(-1)
     }
 
     /// The line `frame` (running this slot's code) is at, as
@@ -62,17 +68,12 @@ impl CodeSlot {
     pub unsafe fn line_of(&self, frame: *mut ffi::PyFrameObject) -> i32 {
         // SAFETY: valid frame (caller).
         let lasti = unsafe { ffi::PyFrame_GetLasti(frame) };
-        if lasti >= 0 {
-            let unit = lasti as usize / 2;
-            if unit < self.lines_len {
-                // SAFETY: `lines_at` points to `lines_len` i32s that are
-                // never freed or moved (a boxed slice kept by the cache).
-                return unsafe { *(self.lines_at as *const i32).add(unit) };
-            }
-        }
+        let line = usize::try_from(lasti)
+            .ok()
+            .and_then(|lasti| self.unit_line(lasti / 2));
         // Before the first instruction, or past the table: ask CPython.
         // SAFETY: valid frame (caller).
-        unsafe { ffi::PyFrame_GetLineNumber(frame) }
+        line.unwrap_or_else(|| unsafe { ffi::PyFrame_GetLineNumber(frame) })
     }
 }
 

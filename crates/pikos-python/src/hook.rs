@@ -441,12 +441,12 @@ impl Hook {
         let py = slf.py();
         let this = slf.get();
         let st = this.state(py);
-        #[cfg(Py_3_12)]
-        if let (true, Some(session)) = (st.active, &mut st.monitoring) {
-            // sys.monitoring reports this thread's events already: cover it.
-            session.add_thread(py);
-        }
         if !st.active || st.used_monitoring {
+            // sys.monitoring reports this thread's events already: cover it.
+            #[cfg(Py_3_12)]
+            if let Some(session) = &mut st.monitoring {
+                session.add_thread(py);
+            }
             // SAFETY: GIL held; clears the bootstrap, a Python-level hook of
             // this thread.
             unsafe { SavedHook::empty(this.hook_kind).restore() };

@@ -309,7 +309,7 @@ unsafe fn run(
     slf: *mut ffi::PyObject,
     args: *mut *mut ffi::PyObject,
     gated: bool,
-    decide: impl FnOnce(Python<'_>, &Hook, *mut ffi::PyObject) -> PyResult<Outcome>,
+    decide: impl FnOnce(Python<'_>, *mut ffi::PyObject) -> PyResult<Outcome>,
 ) -> *mut ffi::PyObject {
     // SAFETY: CPython calls callbacks with the GIL held.
     let py = unsafe { Python::assume_attached() };
@@ -328,7 +328,7 @@ unsafe fn run(
     }
     let mut error = None;
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let outcome = decide(py, this, code)?;
+        let outcome = decide(py, code)?;
         if let Outcome::Line(line) = outcome {
             record_line(py, this, code, line)?;
         }
@@ -402,7 +402,7 @@ unsafe extern "C" fn line_callback(
 ) -> *mut ffi::PyObject {
     // SAFETY: CPython passes (code, line) to LINE callbacks.
     unsafe {
-        run(slf, args, true, |_py, _hook, _code| {
+        run(slf, args, true, |_py, _code| {
             let line = ffi::PyLong_AsLong(*args.add(1));
             Ok(Outcome::Line(line as i32))
         })
@@ -424,7 +424,7 @@ unsafe extern "C" fn jump_callback(
             // Forward: never a line event, on any thread.
             return disable(slf);
         }
-        run(slf, args, true, |py, _hook, code| {
+        run(slf, args, true, |py, code| {
             let slot = slot_of(py, code, true)?;
             let (to_line, from_line) = (slot.line_at(to), slot.line_at(from));
             Ok(if to_line != from_line {
@@ -447,7 +447,7 @@ unsafe extern "C" fn start_callback(
 ) -> *mut ffi::PyObject {
     // SAFETY: CPython passes (code, offset) to PY_START callbacks.
     unsafe {
-        run(slf, args, false, |py, _hook, code| {
+        run(slf, args, false, |py, code| {
             // 3.13 reports a LINE event at a function's first instruction
             // when it shares the line of RESUME (a one-line function, a
             // lambda) only while PY_START is active there: keep it there.
