@@ -38,6 +38,7 @@ fn register() -> Vec<(u32, u32)> {
             let lines: Vec<Box<str>> = (1..=LINES).map(|l| source_line(c, l)).collect();
             let code = t.add_code(CodeEntry {
                 filename: Arc::from(format!("/home/user/project/pkg/module_{c}.py")),
+                first_line: 1,
                 lines: Some(lines.into()),
             });
             let name = t.add_name(Arc::from(format!("function_{c}")));

@@ -17,6 +17,10 @@ pub enum Error {
     Unsupported(String),
     /// A sink used out of order (record before prepare, after finalize).
     State(String),
+    /// A ZeroMQ socket could not be made, bound, connected or written.
+    Socket(String),
+    /// No subscriber came within the time a publisher was told to wait.
+    NotReady(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -29,7 +33,11 @@ impl fmt::Display for Error {
                 source,
             } => write!(f, "{path}: {source}"),
             Error::Io { path: None, source } => write!(f, "{source}"),
-            Error::Encode(msg) | Error::Unsupported(msg) | Error::State(msg) => f.write_str(msg),
+            Error::Encode(msg)
+            | Error::Unsupported(msg)
+            | Error::State(msg)
+            | Error::Socket(msg)
+            | Error::NotReady(msg) => f.write_str(msg),
         }
     }
 }

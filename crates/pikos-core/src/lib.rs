@@ -3,8 +3,10 @@
 //! The interpreter hook (in `pikos-python`) turns each event into a fixed-size
 //! [`Event`] that names its code and function by id ([`Tables`]).  A [`Pipeline`]
 //! later resolves those ids, applies the built-in [`Filter`]s and encodes rows
-//! as CSV or text; a [`FileSink`] runs that pipeline on its own writer thread
-//! so the profiled program never waits for formatting or disk.
+//! as CSV, text or JSON; a [`ThreadSink`] runs that pipeline on its own
+//! writer thread, into a file or a ZeroMQ socket ([`wire`]), so the profiled
+//! program never waits for formatting, disk or network.  [`stats`] aggregates
+//! function events into `cProfile`-style statistics.
 
 pub mod encode;
 pub mod error;
@@ -12,11 +14,13 @@ pub mod event;
 pub mod filter;
 pub mod memory;
 pub mod sink;
+pub mod stats;
 pub mod tables;
+pub mod wire;
 
-pub use encode::{CsvDialect, CsvQuoting, Encoder, Template, TextEncoder};
+pub use encode::{CsvDialect, CsvQuoting, Encoder, JsonEncoder, Template, TextEncoder};
 pub use error::{Error, Result};
 pub use event::{Event, EventKind, Field, RecordKind, Value};
 pub use filter::{Filter, FilterSet};
-pub use sink::{FileSink, Pipeline};
+pub use sink::{FileSink, Output, Pipeline, ThreadSink};
 pub use tables::{tables, CodeEntry, Tables};

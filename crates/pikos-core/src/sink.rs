@@ -1,12 +1,14 @@
 //! From events to bytes: the [`Pipeline`] (resolve ids, filter, encode) and
-//! the [`FileSink`] that runs a pipeline on its own writer thread.
+//! the [`ThreadSink`] that runs a pipeline on its own writer thread, into a
+//! file or a ZeroMQ socket (an [`Output`]).
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver, Sender};
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 
 use crate::encode::{write_all, Encoder};
 use crate::error::{Error, Result};
@@ -205,7 +207,7 @@ impl Pipeline {
             .joined()
             .map(|(s, t)| (s.to_vec(), t.to_vec()))
             .ok_or_else(|| Error::State("row cache without a joined encoder".to_owned()))?;
-        let mut bytes = Vec::new();
+        let mut bytes = self.encoder.prefix().to_vec();
         let mut ends = [0u32; 4];
         let mut run = 0;
         for (i, (value, &varies)) in values.iter().zip(varying).enumerate() {
@@ -258,18 +260,91 @@ enum Message {
     Events(Vec<Event>),
     Row(Vec<OwnedValue>),
     Bytes(Vec<u8>),
+    /// A message of the output's own (a ZeroMQ statistics snapshot).
+    Publish(&'static str, Vec<u8>),
     Flush(Sender<()>),
 }
 
-/// A file written by a thread of its own.  The hook fills a batch, sends it
-/// and takes a recycled one back, so a run of any length uses a fixed amount
-/// of memory; when the writer falls behind, the hook waits (no record lost).
-///
-/// A `live` sink keeps the file current while the program runs: its writer
-/// hands its bytes to the OS whenever it has nothing more to write, and its
-/// owner calls [`FileSink::send_pending`] now and then for the partial batch.
-pub struct FileSink {
+/// Where a [`ThreadSink`]'s writer puts the encoded rows: a file
+/// ([`FileOutput`]) or a ZeroMQ socket (`crate::wire::Publisher`).
+pub trait Output: Send + 'static {
+    /// The encoded rows of one batch (or a row, or preformatted text).
+    fn write(&mut self, bytes: &[u8]) -> Result<()>;
+    /// Everything written so far handed on (to the OS, to the network).
+    fn flush(&mut self) -> Result<()>;
+    /// A message of the output's own kind (only outputs that have some).
+    fn publish(&mut self, topic: &str, _payload: &[u8]) -> Result<()> {
+        Err(Error::State(format!("this output cannot publish {topic}")))
+    }
+    /// How often the writer calls [`Output::tick`] while it waits, if ever.
+    fn tick_every(&self) -> Option<Duration> {
+        None
+    }
+    /// Periodic work while the program runs (answering new subscribers).
+    fn tick(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// The end of the session: everything out, the output closed.
+    fn finish(&mut self) -> Result<()> {
+        self.flush()
+    }
+    /// Hand what is written to the OS whenever the queue is empty.
+    fn live(&self) -> bool {
+        false
+    }
+}
+
+/// A file, written through a 1 MiB buffer.
+pub struct FileOutput {
     path: String,
+    file: BufWriter<File>,
+    live: bool,
+}
+
+impl FileOutput {
+    /// Opens `path` (truncating, or appending when `append`).  A `live`
+    /// file is kept current: see [`Output::live`].
+    pub fn open(path: &str, append: bool, live: bool) -> Result<Self> {
+        let file = if append {
+            OpenOptions::new().append(true).create(true).open(path)
+        } else {
+            File::create(path)
+        }
+        .map_err(|e| Error::io(Some(path), e))?;
+        Ok(FileOutput {
+            path: path.to_owned(),
+            file: BufWriter::with_capacity(1 << 20, file),
+            live,
+        })
+    }
+}
+
+impl Output for FileOutput {
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        write_all(&mut self.file, bytes, &self.path)
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.file
+            .flush()
+            .map_err(|e| Error::io(Some(&self.path), e))
+    }
+
+    fn live(&self) -> bool {
+        self.live
+    }
+}
+
+/// A pipeline run by a thread of its own, writing to an [`Output`].  The
+/// hook fills a batch, sends it and takes a recycled one back, so a run of
+/// any length uses a fixed amount of memory; when the writer falls behind,
+/// the hook waits (no record lost).
+///
+/// A live output is kept current while the program runs: the writer hands
+/// its bytes on whenever it has nothing more to write, and the sink's owner
+/// calls [`ThreadSink::send_pending`] now and then for the partial batch.
+pub struct ThreadSink {
+    name: String,
     to_writer: Option<Sender<Message>>,
     recycled: Receiver<Vec<Event>>,
     batch: Vec<Event>,
@@ -277,7 +352,10 @@ pub struct FileSink {
     thread: Option<JoinHandle<()>>,
 }
 
-impl FileSink {
+/// The sink of the file recorders.
+pub type FileSink = ThreadSink;
+
+impl ThreadSink {
     /// Opens `path` (truncating, or appending when `append`), writes the
     /// header when asked, and starts the writer thread.
     pub fn open(
@@ -288,33 +366,35 @@ impl FileSink {
         header: &[&str],
         live: bool,
     ) -> Result<Self> {
-        let mut file = if append {
-            OpenOptions::new().append(true).create(true).open(path)
-        } else {
-            File::create(path)
-        }
-        .map_err(|e| Error::io(Some(path), e))?;
+        let mut file = FileOutput::open(path, append, live)?;
         if write_header {
             let mut out = Vec::new();
             pipeline.header(header, &mut out)?;
-            write_all(&mut file, &out, path)?;
+            file.write(&out)?;
+            // Now, so a file that cannot be written fails the prepare, before
+            // the program runs.
+            file.flush()?;
         }
+        Self::start(path, pipeline, Box::new(file))
+    }
+
+    /// Starts the writer thread of `pipeline` into `output`; `name` (a path,
+    /// an address) names the sink in errors.
+    pub fn start(name: &str, pipeline: Pipeline, output: Box<dyn Output>) -> Result<Self> {
         let (to_writer, from_hook) = bounded::<Message>(IN_FLIGHT);
         let (recycle, recycled) = bounded::<Vec<Event>>(IN_FLIGHT + 1);
         let error = Arc::new(Mutex::new(None));
         let writer = Writer {
-            path: path.to_owned(),
             pipeline,
             recycle,
             error: Arc::clone(&error),
-            live,
         };
         let thread = std::thread::Builder::new()
             .name("pikos-writer".to_owned())
-            .spawn(move || writer.run(file, from_hook))
-            .map_err(|e| Error::io(Some(path), e))?;
-        Ok(FileSink {
-            path: path.to_owned(),
+            .spawn(move || writer.run(output, from_hook))
+            .map_err(|e| Error::io(Some(name), e))?;
+        Ok(ThreadSink {
+            name: name.to_owned(),
             to_writer: Some(to_writer),
             recycled,
             batch: Vec::with_capacity(BATCH),
@@ -346,27 +426,33 @@ impl FileSink {
             .try_recv()
             .unwrap_or_else(|_| Vec::with_capacity(BATCH));
         let full = std::mem::replace(&mut self.batch, next);
+        self.send(Message::Events(full));
+    }
+
+    fn send(&self, message: Message) {
         if let Some(tx) = &self.to_writer {
             // A send fails only when the writer has stopped on an error,
             // which `error()` reports.
-            let _ = tx.send(Message::Events(full));
+            let _ = tx.send(message);
         }
     }
 
     /// A row filtered and encoded by the writer, in order with the events.
     pub fn push_row(&mut self, row: Vec<OwnedValue>) {
         self.send_batch();
-        if let Some(tx) = &self.to_writer {
-            let _ = tx.send(Message::Row(row));
-        }
+        self.send(Message::Row(row));
     }
 
     /// Bytes written as they are, in order with the events.
     pub fn push_bytes(&mut self, bytes: Vec<u8>) {
         self.send_batch();
-        if let Some(tx) = &self.to_writer {
-            let _ = tx.send(Message::Bytes(bytes));
-        }
+        self.send(Message::Bytes(bytes));
+    }
+
+    /// A message of the output's own kind, in order with the events.
+    pub fn publish(&mut self, topic: &'static str, payload: Vec<u8>) {
+        self.send_batch();
+        self.send(Message::Publish(topic, payload));
     }
 
     /// The first error the writer met, if any.
@@ -375,7 +461,7 @@ impl FileSink {
     }
 
     /// Asks the writer to write out everything pushed so far; it signals
-    /// the returned receiver when done (then see [`FileSink::check`]).
+    /// the returned receiver when done (then see [`ThreadSink::check`]).
     /// None when the writer has stopped.
     pub fn request_flush(&mut self) -> Option<Receiver<()>> {
         self.send_batch();
@@ -384,7 +470,7 @@ impl FileSink {
         Some(wait)
     }
 
-    /// Waits until everything pushed so far is on disk (in the OS).
+    /// Waits until everything pushed so far is handed on.
     pub fn flush(&mut self) -> Result<()> {
         if let Some(wait) = self.request_flush() {
             let _ = wait.recv();
@@ -392,7 +478,7 @@ impl FileSink {
         self.check()
     }
 
-    /// Writes everything, stops the thread and closes the file.
+    /// Writes everything, stops the thread and closes the output.
     pub fn close(&mut self) -> Result<()> {
         self.send_batch();
         self.to_writer = None;
@@ -400,7 +486,7 @@ impl FileSink {
             if thread.join().is_err() {
                 return Err(Error::State(format!(
                     "{}: the writer thread panicked",
-                    self.path
+                    self.name
                 )));
             }
         }
@@ -416,38 +502,53 @@ impl FileSink {
     }
 }
 
-impl Drop for FileSink {
+impl Drop for ThreadSink {
     fn drop(&mut self) {
         let _ = self.close();
     }
 }
 
-/// The writer thread's side of a [`FileSink`].
+/// The writer thread's side of a [`ThreadSink`].
 struct Writer {
-    path: String,
     pipeline: Pipeline,
     recycle: Sender<Vec<Event>>,
     error: Arc<Mutex<Option<String>>>,
-    live: bool,
 }
 
 impl Writer {
-    fn run(mut self, file: File, from_hook: Receiver<Message>) {
-        let mut file = std::io::BufWriter::with_capacity(1 << 20, file);
+    fn run(mut self, mut output: Box<dyn Output>, from_hook: Receiver<Message>) {
         let mut out = Vec::with_capacity(1 << 20);
         let mut failed = false;
-        for message in &from_hook {
-            self.handle(message, &mut file, &mut out, &mut failed);
-            if self.live && from_hook.is_empty() && !failed {
-                // Nothing more to write now: what we have goes to the OS.
-                if let Err(err) = file.flush() {
-                    self.fail(Error::io(Some(&self.path), err), &mut failed);
+        let every = output.tick_every();
+        let mut next_tick = every.map(|e| Instant::now() + e);
+        loop {
+            let message = match next_tick {
+                None => from_hook.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(at) => from_hook.recv_deadline(at),
+            };
+            match message {
+                Ok(message) => self.handle(message, output.as_mut(), &mut out, &mut failed),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            if let (Some(at), Some(every)) = (next_tick, every) {
+                if Instant::now() >= at && !failed {
+                    if let Err(err) = output.tick() {
+                        self.fail(err, &mut failed);
+                    }
+                    next_tick = Some(Instant::now() + every);
+                }
+            }
+            if output.live() && from_hook.is_empty() && !failed {
+                // Nothing more to write now: what we have is handed on.
+                if let Err(err) = output.flush() {
+                    self.fail(err, &mut failed);
                 }
             }
         }
         if !failed {
-            if let Err(err) = file.flush() {
-                self.fail(Error::io(Some(&self.path), err), &mut failed);
+            if let Err(err) = output.finish() {
+                self.fail(err, &mut failed);
             }
         }
     }
@@ -455,7 +556,7 @@ impl Writer {
     fn handle(
         &mut self,
         message: Message,
-        file: &mut std::io::BufWriter<File>,
+        output: &mut dyn Output,
         out: &mut Vec<u8>,
         failed: &mut bool,
     ) {
@@ -467,7 +568,7 @@ impl Writer {
                     out.clear();
                     self.pipeline
                         .events(&events, out)
-                        .and_then(|()| write_all(file, out, &self.path))
+                        .and_then(|()| output.write(out))
                 };
                 events.clear();
                 let _ = self.recycle.try_send(events);
@@ -478,20 +579,21 @@ impl Writer {
                 let values: Vec<Value<'_>> = row.iter().map(OwnedValue::as_value).collect();
                 self.pipeline
                     .row(&values, out)
-                    .and_then(|()| write_all(file, out, &self.path))
+                    .and_then(|()| output.write(out))
             }
-            Message::Bytes(bytes) if !*failed => write_all(file, &bytes, &self.path),
+            Message::Bytes(bytes) if !*failed => output.write(&bytes),
+            Message::Publish(topic, payload) if !*failed => output.publish(topic, &payload),
             Message::Flush(done) => {
                 if !*failed {
-                    if let Err(err) = file.flush() {
-                        self.fail(Error::io(Some(&self.path), err), failed);
+                    if let Err(err) = output.flush() {
+                        self.fail(err, failed);
                     }
                 }
                 // The error, if any, is recorded before the caller wakes.
                 let _ = done.send(());
                 Ok(())
             }
-            Message::Row(_) | Message::Bytes(_) => Ok(()),
+            Message::Row(_) | Message::Bytes(_) | Message::Publish(..) => Ok(()),
         };
         if let Err(err) = written {
             self.fail(err, failed);
@@ -517,6 +619,7 @@ mod tests {
         let mut t = tables().write().unwrap();
         let code = t.add_code(CodeEntry {
             filename: filename.into(),
+            first_line: 1,
             lines: Some(lines.iter().map(|l| Box::<str>::from(*l)).collect()),
         });
         let name = t.add_name("work".into());

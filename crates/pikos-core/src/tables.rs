@@ -8,6 +8,8 @@ use std::sync::{Arc, OnceLock, RwLock};
 #[derive(Debug)]
 pub struct CodeEntry {
     pub filename: Arc<str>,
+    /// `co_firstlineno` (what `pstats` keys a function by).
+    pub first_line: i32,
     /// Source lines of the file (indentation kept, trailing whitespace
     /// stripped), or `None` when the source is not available.
     pub lines: Option<Arc<[Box<str>]>>,
@@ -100,6 +102,7 @@ mod tests {
     fn line_lookup_is_one_based_and_bounded() {
         let entry = CodeEntry {
             filename: "f.py".into(),
+            first_line: 1,
             lines: Some(vec!["a".into(), "  b".into()].into()),
         };
         assert_eq!(entry.line(1), Some("a"));

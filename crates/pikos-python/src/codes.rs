@@ -98,6 +98,8 @@ struct CodeCache {
     last: Option<(usize, CodeSlot)>,
     names: HashMap<String, u32>,
     builtins: FxHashMap<usize, u32>,
+    /// `builtin_label`'s, by method definition.
+    labels: FxHashMap<usize, u32>,
     sources: HashMap<String, Option<Arc<[Box<str>]>>>,
     own_prefix: Option<String>,
 }
@@ -114,6 +116,7 @@ fn cache(py: Python<'_>) -> &mut CodeCache {
         last: None,
         names: HashMap::new(),
         builtins: FxHashMap::default(),
+        labels: FxHashMap::default(),
         sources: HashMap::new(),
         own_prefix: None,
     })
@@ -205,6 +208,7 @@ unsafe fn lookup_slow(
                 .own_prefix
                 .as_deref()
                 .is_some_and(|prefix| filename.starts_with(prefix));
+            let first_line: i32 = code_obj.getattr(intern!(py, "co_firstlineno"))?.extract()?;
             let name = intern_name(py, &name);
             let lines = line_table(py, &code_obj)?;
             let stored = cache(py).line_tables.entry(key).or_insert(lines);
@@ -214,6 +218,7 @@ unsafe fn lookup_slow(
                 .unwrap_or_else(|e| e.into_inner())
                 .add_code(pikos_core::CodeEntry {
                     filename: Arc::from(filename.as_str()),
+                    first_line,
                     lines: None,
                 });
             CodeSlot {
@@ -228,6 +233,7 @@ unsafe fn lookup_slow(
     };
     if lines && slot.with_lines.is_none() {
         let filename = text_of(&code_obj.getattr(intern!(py, "co_filename"))?);
+        let first_line: i32 = code_obj.getattr(intern!(py, "co_firstlineno"))?.extract()?;
         let source = match cache(py).sources.get(&filename) {
             Some(source) => source.clone(),
             None => {
@@ -257,6 +263,7 @@ unsafe fn lookup_slow(
             .unwrap_or_else(|e| e.into_inner())
             .add_code(pikos_core::CodeEntry {
                 filename: Arc::from(filename.as_str()),
+                first_line,
                 lines: source,
             });
         slot.with_lines = Some(id);
@@ -294,6 +301,63 @@ fn read_source(
         .map(|l| Box::from(rstrip_python(&text_of(&l))))
         .collect();
     Ok(Some(lines.into()))
+}
+
+/// Name id of a builtin's label as `cProfile` writes it (what `pstats`
+/// keys builtins by): `<built-in method time.sleep>` for a module's
+/// function, `<method 'append' of 'list' objects>` for a type's method, else
+/// `<built-in method NAME>`.  Made once per method definition.
+///
+/// # Safety
+/// GIL held; `func` is a valid borrowed reference.
+pub unsafe fn builtin_label(py: Python<'_>, func: *mut ffi::PyObject) -> PyResult<u32> {
+    // SAFETY: as in `builtin_name`.
+    unsafe {
+        if ffi::PyCFunction_Check(func) == 0 {
+            let obj = Bound::from_borrowed_ptr(py, func);
+            let name = text_of(&obj.getattr(intern!(py, "__name__"))?);
+            return Ok(intern_name(py, &format!("<built-in method {name}>")));
+        }
+        let cfunc = func as *mut ffi::PyCFunctionObject;
+        let def = (*cfunc).m_ml;
+        let key = def as usize;
+        if let Some(id) = cache(py).labels.get(&key) {
+            return Ok(*id);
+        }
+        let name = CStr::from_ptr((*def).ml_name)
+            .to_string_lossy()
+            .into_owned();
+        let owner = Bound::from_borrowed_ptr_or_opt(py, (*cfunc).m_self);
+        let label = match owner {
+            None => format!("<built-in method {name}>"),
+            Some(module) if module.is_instance_of::<pyo3::types::PyModule>() => {
+                match module.getattr(intern!(py, "__name__")) {
+                    Ok(modname) => format!("<built-in method {}.{name}>", text_of(&modname)),
+                    Err(_) => format!("<built-in method {name}>"),
+                }
+            }
+            Some(owner) => {
+                method_repr(&owner, &name)?.unwrap_or_else(|| format!("<built-in method {name}>"))
+            }
+        };
+        let id = intern_name(py, &label);
+        cache(py).labels.insert(key, id);
+        Ok(id)
+    }
+}
+
+/// `repr()` of the attribute `name` of `owner`'s type, found along its MRO
+/// without calling descriptors (`<method 'append' of 'list' objects>`).
+fn method_repr(owner: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<String>> {
+    let py = owner.py();
+    let mro = owner.get_type().getattr(intern!(py, "__mro__"))?;
+    for klass in mro.try_iter()? {
+        let dict = klass?.getattr(intern!(py, "__dict__"))?;
+        if let Ok(found) = dict.get_item(name) {
+            return Ok(Some(text_of(found.repr()?.as_any())));
+        }
+    }
+    Ok(None)
 }
 
 /// Name id of a builtin seen in a `c_*` event: its `__name__`.

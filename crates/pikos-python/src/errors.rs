@@ -34,5 +34,7 @@ pub fn core_err(err: Error) -> PyErr {
         Error::Io { .. } => PyOSError::new_err(err.to_string()),
         Error::Encode(msg) | Error::Unsupported(msg) => PyValueError::new_err(msg),
         Error::State(msg) => PyRuntimeError::new_err(msg),
+        Error::Socket(msg) => PyOSError::new_err(msg),
+        Error::NotReady(msg) => recorder_error(msg),
     }
 }

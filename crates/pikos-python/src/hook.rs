@@ -32,11 +32,14 @@ use crate::frames;
 use crate::gil_cell::GilCell;
 use crate::rows;
 use crate::sink::Sink;
+use crate::stats::Stats;
 use crate::tstate::{self, HookKind, RawHook, SavedHook};
 
 enum Target {
     Idle,
     Native(Py<Sink>),
+    /// A statistics monitor's totals (function events only).
+    Stats(Py<Stats>),
     Python {
         recorder: Py<PyAny>,
         /// `None` for plain tuples.
@@ -83,6 +86,9 @@ pub(crate) struct HookState {
     pub(crate) monitoring: Option<crate::monitoring::Session>,
     /// Whether the last session ran on `sys.monitoring`.
     used_monitoring: bool,
+    /// Builtins are named by their `cProfile` label (statistics), not their
+    /// `__name__`.
+    labels: bool,
 }
 
 /// The mechanism a line hook uses on 3.12+: `sys.monitoring` with native
@@ -294,6 +300,7 @@ impl Hook {
                 #[cfg(Py_3_12)]
                 monitoring: None,
                 used_monitoring: false,
+                labels: false,
             }),
         })
     }
@@ -338,14 +345,16 @@ impl Hook {
     }
 
     /// Installs the hook on the calling thread.  Events go to `sink` when
-    /// given, else each becomes `record_type(*values)` (a tuple when
-    /// `record_type` is None) passed to `recorder.record()`.
-    #[pyo3(signature = (sink=None, recorder=None, record_type=None))]
+    /// given, to `stats` (function hooks) when given, else each becomes
+    /// `record_type(*values)` (a tuple when `record_type` is None) passed to
+    /// `recorder.record()`.
+    #[pyo3(signature = (sink=None, recorder=None, record_type=None, stats=None))]
     fn install(
         slf: &Bound<'_, Self>,
         sink: Option<Py<Sink>>,
         recorder: Option<Py<PyAny>>,
         record_type: Option<Py<PyAny>>,
+        stats: Option<Py<Stats>>,
     ) -> PyResult<()> {
         let py = slf.py();
         let this = slf.get();
@@ -355,17 +364,24 @@ impl Hook {
                 "this monitor's hook is already installed",
             ));
         }
-        st.target = match (sink, recorder) {
-            (Some(sink), _) => Target::Native(sink),
-            (None, Some(recorder)) => Target::Python {
+        if stats.is_some() && this.hook_kind != HookKind::Profile {
+            return Err(PyValueError::new_err(
+                "statistics need a function hook, not a line hook",
+            ));
+        }
+        st.labels = stats.is_some();
+        st.target = match (sink, recorder, stats) {
+            (_, _, Some(stats)) => Target::Stats(stats),
+            (Some(sink), _, None) => Target::Native(sink),
+            (None, Some(recorder), None) => Target::Python {
                 recorder,
                 record_type,
                 strings: FxHashMap::default(),
                 view: TablesView::default(),
             },
-            (None, None) => {
+            (None, None, None) => {
                 return Err(PyValueError::new_err(
-                    "install() needs a sink or a recorder",
+                    "install() needs a sink, a recorder or statistics",
                 ))
             }
         };
@@ -749,7 +765,11 @@ unsafe fn record_event(
     let function = match kind {
         // SAFETY: for c_* events `arg` is the called builtin.
         EventKind::CCall | EventKind::CReturn | EventKind::CException => unsafe {
-            codes::builtin_name(py, arg)?
+            if hook.state(py).labels {
+                codes::builtin_label(py, arg)?
+            } else {
+                codes::builtin_name(py, arg)?
+            }
         },
         _ => slot.name,
     };
@@ -816,6 +836,7 @@ pub(crate) fn emit(
             };
             recorder.call_method1(py, intern!(py, "record"), (record,))?;
         }
+        Target::Stats(stats) => stats.get().event(py, &event),
         Target::Idle => {}
     }
     Ok(())

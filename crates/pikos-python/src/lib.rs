@@ -7,10 +7,12 @@ mod errors;
 mod frames;
 mod gil_cell;
 mod hook;
+mod live;
 #[cfg(Py_3_12)]
 mod monitoring;
 mod rows;
 mod sink;
+mod stats;
 mod tstate;
 
 use pyo3::exceptions::PyImportError;
@@ -63,6 +65,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<hook::Hook>()?;
     m.add_class::<hook::ThreadHook>()?;
     m.add_class::<sink::Sink>()?;
+    m.add_class::<stats::Stats>()?;
+    m.add_class::<live::Subscriber>()?;
+    m.add("WIRE_VERSION", pikos_core::wire::VERSION)?;
     m.add_function(wrap_pyfunction!(set_own_prefix, m)?)?;
     m.add_function(wrap_pyfunction!(template_supported, m)?)?;
     m.add_function(wrap_pyfunction!(monitoring_noop, m)?)?;

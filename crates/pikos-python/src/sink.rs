@@ -4,7 +4,8 @@
 
 use pikos_core::event::OwnedValue;
 use pikos_core::tables::TablesView;
-use pikos_core::{Event, FileSink, Pipeline, RecordKind, Value};
+use pikos_core::wire::{Publisher, PublisherConfig};
+use pikos_core::{Event, JsonEncoder, Pipeline, RecordKind, ThreadSink, Value};
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -24,7 +25,8 @@ const STREAM_BATCH: usize = 4096;
 enum State {
     /// Not prepared, or finalized.
     Closed,
-    File(FileSink),
+    /// A writer thread: a file, or a ZeroMQ publisher.
+    Thread(ThreadSink),
     Stream {
         pipeline: Pipeline,
         pending: Vec<Event>,
@@ -174,7 +176,7 @@ impl Sink {
     #[inline(always)]
     pub fn push_native(&self, py: Python<'_>, event: Event) -> Result<(), Event> {
         match self.state(py) {
-            State::File(file) => file.push(event),
+            State::Thread(file) => file.push(event),
             State::Memory { pending, .. } => pending.push(event),
             // SAFETY: GIL held; no call into Python while borrowed.
             State::Discard => unsafe { *self.discarded.get_mut(py) += 1 },
@@ -186,7 +188,7 @@ impl Sink {
     /// Stores `event`, whatever the sink (a stream writes through Python).
     pub fn push(&self, py: Python<'_>, event: Event) -> PyResult<()> {
         match self.state(py) {
-            State::File(file) => {
+            State::Thread(file) => {
                 file.push(event);
                 Ok(())
             }
@@ -213,10 +215,18 @@ impl Sink {
         }
     }
 
-    /// A live file sink's partial batch, to its writer (the flusher's call).
+    /// A live sink's partial batch, to its writer (the flusher's call).
     fn send_pending(&self, py: Python<'_>) {
-        if let State::File(file) = self.state(py) {
+        if let State::Thread(file) = self.state(py) {
             file.send_pending();
+        }
+    }
+
+    /// A message of the output's own kind (statistics totals) to a
+    /// publisher sink; nothing for other sinks.
+    pub fn publish(&self, py: Python<'_>, topic: &'static str, payload: Vec<u8>) {
+        if let State::Thread(sink) = self.state(py) {
+            sink.publish(topic, payload);
         }
     }
 
@@ -265,6 +275,14 @@ impl Sink {
             return Err(PyValueError::new_err("flush_every must be > 0 seconds"));
         }
         Ok(Sink::with(None, false, flush_every, false))
+    }
+
+    /// A sink that publishes records over ZeroMQ from a writer thread
+    /// (JSON Lines, `docs/wire-format.md`); opened by `prepare_publisher`.
+    /// Partial batches go out every `flush_every` seconds.
+    #[staticmethod]
+    fn publisher(flush_every: f64) -> PyResult<Self> {
+        Self::file(Some(flush_every))
     }
 
     /// A sink that writes text to a Python stream in batches.
@@ -328,9 +346,9 @@ impl Sink {
             let write_header = header.is_some();
             let live = this.flush_every.is_some();
             let file = py
-                .detach(|| FileSink::open(path, append, write_header, pipeline, &fields, live))
+                .detach(|| ThreadSink::open(path, append, write_header, pipeline, &fields, live))
                 .map_err(core_err)?;
-            *this.state(py) = State::File(file);
+            *this.state(py) = State::Thread(file);
             if let Some(every) = this.flush_every {
                 let flusher = Flusher::start(slf, every)?;
                 // SAFETY: GIL held; no call into Python while borrowed.
@@ -349,6 +367,64 @@ impl Sink {
         this.write_stream(py, &out)
     }
 
+    /// Opens a ZeroMQ publisher sink (see `Sink.publisher`): binds or
+    /// connects to `address`, waits up to `wait` seconds for a subscriber
+    /// when given, publishes the session `header` (a JSON object) and
+    /// starts the writer.  Returns the endpoint (the port chosen, for
+    /// `tcp://host:*`).
+    #[pyo3(signature = (kind, filters, address, connect, hwm, linger, wait, session, header))]
+    #[allow(clippy::too_many_arguments)] // mirrors the Python keyword signature
+    fn prepare_publisher(
+        slf: &Bound<'_, Self>,
+        kind: Option<&str>,
+        filters: &Bound<'_, PyAny>,
+        address: String,
+        connect: bool,
+        hwm: i32,
+        linger: f64,
+        wait: Option<f64>,
+        session: String,
+        header: String,
+    ) -> PyResult<String> {
+        let (this, py) = (slf.get(), slf.py());
+        this.close(py)?;
+        let seconds = |s: f64, what: &str| {
+            Duration::try_from_secs_f64(s)
+                .map_err(|_| PyValueError::new_err(format!("{what} must be >= 0 seconds, not {s}")))
+        };
+        let filters = convert::filters(filters)?.ok_or_else(|| {
+            PyValueError::new_err("filter values that pikos cannot compare natively")
+        })?;
+        let pipeline = Pipeline::new(kind_of(kind)?, filters, Box::new(JsonEncoder));
+        let config = PublisherConfig {
+            address: address.clone(),
+            connect,
+            hwm,
+            linger: seconds(linger, "linger")?,
+            wait_for_ready: wait
+                .map(|w| seconds(w, "the wait for a viewer"))
+                .transpose()?,
+            session,
+            pid: std::process::id(),
+            header: header.into_bytes(),
+        };
+        let (sink, endpoint) = py
+            .detach(|| {
+                let publisher = Publisher::open(config)?;
+                let endpoint = publisher.endpoint().to_owned();
+                ThreadSink::start(&endpoint, pipeline, Box::new(publisher))
+                    .map(|sink| (sink, endpoint))
+            })
+            .map_err(core_err)?;
+        *this.state(py) = State::Thread(sink);
+        if let Some(every) = this.flush_every {
+            let flusher = Flusher::start(slf, every)?;
+            // SAFETY: GIL held; no call into Python while borrowed.
+            unsafe { *this.flusher.get_mut(py) = Some(flusher) };
+        }
+        Ok(endpoint)
+    }
+
     /// A record passed to `recorder.record()` from Python, as a tuple.
     fn write_row(&self, py: Python<'_>, row: &Bound<'_, PyAny>) -> PyResult<()> {
         let values: Vec<OwnedValue> = row
@@ -356,7 +432,7 @@ impl Sink {
             .map(|v| v.map(|v| convert::row_value(&v)))
             .collect::<PyResult<_>>()?;
         match self.state(py) {
-            State::File(file) => {
+            State::Thread(file) => {
                 file.push_row(values);
                 Ok(())
             }
@@ -383,7 +459,7 @@ impl Sink {
     /// Text already formatted in Python (templates pikos does not evaluate).
     fn write_text(&self, py: Python<'_>, text: &str) -> PyResult<()> {
         match self.state(py) {
-            State::File(file) => {
+            State::Thread(file) => {
                 file.push_bytes(text.as_bytes().to_vec());
                 Ok(())
             }
@@ -402,7 +478,7 @@ impl Sink {
     /// Writes everything pending (stream) or waits for the writer (file).
     fn flush(&self, py: Python<'_>) -> PyResult<()> {
         match self.state(py) {
-            State::File(file) => {
+            State::Thread(file) => {
                 // Wait without the GIL and without borrowing the sink: the
                 // flusher or a hooked thread may use it meanwhile.
                 if let Some(wait) = file.request_flush() {
@@ -411,7 +487,7 @@ impl Sink {
                     });
                 }
                 match self.state(py) {
-                    State::File(file) => file.check().map_err(core_err),
+                    State::Thread(file) => file.check().map_err(core_err),
                     _ => Ok(()),
                 }
             }
@@ -430,7 +506,7 @@ impl Sink {
             self.drain(py)?;
         }
         match std::mem::replace(self.state(py), State::Closed) {
-            State::File(mut file) => py
+            State::Thread(mut file) => py
                 .detach(|| file.close())
                 .map_err(|e| PyOSError::new_err(format!("pikos could not write its records: {e}"))),
             State::Memory { kind, pending } if !pending.is_empty() => {
@@ -452,7 +528,7 @@ impl Sink {
             std::mem::forget(flusher);
         }
         match std::mem::replace(self.state(py), State::Closed) {
-            State::File(file) => std::mem::forget(file),
+            State::Thread(file) => std::mem::forget(file),
             memory @ State::Memory { .. } => *self.state(py) = memory,
             _ => {}
         }

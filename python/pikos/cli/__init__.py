@@ -16,6 +16,10 @@ from pikos.cli._common import UsageError, report
 COMMANDS = {
     "run": ("pikos.cli.run", "run a Python script or module under a monitor"),
     "plot": ("pikos.cli.plot", "plot RSS against record index from a memory CSV"),
+    "live": (
+        "pikos.cli.live",
+        "watch programs run with --live: memory and function statistics",
+    ),
 }
 
 

@@ -1,8 +1,9 @@
 """``pikos-run``: run a Python script (or ``-m module``) under a monitor.
 
     pikos-run [-h] [-o OUTPUT] [--buffered] [--recording {screen,text,csv}]
-              [--focused-on FOCUSED_ON]
-              {functions,lines,function_memory,line_memory}
+              [--focused-on FOCUSED_ON] [--live[=ADDR] | --live-connect ADDR]
+              [--live-wait]
+              {functions,lines,function_memory,line_memory,stats}
               (script | -m module) [script args...]
 
 The script runs once, as ``__main__``, like ``python script.py``: the same
@@ -42,6 +43,7 @@ from pikos.cli._common import (
     check_writable,
     run_command,
 )
+from pikos.errors import RecorderError
 from pikos.monitors import focus
 from pikos.monitors.api import (
     FocusedFunctionMemoryMonitor,
@@ -52,11 +54,13 @@ from pikos.monitors.api import (
     FunctionMonitor,
     LineMemoryMonitor,
     LineMonitor,
+    StatsMonitor,
 )
 from pikos.recorders.csv_file_recorder import CSVFileRecorder
 from pikos.recorders.csv_recorder import CSVRecorder
 from pikos.recorders.text_file_recorder import TextFileRecorder
 from pikos.recorders.text_stream_recorder import TextStreamRecorder
+from pikos.recorders.zeromq_recorder import ZeroMQRecorder
 
 #: monitor name -> (monitor, focused monitor)
 MONITORS = {
@@ -64,7 +68,13 @@ MONITORS = {
     "lines": (LineMonitor, FocusedLineMonitor),
     "function_memory": (FunctionMemoryMonitor, FocusedFunctionMemoryMonitor),
     "line_memory": (LineMemoryMonitor, FocusedLineMemoryMonitor),
+    "stats": (StatsMonitor, None),
 }
+
+#: Where `--live` publishes (and `pikos live` connects) by default.
+LIVE_ADDRESS = "tcp://127.0.0.1:9001"
+#: Seconds `--live-wait` waits for a viewer before the script starts.
+LIVE_WAIT_SECONDS = 30.0
 
 #: recording -> default output file (None: the screen)
 RECORDINGS = {
@@ -75,7 +85,8 @@ RECORDINGS = {
 
 USAGE = """\
 %(prog)s [-h] [-o OUTPUT] [--buffered] [--recording {screen,text,csv}]
-          [--focused-on FOCUSED_ON] {functions,lines,function_memory,line_memory}
+          [--focused-on FOCUSED_ON] [--live[=ADDR] | --live-connect ADDR]
+          [--live-wait] {functions,lines,function_memory,line_memory,stats}
           (script | -m module) [script args...]"""
 
 DESCRIPTION = """\
@@ -90,11 +101,14 @@ EPILOG = """\
 examples:
   %(prog)s line_memory examples/mandelbrot_set_example.py --recording csv \
 --focused-on=mandelbrot
-  %(prog)s functions -m json.tool data.json --recording csv -o calls.csv"""
+  %(prog)s functions -m json.tool data.json --recording csv -o calls.csv
+  %(prog)s stats script.py                  (cProfile-style table on stdout)
+  %(prog)s stats script.py -o profile.pstats
+  %(prog)s line_memory script.py --live     (then, elsewhere: pikos live)"""
 
 # Options that take a value, and flags, as pikos-run knows them.
-_VALUE_OPTIONS = {"-o", "--output", "--recording", "--focused-on"}
-_FLAGS = {"--buffered"}
+_VALUE_OPTIONS = {"-o", "--output", "--recording", "--focused-on", "--live-connect"}
+_FLAGS = {"--buffered", "--live-wait"}
 
 
 class _Once(argparse.Action):
@@ -155,6 +169,27 @@ def _parser(prog):
         "names defined in the script (func, Class.method) or importable "
         "dotted paths (pkg.mod.func, pkg.mod.Class.method).",
     )
+    parser.add_argument(
+        "--live",
+        metavar="ADDR",
+        action=_Once,
+        help="Stream the records (stats: running totals) over ZeroMQ for "
+        f"`pikos live` instead of writing them: --live binds {LIVE_ADDRESS}, "
+        "--live=ADDR binds ADDR.",
+    )
+    parser.add_argument(
+        "--live-connect",
+        metavar="ADDR",
+        action=_Once,
+        help="Like --live, but connect to a viewer that binds ADDR "
+        "(`pikos live --bind ADDR`, which collects many programs).",
+    )
+    parser.add_argument(
+        "--live-wait",
+        action="store_true",
+        help=f"With --live: wait (up to {LIVE_WAIT_SECONDS:g} s) until a viewer "
+        "is there before the script starts, so it sees every record.",
+    )
     return parser
 
 
@@ -202,6 +237,11 @@ def split_argv(argv):
 def _take_option(token, tokens, ours):
     """Move one of pikos' options (and its value) to ``ours``."""
     name, has_value = token.split("=", 1)[0], "=" in token
+    if name == "--live":
+        # Its value only ever comes with `=`: `--live script.py` is the
+        # flag and the script.
+        ours.append(token if has_value else f"--live={LIVE_ADDRESS}")
+        return True
     if token in _FLAGS or (name in _VALUE_OPTIONS and has_value):
         ours.append(token)
         return True
@@ -534,6 +574,60 @@ class Plan:
     target: Target
     monitor: object
     script_args: list
+    #: what to do after the run (stats: print the table or write the file)
+    report: object = None
+
+
+def live_recorder(args):
+    """The ZeroMQRecorder of ``--live``/``--live-connect``, or None."""
+    if args.live is not None and args.live_connect is not None:
+        raise UsageError("--live and --live-connect: choose one")
+    address = args.live if args.live is not None else args.live_connect
+    if address is None:
+        if args.live_wait:
+            raise UsageError("--live-wait needs --live or --live-connect")
+        return None
+    try:
+        return ZeroMQRecorder(
+            address=address,
+            connect=args.live_connect is not None,
+            wait_for_ready=args.live_wait,
+            ready_timeout=LIVE_WAIT_SECONDS,
+        )
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def stats_report(monitor, output):
+    """After a stats run: the table on stdout, or the ``.pstats`` file."""
+
+    def report():
+        if output is None or output == "-":
+            monitor.print_stats(sort="cumulative", stream=sys.stdout)
+            sys.stdout.flush()
+        else:
+            monitor.dump_stats(output)
+
+    return report
+
+
+def _plan_stats(args, target, theirs, live):
+    if args.focused_on is not None:
+        raise UsageError("stats does not take --focused-on")
+    if args.recording is not None:
+        raise UsageError(
+            "--recording does not apply to stats: it prints a table, or "
+            "writes a .pstats file with -o"
+        )
+    if args.output is not None and args.output != "-":
+        check_writable(args.output, create=True)
+    monitor = StatsMonitor(live)
+    return Plan(
+        target=target,
+        monitor=monitor,
+        script_args=theirs,
+        report=stats_report(monitor, args.output),
+    )
 
 
 def plan(argv, prog):
@@ -547,7 +641,15 @@ def plan(argv, prog):
             if args.script is None
             else f"both a script ({args.script!r}) and -m {args.module} given"
         )
+    live = live_recorder(args)
     target = load_target(args.script, args.module)
+    if args.monitor == "stats":
+        return _plan_stats(args, target, theirs, live)
+    if live is not None and (args.recording is not None or args.output is not None):
+        raise UsageError(
+            "--live streams the records instead of writing them: drop "
+            "--recording and -o"
+        )
     monitor_class, focused_class = MONITORS[args.monitor]
     functions = None
     if args.focused_on is not None:
@@ -558,7 +660,7 @@ def plan(argv, prog):
             functions = resolve_focus(args.focused_on, target)
         finally:
             sys.path.remove(target.path0)
-    recorder = make_recorder(args.recording, args.output, args.buffered)
+    recorder = live or make_recorder(args.recording, args.output, args.buffered)
     if functions is None:
         monitor = monitor_class(recorder)
     else:
@@ -593,7 +695,7 @@ def execute(plan, prog="pikos-run"):
     run_script = _enter(plan.target, plan.script_args)
     try:
         plan.monitor.enable()
-    except OSError as error:
+    except (OSError, RecorderError) as error:
         raise CommandError(f"cannot start recording: {error}") from None
     outcome = None
     try:
@@ -610,6 +712,8 @@ def execute(plan, prog="pikos-run"):
     _wait_for_threads()
     try:
         plan.monitor.disable()
+        if plan.report is not None:
+            plan.report()
     except Exception as error:
         sys.stderr.write(f"{prog}: error: recording failed: {error}\n")
         status = status or 1

@@ -11,6 +11,7 @@ from pikos.monitors.function_monitor import FunctionMonitor
 from pikos.monitors.line_memory_monitor import LineMemoryMonitor
 from pikos.monitors.line_monitor import LineMonitor
 from pikos.monitors.monitor import Monitor
+from pikos.monitors.stats_monitor import StatsMonitor
 
 __all__ = [
     "Monitor",
@@ -22,4 +23,5 @@ __all__ = [
     "FocusedLineMonitor",
     "FocusedFunctionMemoryMonitor",
     "FocusedLineMemoryMonitor",
+    "StatsMonitor",
 ]

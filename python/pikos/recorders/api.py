@@ -7,6 +7,7 @@ from pikos.recorders.discarding_recorder import DiscardingRecorder
 from pikos.recorders.list_recorder import ListRecorder
 from pikos.recorders.text_file_recorder import TextFileRecorder
 from pikos.recorders.text_stream_recorder import TextStreamRecorder
+from pikos.recorders.zeromq_recorder import ZeroMQRecorder
 
 __all__ = [
     "AbstractRecorder",
@@ -17,4 +18,5 @@ __all__ = [
     "CSVRecorder",
     "CSVFileRecorder",
     "DiscardingRecorder",
+    "ZeroMQRecorder",
 ]

@@ -1,0 +1,394 @@
+//! Statistics in the manner of `cProfile`: per function, calls, primitive
+//! (non-recursive) calls, own time and cumulative time, and the same per
+//! caller, aggregated from function events as they happen.
+//!
+//! The rules are `cProfile`'s, so a `.pstats` file made from these totals
+//! reads like one of its own: a call's own time is its time less its
+//! callees'; cumulative time is added only when the outermost active call of
+//! a function returns (recursion is counted once); a call made while another
+//! of the same function is active is a recursive (non-primitive) call.  The
+//! same holds per caller/callee pair.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use rustc_hash::FxHashMap;
+
+use crate::encode::JsonEncoder;
+use crate::tables::tables;
+
+/// Nanoseconds on a monotonic clock (since the first call in the process).
+#[inline]
+pub fn now_ns() -> u64 {
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    BASE.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// What a function is: a code object (its id, with its name id) or a
+/// builtin (the name id of its `cProfile` label).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Func {
+    Code { code: u32, name: u32 },
+    Builtin(u32),
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Every call, recursive ones included (`pstats`' `nc`).
+    pub calls: u64,
+    /// Calls made while another call of the same function (or pair) was
+    /// active; `calls - recursive` is `pstats`' `cc`.
+    pub recursive: u64,
+    pub own_ns: u64,
+    pub cumulative_ns: u64,
+    /// Active calls now.
+    level: u32,
+}
+
+impl Totals {
+    #[inline]
+    fn close(&mut self, elapsed: u64, own: u64) {
+        self.level = self.level.saturating_sub(1);
+        if self.level == 0 {
+            self.cumulative_ns += elapsed;
+        } else {
+            self.recursive += 1;
+        }
+        self.calls += 1;
+        self.own_ns += own;
+    }
+
+    pub fn primitive(&self) -> u64 {
+        self.calls - self.recursive
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    func: u32,
+    /// The (caller, this) pair's slot, when there is a caller.
+    edge: Option<u32>,
+    start: u64,
+    /// Time spent in callees so far.
+    sub: u64,
+}
+
+const NO_SLOT: u32 = u32::MAX;
+
+/// The running totals of one statistics monitor.
+#[derive(Clone, Default)]
+pub struct Aggregator {
+    funcs: Vec<(Func, Totals)>,
+    /// Code id -> slot in `funcs` (`NO_SLOT` when not seen).
+    by_code: Vec<u32>,
+    /// Builtin label id -> slot.
+    by_builtin: Vec<u32>,
+    edges: Vec<((u32, u32), Totals)>,
+    by_edge: FxHashMap<(u32, u32), u32>,
+    /// Stacks of the threads other than the current one, by thread key.
+    parked: FxHashMap<usize, Vec<Frame>>,
+    current: usize,
+    stack: Vec<Frame>,
+}
+
+#[inline]
+fn slot_in(index: &mut Vec<u32>, id: u32) -> &mut u32 {
+    let at = id as usize;
+    if at >= index.len() {
+        index.resize(at + 1, NO_SLOT);
+    }
+    &mut index[at]
+}
+
+impl Aggregator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes `thread`'s stack the current one.
+    #[inline]
+    fn switch(&mut self, thread: usize) {
+        if thread != self.current {
+            let stack = self.parked.remove(&thread).unwrap_or_default();
+            let old = std::mem::replace(&mut self.stack, stack);
+            if !old.is_empty() {
+                self.parked.insert(self.current, old);
+            }
+            self.current = thread;
+        }
+    }
+
+    fn slot(&mut self, func: Func, insert: bool) -> Option<u32> {
+        let slot = match func {
+            Func::Code { code, .. } => slot_in(&mut self.by_code, code),
+            Func::Builtin(name) => slot_in(&mut self.by_builtin, name),
+        };
+        if *slot == NO_SLOT {
+            if !insert {
+                return None;
+            }
+            *slot = self.funcs.len() as u32;
+            self.funcs.push((func, Totals::default()));
+        }
+        Some(*slot)
+    }
+
+    fn edge(&mut self, caller: u32, callee: u32) -> u32 {
+        let next = self.edges.len() as u32;
+        let slot = *self.by_edge.entry((caller, callee)).or_insert(next);
+        if slot == next {
+            self.edges.push(((caller, callee), Totals::default()));
+        }
+        slot
+    }
+
+    /// A call of `func` on `thread` at `now` (ns).
+    pub fn enter(&mut self, thread: usize, func: Func, now: u64) {
+        self.switch(thread);
+        let Some(slot) = self.slot(func, true) else {
+            return;
+        };
+        self.funcs[slot as usize].1.level += 1;
+        let edge = match self.stack.last() {
+            Some(caller) => {
+                let edge = self.edge(caller.func, slot);
+                self.edges[edge as usize].1.level += 1;
+                Some(edge)
+            }
+            None => None,
+        };
+        self.stack.push(Frame {
+            func: slot,
+            edge,
+            start: now,
+            sub: 0,
+        });
+    }
+
+    /// The return of `func` on `thread` at `now`.  A return with no
+    /// matching call (a frame entered before the monitor was) is ignored;
+    /// calls above the matching one that never returned are closed here.
+    pub fn leave(&mut self, thread: usize, func: Func, now: u64) {
+        self.switch(thread);
+        let Some(slot) = self.slot(func, false) else {
+            return;
+        };
+        let Some(depth) = self.stack.iter().rposition(|f| f.func == slot) else {
+            return;
+        };
+        while self.stack.len() > depth {
+            self.pop(now);
+        }
+    }
+
+    fn pop(&mut self, now: u64) {
+        let Some(frame) = self.stack.pop() else {
+            return;
+        };
+        let elapsed = now.saturating_sub(frame.start);
+        let own = elapsed.saturating_sub(frame.sub);
+        self.funcs[frame.func as usize].1.close(elapsed, own);
+        if let Some(edge) = frame.edge {
+            self.edges[edge as usize].1.close(elapsed, own);
+        }
+        if let Some(caller) = self.stack.last_mut() {
+            caller.sub += elapsed;
+        }
+    }
+
+    /// Closes every call still active, on every thread, at `now` (what
+    /// `cProfile` does when it is disabled).
+    pub fn close_all(&mut self, now: u64) {
+        while !self.stack.is_empty() {
+            self.pop(now);
+        }
+        let threads: Vec<usize> = self.parked.keys().copied().collect();
+        for thread in threads {
+            self.switch(thread);
+            while !self.stack.is_empty() {
+                self.pop(now);
+            }
+        }
+    }
+
+    /// The totals as they stand at `now`, active calls counted as if they
+    /// returned now (the aggregator itself is left as it is).
+    pub fn snapshot(&self, now: u64) -> Snapshot {
+        let mut closed = self.clone();
+        closed.close_all(now);
+        let mut callers: Vec<Vec<(Func, Totals)>> = vec![Vec::new(); closed.funcs.len()];
+        for &((caller, callee), totals) in &closed.edges {
+            if totals.calls > 0 {
+                callers[callee as usize].push((closed.funcs[caller as usize].0, totals));
+            }
+        }
+        let functions = closed
+            .funcs
+            .iter()
+            .zip(callers)
+            .filter(|((_, totals), _)| totals.calls > 0)
+            .map(|(&(func, totals), callers)| FunctionStats {
+                func,
+                totals,
+                callers,
+            })
+            .collect();
+        Snapshot { functions }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct FunctionStats {
+    pub func: Func,
+    pub totals: Totals,
+    /// Per caller, the calls it made of this function.
+    pub callers: Vec<(Func, Totals)>,
+}
+
+/// Totals of every function called, in first-call order.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub functions: Vec<FunctionStats>,
+}
+
+/// How `pstats` names a function: file name, first line, name.  Builtins
+/// are `("~", 0, label)`, as `cProfile` writes them.
+pub fn location(func: Func) -> (Arc<str>, i32, Arc<str>) {
+    let t = tables().read().unwrap_or_else(|e| e.into_inner());
+    let name = |id: u32| {
+        t.names
+            .get(id as usize)
+            .cloned()
+            .unwrap_or_else(|| Arc::from("?"))
+    };
+    match func {
+        Func::Code { code, name: id } => match t.codes.get(code as usize) {
+            Some(entry) => (entry.filename.clone(), entry.first_line, name(id)),
+            None => (Arc::from("?"), 0, name(id)),
+        },
+        Func::Builtin(id) => (Arc::from("~"), 0, name(id)),
+    }
+}
+
+impl Snapshot {
+    /// The live statistics payload (`pikos.stats`, `docs/wire-format.md`):
+    /// `{"functions": [[filename, line, name, calls, primitive calls, own
+    /// seconds, cumulative seconds], ...]}`.
+    pub fn to_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"functions\":[");
+        for (i, f) in self.functions.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let (filename, line, name) = location(f.func);
+            out.push(b'[');
+            JsonEncoder::string(&filename, out);
+            out.extend_from_slice(format!(",{line},").as_bytes());
+            JsonEncoder::string(&name, out);
+            let t = &f.totals;
+            out.extend_from_slice(
+                format!(
+                    ",{},{},{:.9},{:.9}]",
+                    t.calls,
+                    t.primitive(),
+                    t.own_ns as f64 / 1e9,
+                    t.cumulative_ns as f64 / 1e9
+                )
+                .as_bytes(),
+            );
+        }
+        out.extend_from_slice(b"]}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: usize = 1;
+
+    fn f(code: u32) -> Func {
+        Func::Code { code, name: code }
+    }
+
+    fn totals(s: &Snapshot, func: Func) -> Totals {
+        s.functions.iter().find(|x| x.func == func).unwrap().totals
+    }
+
+    #[test]
+    fn own_and_cumulative_time() {
+        let mut a = Aggregator::new();
+        a.enter(T, f(1), 0);
+        a.enter(T, f(2), 10);
+        a.leave(T, f(2), 40);
+        a.enter(T, Func::Builtin(9), 50);
+        a.leave(T, Func::Builtin(9), 55);
+        a.leave(T, f(1), 100);
+        let s = a.snapshot(100);
+        let outer = totals(&s, f(1));
+        assert_eq!(
+            (outer.calls, outer.own_ns, outer.cumulative_ns),
+            (1, 65, 100)
+        );
+        let inner = totals(&s, f(2));
+        assert_eq!(
+            (inner.calls, inner.own_ns, inner.cumulative_ns),
+            (1, 30, 30)
+        );
+        let callers = &s.functions.iter().find(|x| x.func == f(2)).unwrap().callers;
+        assert_eq!(callers.len(), 1);
+        assert_eq!(callers[0].0, f(1));
+    }
+
+    #[test]
+    fn recursion_counts_cumulative_time_once() {
+        let mut a = Aggregator::new();
+        // f(3) -> f(3) -> f(3): own time 20 + 20 + 10 ns.
+        a.enter(T, f(3), 0);
+        a.enter(T, f(3), 10);
+        a.enter(T, f(3), 20);
+        a.leave(T, f(3), 30);
+        a.leave(T, f(3), 40);
+        a.leave(T, f(3), 50);
+        let t = totals(&a.snapshot(50), f(3));
+        assert_eq!((t.calls, t.primitive()), (3, 1));
+        assert_eq!((t.own_ns, t.cumulative_ns), (50, 50));
+    }
+
+    #[test]
+    fn threads_keep_their_own_stacks() {
+        let mut a = Aggregator::new();
+        a.enter(1, f(1), 0);
+        a.enter(2, f(2), 5);
+        a.leave(1, f(1), 10);
+        a.leave(2, f(2), 30);
+        let s = a.snapshot(30);
+        assert_eq!(totals(&s, f(1)).cumulative_ns, 10);
+        assert_eq!(totals(&s, f(2)).cumulative_ns, 25);
+        // Neither is the other's caller.
+        assert!(s.functions.iter().all(|x| x.callers.is_empty()));
+    }
+
+    #[test]
+    fn snapshots_count_active_calls_without_closing_them() {
+        let mut a = Aggregator::new();
+        a.leave(T, f(7), 1); // a return with no call: ignored
+        a.enter(T, f(1), 0);
+        let live = a.snapshot(40);
+        assert_eq!(totals(&live, f(1)).cumulative_ns, 40);
+        a.leave(T, f(1), 100);
+        assert_eq!(totals(&a.snapshot(100), f(1)).cumulative_ns, 100);
+        assert!(a.snapshot(100).functions.iter().all(|x| x.func != f(7)));
+    }
+
+    #[test]
+    fn a_return_closes_calls_that_never_returned() {
+        let mut a = Aggregator::new();
+        a.enter(T, f(1), 0);
+        a.enter(T, Func::Builtin(4), 10);
+        a.leave(T, f(1), 20);
+        let s = a.snapshot(20);
+        assert_eq!(totals(&s, Func::Builtin(4)).calls, 1);
+        assert_eq!(totals(&s, f(1)).calls, 1);
+    }
+}

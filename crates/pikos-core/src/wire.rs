@@ -1,0 +1,453 @@
+//! The live stream: records and statistics published over ZeroMQ in the
+//! wire format of `docs/wire-format.md` (version [`VERSION`]).
+//!
+//! Every message has three frames: a topic (`pikos.header`,
+//! `pikos.records`, `pikos.stats`, `pikos.end`), an envelope (a JSON object:
+//! format version, session id, pid, sequence number, time) and a payload
+//! (JSON: an object, or JSON Lines of records).  Nothing in it needs pikos
+//! to read: any ZeroMQ SUB socket and a JSON parser will do.
+//!
+//! ZeroMQ is libzmq (the `zmq` crate, which builds it from source): the
+//! same library pyzmq ships, so the two interoperate by construction, and
+//! its PUB side drops at the high-water mark instead of blocking.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::encode::JsonEncoder;
+use crate::error::{Error, Result};
+use crate::sink::Output;
+
+/// The wire format's version, in every envelope.
+pub const VERSION: u32 = 1;
+
+pub const TOPIC_HEADER: &str = "pikos.header";
+pub const TOPIC_RECORDS: &str = "pikos.records";
+pub const TOPIC_STATS: &str = "pikos.stats";
+pub const TOPIC_END: &str = "pikos.end";
+
+/// How often the publisher looks for new subscribers (who get the session
+/// header at once) while the program runs.
+const TICK: Duration = Duration::from_millis(100);
+
+/// The subscribers' ZeroMQ context, made on first use.  (libzmq's I/O thread
+/// starts with it; a fork child must not use it.)
+fn context() -> &'static zmq::Context {
+    static CONTEXT: OnceLock<zmq::Context> = OnceLock::new();
+    CONTEXT.get_or_init(zmq::Context::new)
+}
+
+fn socket_err(address: &str, what: &str, err: zmq::Error) -> Error {
+    Error::Socket(format!("ZeroMQ {address}: cannot {what}: {err}"))
+}
+
+/// Seconds since the epoch, as a JSON number.
+fn unix_time() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// How a publisher reaches its viewers.
+#[derive(Clone, Debug)]
+pub struct PublisherConfig {
+    /// A ZeroMQ endpoint: `tcp://127.0.0.1:9001`, `ipc:///tmp/x`.
+    pub address: String,
+    /// Connect to a viewer that binds (collector mode) instead of binding.
+    pub connect: bool,
+    /// Messages queued per subscriber before ZeroMQ drops (send high-water
+    /// mark); a records message holds up to one batch.
+    pub hwm: i32,
+    /// How long closing may wait for queued messages to go out.
+    pub linger: Duration,
+    /// Wait in [`Publisher::open`] until a subscriber is there, at most
+    /// this long.
+    pub wait_for_ready: Option<Duration>,
+    /// This session's id (unique per process and session).
+    pub session: String,
+    pub pid: u32,
+    /// The session header's payload: a JSON object (pid, host, monitor,
+    /// record type, fields, ...), made by the caller.
+    pub header: Vec<u8>,
+}
+
+/// The publishing side: an XPUB socket (a PUB that also sees
+/// subscriptions, so a new viewer gets the header at once and
+/// `wait_for_ready` can tell when one is there).
+pub struct Publisher {
+    // Fields drop in order: the socket closes, then the context ends, which
+    // waits (up to `linger`) until what is queued has gone out, so the end
+    // marker is not lost when the process exits right after.
+    socket: zmq::Socket,
+    _context: zmq::Context,
+    config: PublisherConfig,
+    endpoint: String,
+    seq: u64,
+    records: u64,
+    subscribers: i64,
+    started: Instant,
+}
+
+impl Publisher {
+    pub fn open(config: PublisherConfig) -> Result<Self> {
+        let address = config.address.clone();
+        let err = |what: &str| {
+            let address = address.clone();
+            let what = what.to_owned();
+            move |e| socket_err(&address, &what, e)
+        };
+        let context = zmq::Context::new();
+        let socket = context.socket(zmq::XPUB).map_err(err("make a socket"))?;
+        socket.set_sndhwm(config.hwm).map_err(err("set its hwm"))?;
+        socket
+            .set_linger(i32::try_from(config.linger.as_millis()).unwrap_or(i32::MAX))
+            .map_err(err("set its linger"))?;
+        // Every subscription reaches us, not only the first of a topic.
+        socket
+            .set_xpub_verbose(true)
+            .map_err(err("set it verbose"))?;
+        if config.connect {
+            // Nothing is queued for a collector that is not there yet: a
+            // missing viewer costs no memory and closing does not wait.
+            socket
+                .set_immediate(true)
+                .map_err(err("set it immediate"))?;
+            socket.connect(&address).map_err(err("connect"))?;
+        } else {
+            socket.bind(&address).map_err(err("bind"))?;
+        }
+        let endpoint = socket
+            .get_last_endpoint()
+            .ok()
+            .and_then(|e| e.ok())
+            .unwrap_or_else(|| address.clone());
+        let mut publisher = Publisher {
+            socket,
+            _context: context,
+            config,
+            endpoint,
+            seq: 0,
+            records: 0,
+            subscribers: 0,
+            started: Instant::now(),
+        };
+        if let Some(wait) = publisher.config.wait_for_ready {
+            publisher.wait_for_subscriber(wait)?;
+        }
+        publisher.send_header()?;
+        Ok(publisher)
+    }
+
+    /// The endpoint bound or connected (with the port chosen when the
+    /// address asked for port 0 or `*`).
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Subscribers seen so far (subscriptions less unsubscriptions).
+    pub fn subscribers(&self) -> i64 {
+        self.subscribers
+    }
+
+    fn wait_for_subscriber(&mut self, wait: Duration) -> Result<()> {
+        let deadline = Instant::now() + wait;
+        while self.subscribers <= 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::NotReady(format!(
+                    "no viewer subscribed to {} within {:.1} s (wait_for_ready)",
+                    self.endpoint,
+                    wait.as_secs_f64()
+                )));
+            }
+            let ms = left.as_millis().min(100) as i64;
+            self.socket
+                .poll(zmq::POLLIN, ms)
+                .map_err(|e| socket_err(&self.endpoint, "poll", e))?;
+            self.read_subscriptions()?;
+        }
+        Ok(())
+    }
+
+    /// Reads the subscription messages waiting on the socket; true when a
+    /// new subscriber came.
+    fn read_subscriptions(&mut self) -> Result<bool> {
+        let mut new = false;
+        loop {
+            match self.socket.recv_bytes(zmq::DONTWAIT) {
+                Ok(message) => match message.first() {
+                    Some(1) => {
+                        self.subscribers += 1;
+                        new = true;
+                    }
+                    Some(0) => self.subscribers -= 1,
+                    _ => {}
+                },
+                Err(zmq::Error::EAGAIN) => return Ok(new),
+                Err(e) => return Err(socket_err(&self.endpoint, "read subscriptions", e)),
+            }
+        }
+    }
+
+    fn envelope(&self, records: Option<usize>) -> Vec<u8> {
+        let mut out = Vec::with_capacity(128);
+        out.extend_from_slice(format!("{{\"version\":{VERSION},\"session\":").as_bytes());
+        JsonEncoder::string(&self.config.session, &mut out);
+        out.extend_from_slice(
+            format!(
+                ",\"pid\":{},\"seq\":{},\"time\":{:.6}",
+                self.config.pid,
+                self.seq,
+                unix_time()
+            )
+            .as_bytes(),
+        );
+        if let Some(n) = records {
+            out.extend_from_slice(format!(",\"records\":{n}").as_bytes());
+        }
+        out.push(b'}');
+        out
+    }
+
+    /// Sends one message; never blocks (a subscriber at its high-water mark
+    /// misses it, and sees the gap in `seq`).
+    fn send(&mut self, topic: &str, payload: &[u8], records: Option<usize>) -> Result<()> {
+        let envelope = self.envelope(records);
+        self.seq += 1;
+        let frames: [&[u8]; 3] = [topic.as_bytes(), &envelope, payload];
+        match self.socket.send_multipart(frames, zmq::DONTWAIT) {
+            Ok(()) | Err(zmq::Error::EAGAIN) => Ok(()),
+            Err(e) => Err(socket_err(&self.endpoint, "send", e)),
+        }
+    }
+
+    fn send_header(&mut self) -> Result<()> {
+        let header = std::mem::take(&mut self.config.header);
+        let sent = self.send(TOPIC_HEADER, &header, None);
+        self.config.header = header;
+        sent
+    }
+
+    /// New subscribers get the header now rather than never.
+    fn answer_subscribers(&mut self) -> Result<()> {
+        if self.read_subscriptions()? {
+            self.send_header()?;
+        }
+        Ok(())
+    }
+}
+
+impl Output for Publisher {
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.answer_subscribers()?;
+        let rows = bytes.iter().filter(|&&b| b == b'\n').count();
+        self.records += rows as u64;
+        self.send(TOPIC_RECORDS, bytes, Some(rows))
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn publish(&mut self, topic: &str, payload: &[u8]) -> Result<()> {
+        self.answer_subscribers()?;
+        self.send(topic, payload, None)
+    }
+
+    fn tick_every(&self) -> Option<Duration> {
+        Some(TICK)
+    }
+
+    fn tick(&mut self) -> Result<()> {
+        self.answer_subscribers()
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.answer_subscribers()?;
+        let end = format!(
+            "{{\"records\":{},\"messages\":{},\"seconds\":{:.6}}}",
+            self.records,
+            self.seq + 1,
+            self.started.elapsed().as_secs_f64()
+        );
+        self.send(TOPIC_END, end.as_bytes(), None)
+    }
+}
+
+/// The receiving side: a SUB socket that connects to a publisher or binds
+/// for publishers to connect to (collector mode).
+pub struct Subscriber {
+    socket: zmq::Socket,
+    endpoint: String,
+}
+
+impl Subscriber {
+    /// Subscribes to every topic starting with one of `topics` (all when
+    /// empty).
+    pub fn open(address: &str, bind: bool, topics: &[&str]) -> Result<Self> {
+        let err = |what: &'static str| move |e| socket_err(address, what, e);
+        let socket = context().socket(zmq::SUB).map_err(err("make a socket"))?;
+        socket.set_linger(0).map_err(err("set its linger"))?;
+        socket.set_rcvhwm(10_000).map_err(err("set its hwm"))?;
+        if topics.is_empty() {
+            socket.set_subscribe(b"").map_err(err("subscribe"))?;
+        }
+        for topic in topics {
+            socket
+                .set_subscribe(topic.as_bytes())
+                .map_err(err("subscribe"))?;
+        }
+        if bind {
+            socket.bind(address).map_err(err("bind"))?;
+        } else {
+            socket.connect(address).map_err(err("connect"))?;
+        }
+        let endpoint = socket
+            .get_last_endpoint()
+            .ok()
+            .and_then(|e| e.ok())
+            .unwrap_or_else(|| address.to_owned());
+        Ok(Subscriber { socket, endpoint })
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The next message's frames, or None after `timeout` (None: wait as
+    /// long as it takes).
+    pub fn recv(&self, timeout: Option<Duration>) -> Result<Option<Vec<Vec<u8>>>> {
+        let ms = timeout.map_or(-1, |t| i64::try_from(t.as_millis()).unwrap_or(i64::MAX));
+        let ready = self
+            .socket
+            .poll(zmq::POLLIN, ms)
+            .map_err(|e| socket_err(&self.endpoint, "poll", e))?;
+        if ready == 0 {
+            return Ok(None);
+        }
+        match self.socket.recv_multipart(zmq::DONTWAIT) {
+            Ok(frames) => Ok(Some(frames)),
+            Err(zmq::Error::EAGAIN) => Ok(None),
+            Err(e) => Err(socket_err(&self.endpoint, "receive", e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::JsonEncoder;
+    use crate::event::{Event, EventKind, RecordKind};
+    use crate::filter::FilterSet;
+    use crate::sink::{Pipeline, ThreadSink};
+    use crate::tables::{tables, CodeEntry};
+
+    fn config(address: &str, connect: bool) -> PublisherConfig {
+        PublisherConfig {
+            address: address.to_owned(),
+            connect,
+            hwm: 1000,
+            linger: Duration::from_secs(2),
+            wait_for_ready: Some(Duration::from_secs(10)),
+            session: "s1".to_owned(),
+            pid: 42,
+            header: br#"{"monitor":"functions"}"#.to_vec(),
+        }
+    }
+
+    fn text(frame: &[u8]) -> &str {
+        std::str::from_utf8(frame).unwrap()
+    }
+
+    #[test]
+    fn records_reach_a_subscriber_with_header_and_end() {
+        let (code, function) = {
+            let mut t = tables().write().unwrap();
+            let code = t.add_code(CodeEntry {
+                filename: "w.py".into(),
+                first_line: 1,
+                lines: None,
+            });
+            (code, t.add_name("f".into()))
+        };
+        // Collector mode: the subscriber binds, the publisher connects.  (A
+        // SUB socket answers a connection only while its owner uses it, so
+        // the publisher runs on a thread while this one receives.)
+        let sub = Subscriber::open("tcp://127.0.0.1:*", true, &[]).unwrap();
+        let address = sub.endpoint().to_owned();
+        let publishing = std::thread::spawn(move || {
+            let publisher = Publisher::open(config(&address, true)).unwrap();
+            let pipeline = Pipeline::new(
+                Some(RecordKind::Function),
+                FilterSet::default(),
+                Box::new(JsonEncoder),
+            );
+            let mut sink = ThreadSink::start("test", pipeline, Box::new(publisher)).unwrap();
+            for index in 0..3 {
+                sink.push(Event {
+                    index,
+                    rss: 0,
+                    vms: 0,
+                    code,
+                    function,
+                    lineno: 7,
+                    kind: EventKind::Call,
+                });
+            }
+            sink.close().unwrap();
+        });
+        let mut got = Vec::new();
+        while let Some(frames) = sub.recv(Some(Duration::from_secs(5))).unwrap() {
+            let topic = text(&frames[0]).to_owned();
+            got.push((
+                topic.clone(),
+                text(&frames[1]).to_owned(),
+                frames[2].clone(),
+            ));
+            if topic == TOPIC_END {
+                break;
+            }
+        }
+        publishing.join().unwrap();
+        let topics: Vec<&str> = got.iter().map(|g| g.0.as_str()).collect();
+        assert_eq!(topics.first(), Some(&TOPIC_HEADER));
+        assert_eq!(topics.last(), Some(&TOPIC_END));
+        let records: Vec<_> = got.iter().filter(|g| g.0 == TOPIC_RECORDS).collect();
+        assert_eq!(records.len(), 1);
+        assert_eq!(
+            text(&records[0].2),
+            "[0,\"call\",\"f\",7,\"w.py\"]\n[1,\"call\",\"f\",7,\"w.py\"]\n[2,\"call\",\"f\",7,\"w.py\"]\n"
+        );
+        assert!(records[0]
+            .1
+            .starts_with("{\"version\":1,\"session\":\"s1\",\"pid\":42,"));
+        assert!(records[0].1.ends_with(",\"records\":3}"));
+        assert!(text(&got.last().unwrap().2).starts_with("{\"records\":3,"));
+    }
+
+    #[test]
+    fn waiting_for_a_subscriber_times_out_with_a_clear_error() {
+        let mut config = config("tcp://127.0.0.1:*", false);
+        config.wait_for_ready = Some(Duration::from_millis(200));
+        let err = Publisher::open(config).err().unwrap().to_string();
+        assert!(
+            err.contains("no viewer subscribed to tcp://127.0.0.1:"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_addresses_name_the_address() {
+        let mut config = config("tcp://no-such-interface-xyz:1", false);
+        config.wait_for_ready = None;
+        let err = Publisher::open(config).err().unwrap().to_string();
+        assert!(
+            err.starts_with("ZeroMQ tcp://no-such-interface-xyz:1: cannot bind"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,215 @@
+//! `Stats`: the native half of `StatsMonitor`.  The hook feeds it function
+//! events (no record, no buffer: the totals are the output); Python reads
+//! the totals as `pstats` wants them, and a publisher thread sends them over
+//! a ZeroMQ sink a few times a second.
+
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use pikos_core::stats::{location, now_ns, Aggregator, Func, Snapshot, Totals};
+use pikos_core::wire::TOPIC_STATS;
+use pikos_core::{Event, EventKind};
+use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+use crate::gil_cell::GilCell;
+use crate::sink::Sink;
+
+#[pyclass(frozen, module = "pikos._native")]
+pub struct Stats {
+    totals: GilCell<Aggregator>,
+    publisher: GilCell<Option<Publishing>>,
+}
+
+/// The thread that publishes snapshots: it takes the GIL for the copy of
+/// the totals only; the JSON is made without it.
+struct Publishing {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Stats {
+    #[inline(always)]
+    fn totals<'py>(&'py self, py: Python<'py>) -> &'py mut Aggregator {
+        // SAFETY: GIL held; no call into Python while borrowed.
+        unsafe { self.totals.get_mut(py) }
+    }
+
+    /// One function event from the hook: `event.code`/`event.function` name
+    /// a code object for `call`/`return`, the builtin's label for `c_*`.
+    #[inline(always)]
+    pub fn event(&self, py: Python<'_>, event: &Event) {
+        let now = now_ns();
+        // SAFETY: GIL held, so this thread has a thread state.
+        let thread = unsafe { ffi::PyThreadState_Get() } as usize;
+        let totals = self.totals(py);
+        match event.kind {
+            EventKind::Call => totals.enter(
+                thread,
+                Func::Code {
+                    code: event.code,
+                    name: event.function,
+                },
+                now,
+            ),
+            EventKind::Return => totals.leave(
+                thread,
+                Func::Code {
+                    code: event.code,
+                    name: event.function,
+                },
+                now,
+            ),
+            EventKind::CCall => totals.enter(thread, Func::Builtin(event.function), now),
+            EventKind::CReturn | EventKind::CException => {
+                totals.leave(thread, Func::Builtin(event.function), now)
+            }
+            EventKind::Line => {}
+        }
+    }
+
+    fn snapshot(&self, py: Python<'_>) -> Snapshot {
+        self.totals(py).snapshot(now_ns())
+    }
+}
+
+fn key(func: Func) -> (String, i32, String) {
+    let (filename, line, name) = location(func);
+    (filename.to_string(), line, name.to_string())
+}
+
+fn numbers(t: &Totals) -> (u64, u64, f64, f64) {
+    (
+        t.primitive(),
+        t.calls,
+        t.own_ns as f64 / 1e9,
+        t.cumulative_ns as f64 / 1e9,
+    )
+}
+
+#[pymethods]
+impl Stats {
+    #[new]
+    fn new() -> Self {
+        Stats {
+            totals: GilCell::new(Aggregator::new()),
+            publisher: GilCell::new(None),
+        }
+    }
+
+    /// The totals so far, calls still running counted up to now: a list of
+    /// `((filename, line, name), primitive calls, calls, own s, cumulative
+    /// s, [((filename, line, name), primitive calls, calls, own s,
+    /// cumulative s) per caller])`.
+    #[allow(clippy::type_complexity)]
+    fn rows<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let snapshot = self.snapshot(py);
+        let rows = PyList::empty(py);
+        for f in &snapshot.functions {
+            let (cc, nc, tt, ct) = numbers(&f.totals);
+            let callers: Vec<_> = f
+                .callers
+                .iter()
+                .map(|(caller, t)| {
+                    let (cc, nc, tt, ct) = numbers(t);
+                    (key(*caller), cc, nc, tt, ct)
+                })
+                .collect();
+            rows.append((key(f.func), cc, nc, tt, ct, callers))?;
+        }
+        Ok(rows)
+    }
+
+    /// Closes every call still running, as if it returned now (what
+    /// `cProfile` does when disabled).
+    fn close_all(&self, py: Python<'_>) {
+        self.totals(py).close_all(now_ns());
+    }
+
+    /// In a child process after `fork`: the publisher thread does not exist
+    /// here, so it is forgotten, never joined.
+    fn forget_after_fork(&self, py: Python<'_>) {
+        // SAFETY: GIL held; no call into Python while borrowed.
+        if let Some(publishing) = unsafe { self.publisher.get_mut(py) }.take() {
+            std::mem::forget(publishing);
+        }
+    }
+
+    /// Forgets every total.
+    fn clear(&self, py: Python<'_>) {
+        *self.totals(py) = Aggregator::new();
+    }
+
+    /// Publishes the totals on `sink` (a prepared ZeroMQ sink) every
+    /// `every` seconds until `stop_publishing`.
+    fn start_publishing(slf: &Bound<'_, Self>, sink: Py<Sink>, every: f64) -> PyResult<()> {
+        let py = slf.py();
+        let every = Duration::try_from_secs_f64(every)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                PyValueError::new_err(format!("publish_every must be > 0 seconds, not {every}"))
+            })?;
+        slf.get().stop_publishing(py, None);
+        let stats = slf.clone().unbind();
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("pikos-stats".to_owned())
+            .spawn(move || {
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                    // None: the interpreter is shutting down.
+                    let taken = Python::try_attach(|py| stats.get().snapshot(py));
+                    let Some(snapshot) = taken else { break };
+                    let mut payload = Vec::new();
+                    snapshot.to_json(&mut payload);
+                    let sent =
+                        Python::try_attach(|py| sink.get().publish(py, TOPIC_STATS, payload));
+                    if sent.is_none() {
+                        break;
+                    }
+                }
+                // Without the GIL, pyo3 releases these references later.
+                drop((stats, sink));
+            })
+            .map_err(|e| {
+                PyOSError::new_err(format!("pikos could not start its statistics thread: {e}"))
+            })?;
+        // SAFETY: GIL held; no call into Python while borrowed.
+        unsafe {
+            *slf.get().publisher.get_mut(py) = Some(Publishing {
+                stop: Some(stop),
+                thread: Some(thread),
+            })
+        };
+        Ok(())
+    }
+
+    /// Stops the publisher thread (waiting for it without the GIL), then
+    /// publishes the final totals once on `sink` when given.
+    #[pyo3(signature = (sink=None))]
+    fn stop_publishing(&self, py: Python<'_>, sink: Option<Py<Sink>>) {
+        // SAFETY: GIL held; the borrow ends before the GIL is released.
+        if let Some(mut publishing) = unsafe { self.publisher.get_mut(py) }.take() {
+            drop(publishing.stop.take());
+            if let Some(thread) = publishing.thread.take() {
+                let _ = py.detach(|| thread.join());
+            }
+        }
+        if let Some(sink) = sink {
+            let mut payload = Vec::new();
+            self.snapshot(py).to_json(&mut payload);
+            sink.get().publish(py, TOPIC_STATS, payload);
+        }
+    }
+}
+
+impl Drop for Stats {
+    fn drop(&mut self) {
+        if let Some(mut publishing) = self.publisher.exclusive().take() {
+            drop(publishing.stop.take());
+        }
+    }
+}

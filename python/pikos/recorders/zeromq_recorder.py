@@ -1,0 +1,193 @@
+"""Publish records over ZeroMQ, for live viewing (``pikos live``,
+:func:`pikos.live.subscribe`, or any ZeroMQ SUB socket).
+
+The stream is the versioned wire format of ``docs/wire-format.md``: JSON
+envelopes and payloads, no pickles.  Records are encoded and sent by a
+thread of the core, never by the profiled program's threads.
+"""
+
+import json
+import os
+import socket
+import sys
+import time
+import uuid
+
+from pikos import _native
+from pikos.recorders.sink_recorder import SinkRecorder
+
+#: Seconds within which records reach the socket while the program runs.
+PUBLISH_EVERY_SECONDS = 0.1
+
+#: The fields of a statistics stream's rows (``pikos.stats`` payload).
+STATS_FIELDS = (
+    "filename",
+    "line",
+    "function",
+    "calls",
+    "primitive_calls",
+    "own_time",
+    "cumulative_time",
+)
+
+_MONITOR_NAMES = {
+    "function": "functions",
+    "line": "lines",
+    "function_memory": "function_memory",
+    "line_memory": "line_memory",
+}
+
+
+def _check_port(port):
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValueError(
+            f"zmq_port must be a TCP port number 0-65535 (0: any free port), "
+            f"not {port!r}"
+        )
+    return port
+
+
+def _check_seconds(name, value, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError(f"{name} must be a number of seconds >= 0, not {value!r}")
+    return float(value)
+
+
+class ZeroMQRecorder(SinkRecorder):
+    """Publish each record on a ZeroMQ socket, from a thread of its own.
+
+    By default the recorder binds a PUB socket on
+    ``tcp://{zmq_host}:{zmq_port}`` and viewers connect to it.  With
+    ``connect=True`` it connects instead, to a viewer that binds (collector
+    mode: ``pikos live --bind ADDR`` and many programs streaming into it).
+    ``address`` gives any ZeroMQ endpoint directly (``ipc:///tmp/pikos``).
+
+    The program never waits for a viewer: with none connected, or one too
+    slow, messages are dropped (ZeroMQ's high-water mark, ``hwm`` messages
+    of up to 8192 records per viewer), and the viewer sees the gap in the
+    messages' sequence numbers.  With ``wait_for_ready=True``, ``prepare``
+    first waits (at most ``ready_timeout`` seconds, then raises
+    :class:`~pikos.recorders.abstract_recorder.RecorderError`) until a
+    viewer has subscribed, so none of the first records is missed.
+    ``linger`` is how long ``finalize`` may wait for queued messages to go
+    out.
+
+        >>> from pikos.monitors.api import FunctionMonitor
+        >>> recorder = ZeroMQRecorder(zmq_port=0)  # any free port
+        >>> with FunctionMonitor(recorder):
+        ...     _ = sorted([2, 1])
+        >>> recorder.endpoint.startswith("tcp://127.0.0.1:")
+        True
+
+    Each ``prepare`` starts a session (a new session id and header); each
+    ``finalize`` ends it with an end marker.
+    """
+
+    def __init__(
+        self,
+        zmq_host="127.0.0.1",
+        zmq_port=9001,
+        filter_=None,
+        wait_for_ready=False,
+        *,
+        address=None,
+        connect=False,
+        hwm=16,
+        linger=1.0,
+        ready_timeout=30.0,
+    ):
+        if address is None:
+            _check_port(zmq_port)
+            if not isinstance(zmq_host, str) or not zmq_host:
+                raise ValueError(f"zmq_host must be a host name, not {zmq_host!r}")
+            port = "*" if zmq_port == 0 else zmq_port
+            address = f"tcp://{zmq_host}:{port}"
+        elif not isinstance(address, str) or "://" not in address:
+            raise ValueError(
+                f"address must be a ZeroMQ endpoint such as "
+                f"'tcp://127.0.0.1:9001' or 'ipc:///tmp/pikos', not {address!r}"
+            )
+        if isinstance(hwm, bool) or not isinstance(hwm, int) or hwm < 1:
+            raise ValueError(f"hwm must be a number of messages >= 1, not {hwm!r}")
+        self._address = address
+        self._connect = bool(connect)
+        self._hwm = hwm
+        self._linger = _check_seconds("linger", linger)
+        self._wait = (
+            _check_seconds("ready_timeout", ready_timeout) if wait_for_ready else None
+        )
+        self._endpoint = None
+        self._session = None
+        super().__init__(filter_, _native.Sink.publisher(PUBLISH_EVERY_SECONDS))
+
+    @property
+    def address(self):
+        """The endpoint asked for."""
+        return self._address
+
+    @property
+    def endpoint(self):
+        """The endpoint bound or connected by the last ``prepare`` (with the
+        port chosen when ``zmq_port=0``), None before."""
+        return self._endpoint
+
+    @property
+    def session(self):
+        """The id of the current (or last) session, None before."""
+        return self._session
+
+    def _open(self, record_type, kind, fields):
+        monitor = _MONITOR_NAMES.get(kind, "custom")
+        self._publish(kind, self._native_filters or [], monitor, record_type, fields)
+        return True
+
+    def _publish(self, kind, filters, monitor, record_type, fields):
+        self._session = uuid.uuid4().hex
+        header = {
+            "monitor": monitor,
+            "record": getattr(record_type, "__name__", None),
+            "fields": list(fields),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "program": sys.argv[0] if sys.argv and sys.argv[0] else "<python>",
+            "argv": list(sys.argv),
+            "python": sys.version.split()[0],
+            "started": time.time(),
+        }
+        self._endpoint = self._sink.prepare_publisher(
+            kind,
+            filters,
+            self._address,
+            self._connect,
+            self._hwm,
+            self._linger,
+            self._wait,
+            self._session,
+            json.dumps(header),
+        )
+
+    def _pikos_prepare_stats(self):
+        """Open a session for a statistics monitor's totals; returns the
+        sink the totals are published on."""
+        if self._ready:
+            raise ValueError(
+                "this ZeroMQRecorder is already recording another monitor's "
+                "records; give the StatsMonitor a recorder of its own"
+            )
+        self._publish(None, [], "stats", None, STATS_FIELDS)
+        self._kind, self._record_type = "stats", None
+        self._ready = True
+        return self._sink
+
+    def _format(self, data):
+        # Records only Python can encode (floats, objects): JSON of their
+        # values, anything JSON has no type for as its str().
+        return json.dumps(list(data), default=str, ensure_ascii=False) + "\n"
+
+    def finalize(self):
+        """Send what is queued and the end marker; close the socket."""
+        self._check_ready("finalize")
+        self._ready = False
+        self._sink.close()

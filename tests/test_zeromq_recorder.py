@@ -1,0 +1,383 @@
+"""ZeroMQRecorder and the live stream: read with plain pyzmq against the
+documented wire format (docs/wire-format.md), collector mode with several
+processes, programs that run with no viewer or lose theirs, and drops
+counted by sequence numbers."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import zmq
+from pikos.errors import RecorderError
+from pikos.filters.api import OnValue
+from pikos.live import decode, subscribe
+from pikos.monitors.api import FunctionMonitor, LineMemoryMonitor
+from pikos.monitors.records import FunctionRecord
+from pikos.recorders.api import ListRecorder, ZeroMQRecorder
+
+BIN = Path(sys.executable).parent
+PIKOS_RUN = str(BIN / "pikos-run")
+SCRIPT = str(Path(__file__).parent / "scripts" / "live_stream.py")
+TIMEOUT = 60
+ENVELOPE_KEYS = {"version", "session", "pid", "seq", "time"}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def work():
+    return sorted([3, 1, 2]), len("abc")
+
+
+class Collector:
+    """A plain pyzmq SUB socket that binds (or connects) and gathers
+    messages on a thread until it has seen `ends` end markers."""
+
+    def __init__(self, address=None, bind=True, ends=1, hwm=None):
+        self.context = zmq.Context()
+        self.socket = self.context.socket(zmq.SUB)
+        if hwm is not None:
+            self.socket.setsockopt(zmq.RCVHWM, hwm)
+        self.socket.setsockopt(zmq.SUBSCRIBE, b"")
+        if bind:
+            port = self.socket.bind_to_random_port("tcp://127.0.0.1")
+            self.address = f"tcp://127.0.0.1:{port}"
+        else:
+            self.address = address
+            self.socket.connect(address)
+        self.ends = ends
+        self.messages = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        poller = zmq.Poller()
+        poller.register(self.socket, zmq.POLLIN)
+        deadline = time.monotonic() + TIMEOUT
+        seen = 0
+        while seen < self.ends and time.monotonic() < deadline:
+            if not poller.poll(100):
+                continue
+            frames = self.socket.recv_multipart()
+            self.messages.append(frames)
+            if frames[0] == b"pikos.end":
+                seen += 1
+
+    def join(self):
+        self.thread.join(TIMEOUT)
+        assert not self.thread.is_alive(), "no end marker came"
+        self.socket.close(linger=0)
+        self.context.term()
+        return self.messages
+
+
+def parse(frames):
+    topic, envelope, payload = frames
+    envelope = json.loads(envelope)
+    if topic == b"pikos.records":
+        body = [json.loads(line) for line in payload.decode().splitlines()]
+    else:
+        body = json.loads(payload)
+    return topic.decode(), envelope, body
+
+
+def test_plain_pyzmq_reads_the_documented_format():
+    collector = Collector()
+    recorder = ZeroMQRecorder(
+        address=collector.address, connect=True, wait_for_ready=True, ready_timeout=10
+    )
+    with FunctionMonitor(recorder):
+        work()
+    messages = [parse(m) for m in collector.join()]
+    reference = ListRecorder()
+    with FunctionMonitor(reference):
+        work()
+
+    topics = [t for t, _, _ in messages]
+    assert topics[0] == "pikos.header" and topics[-1] == "pikos.end"
+    for _, envelope, _ in messages:
+        assert ENVELOPE_KEYS <= set(envelope)
+        assert envelope["version"] == 1
+        assert envelope["pid"] == os.getpid()
+        assert envelope["session"] == recorder.session
+    seqs = [e["seq"] for _, e, _ in messages]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+
+    header = messages[0][2]
+    assert header["monitor"] == "functions"
+    assert header["record"] == "FunctionRecord"
+    assert header["fields"] == list(FunctionRecord._fields)
+    assert header["pid"] == os.getpid()
+    assert header["host"] == socket.gethostname()
+    assert header["python"] == sys.version.split()[0]
+
+    rows = [row for t, _, body in messages if t == "pikos.records" for row in body]
+    counts = [e["records"] for t, e, _ in messages if t == "pikos.records"]
+    assert sum(counts) == len(rows)
+    # The same records, value for value, as a ListRecorder gets (the index
+    # and the line of the with statement are this monitor's own).
+    expected = [list(r)[1:] for r in reference.records]
+    assert [row[1:3] + row[4:] for row in rows] == [e[:2] + e[3:] for e in expected]
+    assert [row[0] for row in rows] == list(range(len(rows)))
+    end = messages[-1][2]
+    assert end["records"] == len(rows)
+    assert end["messages"] == len(messages)
+
+
+def test_built_in_filters_and_python_records():
+    collector = Collector(ends=2)
+    recorder = ZeroMQRecorder(
+        address=collector.address,
+        connect=True,
+        filter_=OnValue("type", "c_call"),
+        wait_for_ready=True,
+        ready_timeout=10,
+    )
+    with FunctionMonitor(recorder):
+        work()
+    recorder._wait = 10.0  # the second session waits for the viewer too
+    recorder.prepare(FunctionRecord)
+    # Values only Python can encode: floats and objects.
+    recorder.record(FunctionRecord(1.5, "c_call", object, float("inf"), "x.py"))
+    recorder.finalize()
+    messages = [parse(m) for m in collector.join()]
+    rows = [row for t, _, body in messages if t == "pikos.records" for row in body]
+    assert [row[1:3] for row in rows[:2]] == [["c_call", "sorted"], ["c_call", "len"]]
+    assert rows[2] == [1.5, "c_call", "<class 'object'>", float("inf"), "x.py"]
+    sessions = {e["session"] for _, e, _ in messages}
+    assert len(sessions) == 2  # each prepare starts a session
+    assert [t for t, _, _ in messages].count("pikos.end") == 2
+
+
+def test_pikos_live_subscribe_decodes_headers_records_and_end():
+    received = []
+    address = f"tcp://127.0.0.1:{free_port()}"
+
+    def read():
+        for message in subscribe(address, bind=True, timeout=10):
+            received.append(message)
+            if message.kind == "end":
+                return
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    recorder = ZeroMQRecorder(
+        address=address, connect=True, wait_for_ready=True, ready_timeout=10
+    )
+    with LineMemoryMonitor(recorder):
+        x = [0] * 10
+        del x
+    reader.join(TIMEOUT)
+    kinds = [m.kind for m in received]
+    assert kinds[0] == "header" and kinds[-1] == "end"
+    records = [r for m in received for r in m.records]
+    assert [r[5] for r in records[:2]] == ["        x = [0] * 10", "        del x"]
+    assert {r[1] for r in records} == {
+        "test_pikos_live_subscribe_decodes_headers_records_and_end"
+    }
+    assert all(isinstance(r[3], int) and r[3] > 0 for r in records)  # RSS
+    batch = next(m for m in received if m.kind == "records")
+    assert batch.last_record == records[-1]
+    assert batch.header["monitor"] == "line_memory"
+    assert all(m.dropped == 0 for m in received)
+
+
+def run_live(*args, script_args=("2000",), **kwargs):
+    return subprocess.Popen(
+        [PIKOS_RUN, *args, SCRIPT, *script_args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+def expected_total(n):
+    return f"total {sum(2 * i for i in range(n))}\n"
+
+
+def test_collector_receives_two_processes_at_once():
+    collector = Collector(ends=2)
+    procs = [
+        run_live(
+            monitor,
+            f"--live-connect={collector.address}",
+            "--live-wait",
+            script_args=("3000", "0.0002"),
+        )
+        for monitor in ("functions", "line_memory")
+    ]
+    outputs = [p.communicate(timeout=TIMEOUT) for p in procs]
+    for proc, (out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err
+        assert out == expected_total(3000)
+    messages = [parse(m) for m in collector.join()]
+    by_pid = {}
+    for topic, envelope, body in messages:
+        by_pid.setdefault(envelope["pid"], []).append((topic, envelope, body))
+    assert set(by_pid) == {p.pid for p in procs}
+    monitors = set()
+    for stream in by_pid.values():
+        header = next(b for t, _, b in stream if t == "pikos.header")
+        monitors.add(header["monitor"])
+        rows = [r for t, _, b in stream if t == "pikos.records" for r in b]
+        steps = [r for r in rows if "step" in r]
+        end = next(b for t, _, b in stream if t == "pikos.end")
+        assert end["records"] == len(rows)  # nothing dropped
+        if header["monitor"] == "functions":
+            assert sum(1 for r in rows if r[1:3] == ["call", "step"]) == 3000
+        else:
+            assert len(steps) == 3000  # one line per call of step
+    assert monitors == {"functions", "line_memory"}
+
+
+def test_the_program_runs_the_same_with_no_viewer():
+    started = time.monotonic()
+    proc = run_live("line_memory", f"--live=tcp://127.0.0.1:{free_port()}")
+    out, err = proc.communicate(timeout=TIMEOUT)
+    assert (proc.returncode, out, err) == (0, expected_total(2000), "")
+    assert time.monotonic() - started < 30  # never waited for a viewer
+    # In process too: records taken with nobody listening are simply dropped.
+    recorder = ZeroMQRecorder(zmq_port=0)
+    with FunctionMonitor(recorder):
+        assert work() == ([1, 2, 3], 3)
+    assert recorder.endpoint.startswith("tcp://127.0.0.1:")
+
+
+def test_a_viewer_that_leaves_mid_run_does_not_disturb_the_program():
+    port = free_port()
+    proc = run_live(
+        "functions", f"--live=tcp://127.0.0.1:{port}", script_args=("4000", "0.0005")
+    )
+    context = zmq.Context()
+    sub = context.socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    sub.connect(f"tcp://127.0.0.1:{port}")
+    got = []
+    deadline = time.monotonic() + TIMEOUT
+    while len(got) < 3 and time.monotonic() < deadline:
+        if sub.poll(100):
+            got.append(sub.recv_multipart())
+    sub.close(linger=0)  # the viewer goes away mid-run
+    context.term()
+    out, err = proc.communicate(timeout=TIMEOUT)
+    assert (proc.returncode, out, err) == (0, expected_total(4000), "")
+    assert any(m[0] == b"pikos.records" for m in got)
+
+
+def test_drops_show_as_gaps_in_sequence_numbers():
+    # A viewer that stops reading for a while as a program publishes fast,
+    # with small queues on its side: ZeroMQ drops, the program goes on, and
+    # the sequence numbers tell the viewer how many messages it lost.
+    context = zmq.Context()
+    sub = context.socket(zmq.SUB)
+    sub.setsockopt(zmq.RCVHWM, 2)
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    port = sub.bind_to_random_port("tcp://127.0.0.1")
+    proc = run_live(
+        "line_memory",
+        f"--live-connect=tcp://127.0.0.1:{port}",
+        script_args=("1500000",),
+    )
+    sessions, messages = {}, []
+    deadline = time.monotonic() + TIMEOUT
+    while not messages and time.monotonic() < deadline:
+        if sub.poll(100):
+            messages.append(decode(sub.recv_multipart(), sessions))
+    time.sleep(1.0)  # not reading: the queues fill up and ZeroMQ drops
+    while sub.poll(2000):
+        message = decode(sub.recv_multipart(), sessions)
+        messages.append(message)
+        if message.kind == "end":
+            break
+    out, err = proc.communicate(timeout=TIMEOUT)
+    sub.close(linger=0)
+    context.term()
+    assert (proc.returncode, out, err) == (0, expected_total(1_500_000), "")
+    (session,) = sessions.values()
+    first, last = messages[0].seq, messages[-1].seq
+    assert session.dropped > 0
+    # Every message between the first and the last received is either
+    # received or counted as dropped, and the count is per message.
+    assert len(messages) + session.dropped == last - first + 1
+    assert sum(m.dropped for m in messages) == session.dropped
+    assert any(m.dropped for m in messages[1:])
+
+
+def test_bad_arguments_name_the_problem():
+    with pytest.raises(ValueError, match="zmq_port must be a TCP port"):
+        ZeroMQRecorder(zmq_port=70000)
+    with pytest.raises(ValueError, match="zmq_port"):
+        ZeroMQRecorder(zmq_port="9001")
+    with pytest.raises(ValueError, match="address must be a ZeroMQ endpoint"):
+        ZeroMQRecorder(address="127.0.0.1:9001")
+    with pytest.raises(ValueError, match="hwm"):
+        ZeroMQRecorder(hwm=0)
+    with pytest.raises(ValueError, match="linger"):
+        ZeroMQRecorder(linger=-1)
+
+
+def test_an_address_in_use_fails_at_enable_naming_it():
+    port = free_port()
+    first = ZeroMQRecorder(zmq_port=port)
+    first.prepare(FunctionRecord)
+    try:
+        monitor = FunctionMonitor(ZeroMQRecorder(zmq_port=port))
+        with pytest.raises(OSError, match=f"tcp://127.0.0.1:{port}: cannot bind"):
+            monitor.enable()
+        assert sys.getprofile() is None
+    finally:
+        first.finalize()
+
+
+def test_waiting_for_a_viewer_times_out_with_a_recorder_error():
+    monitor = FunctionMonitor(
+        ZeroMQRecorder(zmq_port=0, wait_for_ready=True, ready_timeout=0.3)
+    )
+    with pytest.raises(RecorderError, match="no viewer subscribed"):
+        monitor.enable()
+    assert sys.getprofile() is None
+
+
+def test_pikos_run_live_wait_times_out_cleanly():
+    proc = subprocess.run(
+        [PIKOS_RUN, "functions", "--live-wait", "--live=tcp://127.0.0.1:0", SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    # Port 0 is not a ZeroMQ wildcard: a clear error, no traceback.
+    assert proc.returncode != 0
+    assert proc.stderr.startswith("pikos-run: error: ")
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--live", "--recording", "csv"], "--live streams the records"),
+        (["--live", "--live-connect=tcp://127.0.0.1:1"], "choose one"),
+        (["--live-wait"], "--live-wait needs --live"),
+        (["--live=nonsense"], "address must be a ZeroMQ endpoint"),
+    ],
+)
+def test_pikos_run_live_usage_errors(args, message):
+    proc = subprocess.run(
+        [PIKOS_RUN, "functions", *args, SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("pikos-run: error: ")
+    assert message in proc.stderr
+    assert proc.stderr.count("\n") == 1
