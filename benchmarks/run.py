@@ -616,6 +616,86 @@ def setup_pikos_line_list(ctx: Context) -> Timer:
     return pikos_monitor_to(ctx, "LineMonitor", recorders.ListRecorder)
 
 
+# --- statistics and the live stream -------------------------------------------
+
+
+def setup_pikos_stats(ctx: Context) -> Timer:
+    """StatsMonitor keeping its totals (cProfile's job, natively)."""
+    monitor_class = getattr(import_pikos("pikos.monitors.api"), "StatsMonitor", None)
+    if monitor_class is None:
+        raise Unavailable("pikos.monitors.api has no StatsMonitor")
+    return MonitorTimer(lambda path: monitor_class(), "pikos-stats", ctx.tmpdir)
+
+
+# A viewer in a process of its own that takes every message and drops it, so
+# the live rows pay for real sends over TCP (a PUB socket with no subscriber
+# would drop messages before they cost anything).
+VIEWER = """\
+import zmq
+context = zmq.Context()
+socket = context.socket(zmq.SUB)
+socket.setsockopt(zmq.SUBSCRIBE, b"")
+print(socket.bind_to_random_port("tcp://127.0.0.1"), flush=True)
+while True:
+    socket.recv()
+"""
+
+
+class LiveViewer:
+    """The process of VIEWER, started once and stopped at exit."""
+
+    _address: str | None = None
+
+    @classmethod
+    def address(cls) -> str:
+        if cls._address is None:
+            try:
+                import zmq  # noqa: F401
+            except ImportError:
+                raise Unavailable("pyzmq is not installed (the viewer)") from None
+            proc = subprocess.Popen(
+                [sys.executable, "-c", VIEWER], stdout=subprocess.PIPE, text=True
+            )
+            import atexit
+
+            atexit.register(proc.kill)
+            cls._address = f"tcp://127.0.0.1:{proc.stdout.readline().strip()}"
+        return cls._address
+
+
+def live_recorder():
+    """A ZeroMQRecorder streaming to the viewer (waiting until it is there)."""
+    recorders = import_pikos("pikos.recorders.api")
+    if not hasattr(recorders, "ZeroMQRecorder"):
+        raise Unavailable("pikos.recorders.api has no ZeroMQRecorder")
+    address = LiveViewer.address()
+    return lambda: recorders.ZeroMQRecorder(
+        address=address, connect=True, wait_for_ready=True, ready_timeout=30
+    )
+
+
+def setup_pikos_stats_live(ctx: Context) -> Timer:
+    """StatsMonitor publishing its totals to a viewer every 0.25 s."""
+    monitor_class = getattr(import_pikos("pikos.monitors.api"), "StatsMonitor", None)
+    if monitor_class is None:
+        raise Unavailable("pikos.monitors.api has no StatsMonitor")
+    recorder = live_recorder()
+    return MonitorTimer(
+        lambda path: monitor_class(recorder()), "pikos-stats-live", ctx.tmpdir
+    )
+
+
+def setup_pikos_line_memory_zmq(ctx: Context) -> Timer:
+    """LineMemoryMonitor streaming every record to a viewer."""
+    monitors = import_pikos("pikos.monitors.api")
+    recorder = live_recorder()
+    return MonitorTimer(
+        lambda path: monitors.LineMemoryMonitor(recorder()),
+        "pikos-line-memory-zmq",
+        ctx.tmpdir,
+    )
+
+
 # --- the historic reference: the original pikos, pure Python -----------------
 #
 # Faithful to pikos 2012-2015 (FunctionMonitor.on_function_event with a
@@ -809,6 +889,18 @@ CONFIGS: list[Config] = [
         setup_pikos_function_list,
     ),
     Config(
+        "pikos-stats",
+        "pikos StatsMonitor (cProfile's statistics, kept natively)",
+        ("function",),
+        setup_pikos_stats,
+    ),
+    Config(
+        "pikos-stats-live",
+        "pikos StatsMonitor → ZeroMQRecorder, totals published to a viewer",
+        ("function",),
+        setup_pikos_stats_live,
+    ),
+    Config(
         "pikos-focused-function-csv",
         "pikos FocusedFunctionMonitor → CSVFileRecorder, outside its focus",
         ("function",),
@@ -837,6 +929,12 @@ CONFIGS: list[Config] = [
         "pikos LineMemoryMonitor → CSVFileRecorder",
         ("line",),
         setup_pikos_line_memory_csv,
+    ),
+    Config(
+        "pikos-line-memory-zmq",
+        "pikos LineMemoryMonitor → ZeroMQRecorder, every record to a viewer",
+        ("line",),
+        setup_pikos_line_memory_zmq,
     ),
     Config(
         "pikos-line-memory-sampled-csv",
@@ -963,6 +1061,8 @@ TARGETS: list[Target] = [
     Target(
         "issue 5", "line-heavy", "pikos-line-memory-csv", "empty-c-trace-memory", 1.3
     ),
+    Target("issue 6", "call-heavy", "pikos-stats", "cprofile", 1.0),
+    Target("issue 6", "call-heavy", "pikos-stats-live", "cprofile", 1.0),
 ]
 
 

@@ -10,6 +10,7 @@
 //! same holds per caller/callee pair.
 
 use std::sync::{Arc, OnceLock};
+#[cfg(not(target_os = "linux"))]
 use std::time::Instant;
 
 use rustc_hash::FxHashMap;
@@ -17,11 +18,87 @@ use rustc_hash::FxHashMap;
 use crate::encode::JsonEncoder;
 use crate::tables::tables;
 
+/// Nanoseconds on a monotonic clock (`CLOCK_MONOTONIC`, the clock
+/// `cProfile` reads).
+#[cfg(target_os = "linux")]
+#[inline]
+pub fn now_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid timespec to fill; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64)
+}
+
 /// Nanoseconds on a monotonic clock (since the first call in the process).
+#[cfg(not(target_os = "linux"))]
 #[inline]
 pub fn now_ns() -> u64 {
     static BASE: OnceLock<Instant> = OnceLock::new();
     BASE.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// The time-stamp counter and the monotonic clock read together once, when
+/// the counter ticks at a constant rate (x86_64 with an invariant TSC);
+/// else None and ticks are nanoseconds.
+fn tsc_origin() -> Option<(u64, u64)> {
+    static ORIGIN: OnceLock<Option<(u64, u64)>> = OnceLock::new();
+    *ORIGIN.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{__cpuid, _rdtsc};
+            // SAFETY: cpuid exists on every x86_64; leaf 0x80000007's EDX
+            // bit 8 is "invariant TSC" where the extended leaf exists.
+            // (Safe to call from Rust 1.87 on, unsafe before.)
+            #[allow(unused_unsafe)]
+            let invariant = unsafe {
+                __cpuid(0x8000_0000).eax >= 0x8000_0007 && __cpuid(0x8000_0007).edx & (1 << 8) != 0
+            };
+            if invariant && std::env::var_os("PIKOS_CLOCK").as_deref() != Some("monotonic".as_ref())
+            {
+                // SAFETY: rdtsc exists on every x86_64.
+                return Some((unsafe { _rdtsc() }, now_ns()));
+            }
+        }
+        None
+    })
+}
+
+/// A timestamp for statistics, in ticks (see [`ns_per_tick`]).  One event
+/// reads one: the time-stamp counter costs 10 ns where `clock_gettime`
+/// costs 24 (measured here), and both are read once per event by
+/// `cProfile`-style profiling, so this is a large part of its price.
+#[inline]
+pub fn ticks() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if tsc_origin().is_some() {
+        // SAFETY: rdtsc exists on every x86_64.
+        return unsafe { std::arch::x86_64::_rdtsc() };
+    }
+    now_ns()
+}
+
+/// Nanoseconds per tick, measured once against the monotonic clock from
+/// the counter's first use to the first call of this (at least 50 ms apart,
+/// waiting for the rest the first time: a few parts per million), so that
+/// totals read twice convert the same; 1 when ticks are nanoseconds.
+pub fn ns_per_tick() -> f64 {
+    static RATE: OnceLock<f64> = OnceLock::new();
+    let Some((tsc0, ns0)) = tsc_origin() else {
+        return 1.0;
+    };
+    *RATE.get_or_init(|| loop {
+        let (tsc1, ns1) = (ticks(), now_ns());
+        let elapsed = ns1.saturating_sub(ns0);
+        if elapsed >= 50_000_000 && tsc1 > tsc0 {
+            return elapsed as f64 / (tsc1 - tsc0) as f64;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    })
 }
 
 /// What a function is: a code object (its id, with its name id) or a
@@ -39,8 +116,9 @@ pub struct Totals {
     /// Calls made while another call of the same function (or pair) was
     /// active; `calls - recursive` is `pstats`' `cc`.
     pub recursive: u64,
-    pub own_ns: u64,
-    pub cumulative_ns: u64,
+    /// Own and cumulative time, in ticks ([`ticks`]).
+    pub own: u64,
+    pub cumulative: u64,
     /// Active calls now.
     level: u32,
 }
@@ -50,12 +128,12 @@ impl Totals {
     fn close(&mut self, elapsed: u64, own: u64) {
         self.level = self.level.saturating_sub(1);
         if self.level == 0 {
-            self.cumulative_ns += elapsed;
+            self.cumulative += elapsed;
         } else {
             self.recursive += 1;
         }
         self.calls += 1;
-        self.own_ns += own;
+        self.own += own;
     }
 
     pub fn primitive(&self) -> u64 {
@@ -71,6 +149,10 @@ struct Frame {
     start: u64,
     /// Time spent in callees so far.
     sub: u64,
+    /// The last callee this frame called and the pair's slot: a loop
+    /// calling one function finds its pair without hashing.
+    last_callee: u32,
+    last_edge: u32,
 }
 
 const NO_SLOT: u32 = u32::MAX;
@@ -142,26 +224,38 @@ impl Aggregator {
         slot
     }
 
-    /// A call of `func` on `thread` at `now` (ns).
+    /// A call of `func` on `thread` at `now` (ticks).
     pub fn enter(&mut self, thread: usize, func: Func, now: u64) {
         self.switch(thread);
         let Some(slot) = self.slot(func, true) else {
             return;
         };
         self.funcs[slot as usize].1.level += 1;
-        let edge = match self.stack.last() {
-            Some(caller) => {
-                let edge = self.edge(caller.func, slot);
-                self.edges[edge as usize].1.level += 1;
+        let edge = match self
+            .stack
+            .last()
+            .map(|c| (c.func, c.last_callee, c.last_edge))
+        {
+            Some((_, callee, edge)) if callee == slot => Some(edge),
+            Some((caller, _, _)) => {
+                let edge = self.edge(caller, slot);
+                if let Some(frame) = self.stack.last_mut() {
+                    (frame.last_callee, frame.last_edge) = (slot, edge);
+                }
                 Some(edge)
             }
             None => None,
         };
+        if let Some(edge) = edge {
+            self.edges[edge as usize].1.level += 1;
+        }
         self.stack.push(Frame {
             func: slot,
             edge,
             start: now,
             sub: 0,
+            last_callee: NO_SLOT,
+            last_edge: NO_SLOT,
         });
     }
 
@@ -233,7 +327,10 @@ impl Aggregator {
                 callers,
             })
             .collect();
-        Snapshot { functions }
+        Snapshot {
+            functions,
+            ns_per_tick: ns_per_tick(),
+        }
     }
 }
 
@@ -249,6 +346,8 @@ pub struct FunctionStats {
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     pub functions: Vec<FunctionStats>,
+    /// What a tick is worth ([`ns_per_tick`]).
+    pub ns_per_tick: f64,
 }
 
 /// How `pstats` names a function: file name, first line, name.  Builtins
@@ -271,6 +370,11 @@ pub fn location(func: Func) -> (Arc<str>, i32, Arc<str>) {
 }
 
 impl Snapshot {
+    /// `ticks` in seconds.
+    pub fn seconds(&self, ticks: u64) -> f64 {
+        ticks as f64 * self.ns_per_tick / 1e9
+    }
+
     /// The live statistics payload (`pikos.stats`, `docs/wire-format.md`):
     /// `{"functions": [[filename, line, name, calls, primitive calls, own
     /// seconds, cumulative seconds], ...]}`.
@@ -291,8 +395,8 @@ impl Snapshot {
                     ",{},{},{:.9},{:.9}]",
                     t.calls,
                     t.primitive(),
-                    t.own_ns as f64 / 1e9,
-                    t.cumulative_ns as f64 / 1e9
+                    self.seconds(t.own),
+                    self.seconds(t.cumulative)
                 )
                 .as_bytes(),
             );
@@ -326,15 +430,9 @@ mod tests {
         a.leave(T, f(1), 100);
         let s = a.snapshot(100);
         let outer = totals(&s, f(1));
-        assert_eq!(
-            (outer.calls, outer.own_ns, outer.cumulative_ns),
-            (1, 65, 100)
-        );
+        assert_eq!((outer.calls, outer.own, outer.cumulative), (1, 65, 100));
         let inner = totals(&s, f(2));
-        assert_eq!(
-            (inner.calls, inner.own_ns, inner.cumulative_ns),
-            (1, 30, 30)
-        );
+        assert_eq!((inner.calls, inner.own, inner.cumulative), (1, 30, 30));
         let callers = &s.functions.iter().find(|x| x.func == f(2)).unwrap().callers;
         assert_eq!(callers.len(), 1);
         assert_eq!(callers[0].0, f(1));
@@ -352,7 +450,7 @@ mod tests {
         a.leave(T, f(3), 50);
         let t = totals(&a.snapshot(50), f(3));
         assert_eq!((t.calls, t.primitive()), (3, 1));
-        assert_eq!((t.own_ns, t.cumulative_ns), (50, 50));
+        assert_eq!((t.own, t.cumulative), (50, 50));
     }
 
     #[test]
@@ -363,8 +461,8 @@ mod tests {
         a.leave(1, f(1), 10);
         a.leave(2, f(2), 30);
         let s = a.snapshot(30);
-        assert_eq!(totals(&s, f(1)).cumulative_ns, 10);
-        assert_eq!(totals(&s, f(2)).cumulative_ns, 25);
+        assert_eq!(totals(&s, f(1)).cumulative, 10);
+        assert_eq!(totals(&s, f(2)).cumulative, 25);
         // Neither is the other's caller.
         assert!(s.functions.iter().all(|x| x.callers.is_empty()));
     }
@@ -375,9 +473,9 @@ mod tests {
         a.leave(T, f(7), 1); // a return with no call: ignored
         a.enter(T, f(1), 0);
         let live = a.snapshot(40);
-        assert_eq!(totals(&live, f(1)).cumulative_ns, 40);
+        assert_eq!(totals(&live, f(1)).cumulative, 40);
         a.leave(T, f(1), 100);
-        assert_eq!(totals(&a.snapshot(100), f(1)).cumulative_ns, 100);
+        assert_eq!(totals(&a.snapshot(100), f(1)).cumulative, 100);
         assert!(a.snapshot(100).functions.iter().all(|x| x.func != f(7)));
     }
 

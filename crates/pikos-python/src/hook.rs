@@ -86,9 +86,6 @@ pub(crate) struct HookState {
     pub(crate) monitoring: Option<crate::monitoring::Session>,
     /// Whether the last session ran on `sys.monitoring`.
     used_monitoring: bool,
-    /// Builtins are named by their `cProfile` label (statistics), not their
-    /// `__name__`.
-    labels: bool,
 }
 
 /// The mechanism a line hook uses on 3.12+: `sys.monitoring` with native
@@ -300,7 +297,6 @@ impl Hook {
                 #[cfg(Py_3_12)]
                 monitoring: None,
                 used_monitoring: false,
-                labels: false,
             }),
         })
     }
@@ -369,7 +365,6 @@ impl Hook {
                 "statistics need a function hook, not a line hook",
             ));
         }
-        st.labels = stats.is_some();
         st.target = match (sink, recorder, stats) {
             (_, _, Some(stats)) => Target::Stats(stats),
             (Some(sink), _, None) => Target::Native(sink),
@@ -762,10 +757,11 @@ unsafe fn record_event(
     if slot.own {
         return Ok(());
     }
+    let statistics = matches!(hook.state(py).target, Target::Stats(_));
     let function = match kind {
         // SAFETY: for c_* events `arg` is the called builtin.
         EventKind::CCall | EventKind::CReturn | EventKind::CException => unsafe {
-            if hook.state(py).labels {
+            if statistics {
                 codes::builtin_label(py, arg)?
             } else {
                 codes::builtin_name(py, arg)?
@@ -773,6 +769,15 @@ unsafe fn record_event(
         },
         _ => slot.name,
     };
+    if statistics {
+        // No record: the event goes into the totals, keyed by the thread's
+        // hook object (one per covered thread).
+        if let Target::Stats(stats) = &hook.state(py).target {
+            let thread = thread_hook as *const ThreadHook as usize;
+            stats.get().event(py, thread, kind, slot.plain, function);
+        }
+        return Ok(());
+    }
     let lineno = if kind == EventKind::Line {
         // Line events: the line the tracing machinery set on the frame.
         // SAFETY: valid frame.
@@ -836,8 +841,8 @@ pub(crate) fn emit(
             };
             recorder.call_method1(py, intern!(py, "record"), (record,))?;
         }
-        Target::Stats(stats) => stats.get().event(py, &event),
-        Target::Idle => {}
+        // Statistics take their events in `record_event`.
+        Target::Stats(_) | Target::Idle => {}
     }
     Ok(())
 }

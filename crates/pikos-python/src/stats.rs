@@ -7,11 +7,10 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use pikos_core::stats::{location, now_ns, Aggregator, Func, Snapshot, Totals};
+use pikos_core::stats::{location, ticks, Aggregator, Func, Snapshot, Totals};
 use pikos_core::wire::TOPIC_STATS;
-use pikos_core::{Event, EventKind};
+use pikos_core::EventKind;
 use pyo3::exceptions::{PyOSError, PyValueError};
-use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
@@ -38,41 +37,30 @@ impl Stats {
         unsafe { self.totals.get_mut(py) }
     }
 
-    /// One function event from the hook: `event.code`/`event.function` name
-    /// a code object for `call`/`return`, the builtin's label for `c_*`.
+    /// One function event from the hook, on the thread keyed `thread`:
+    /// `code`/`function` name a code object and its name for
+    /// `call`/`return`; `function` is the builtin's label for `c_*`.
     #[inline(always)]
-    pub fn event(&self, py: Python<'_>, event: &Event) {
-        let now = now_ns();
-        // SAFETY: GIL held, so this thread has a thread state.
-        let thread = unsafe { ffi::PyThreadState_Get() } as usize;
+    pub fn event(&self, py: Python<'_>, thread: usize, kind: EventKind, code: u32, function: u32) {
+        let now = ticks();
         let totals = self.totals(py);
-        match event.kind {
-            EventKind::Call => totals.enter(
-                thread,
-                Func::Code {
-                    code: event.code,
-                    name: event.function,
-                },
-                now,
-            ),
-            EventKind::Return => totals.leave(
-                thread,
-                Func::Code {
-                    code: event.code,
-                    name: event.function,
-                },
-                now,
-            ),
-            EventKind::CCall => totals.enter(thread, Func::Builtin(event.function), now),
+        let python = Func::Code {
+            code,
+            name: function,
+        };
+        match kind {
+            EventKind::Call => totals.enter(thread, python, now),
+            EventKind::Return => totals.leave(thread, python, now),
+            EventKind::CCall => totals.enter(thread, Func::Builtin(function), now),
             EventKind::CReturn | EventKind::CException => {
-                totals.leave(thread, Func::Builtin(event.function), now)
+                totals.leave(thread, Func::Builtin(function), now)
             }
             EventKind::Line => {}
         }
     }
 
     fn snapshot(&self, py: Python<'_>) -> Snapshot {
-        self.totals(py).snapshot(now_ns())
+        self.totals(py).snapshot(ticks())
     }
 }
 
@@ -81,12 +69,12 @@ fn key(func: Func) -> (String, i32, String) {
     (filename.to_string(), line, name.to_string())
 }
 
-fn numbers(t: &Totals) -> (u64, u64, f64, f64) {
+fn numbers(snapshot: &Snapshot, t: &Totals) -> (u64, u64, f64, f64) {
     (
         t.primitive(),
         t.calls,
-        t.own_ns as f64 / 1e9,
-        t.cumulative_ns as f64 / 1e9,
+        snapshot.seconds(t.own),
+        snapshot.seconds(t.cumulative),
     )
 }
 
@@ -109,12 +97,12 @@ impl Stats {
         let snapshot = self.snapshot(py);
         let rows = PyList::empty(py);
         for f in &snapshot.functions {
-            let (cc, nc, tt, ct) = numbers(&f.totals);
+            let (cc, nc, tt, ct) = numbers(&snapshot, &f.totals);
             let callers: Vec<_> = f
                 .callers
                 .iter()
                 .map(|(caller, t)| {
-                    let (cc, nc, tt, ct) = numbers(t);
+                    let (cc, nc, tt, ct) = numbers(&snapshot, t);
                     (key(*caller), cc, nc, tt, ct)
                 })
                 .collect();
@@ -126,7 +114,7 @@ impl Stats {
     /// Closes every call still running, as if it returned now (what
     /// `cProfile` does when disabled).
     fn close_all(&self, py: Python<'_>) {
-        self.totals(py).close_all(now_ns());
+        self.totals(py).close_all(ticks());
     }
 
     /// In a child process after `fork`: the publisher thread does not exist

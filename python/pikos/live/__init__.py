@@ -46,7 +46,8 @@ class Message:
     #: the publishing session's id, and its process
     session: str
     pid: int
-    #: the message's number in its session (0: the first header)
+    #: the message's number in its session, over all kinds (a viewer that
+    #: joins late starts wherever the session is)
     seq: int
     #: when it was sent (seconds since the epoch)
     time: float
@@ -72,7 +73,12 @@ class Message:
         if self.kind != "records" or not self.data:
             return None
         last = self.data.rstrip(b"\n").rsplit(b"\n", 1)[-1]
-        return tuple(json.loads(last)) if last else None
+        if not last:
+            return None
+        values = json.loads(last)
+        if not isinstance(values, list):
+            raise ValueError(f"a record is a JSON array, not {last[:40]!r}")
+        return tuple(values)
 
 
 @dataclass
