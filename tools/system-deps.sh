@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Usage: tools/system-deps.sh
+# Install the system programs the tests drive that a fresh machine may lack:
+# tmux (the `pikos live` viewer is tested in a tmux pane).  Uses Debian's
+# apt-get when run as root; otherwise says what to install and goes on (the
+# viewer's end-to-end test then reports itself skipped).
+set -euo pipefail
+missing=()
+command -v tmux > /dev/null || missing+=(tmux)
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+if [ "$(id -u)" -eq 0 ] && command -v apt-get > /dev/null; then
+    echo "== installing ${missing[*]} (apt-get)"
+    apt-get update -qq > /dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" > /dev/null
+else
+    echo "note: install ${missing[*]} to run every test (not root, or no apt-get)"
+fi
