@@ -48,6 +48,11 @@ DOCUMENTED = [
     ("pikos.recorders.text_file_recorder", "TextFileRecorder"),
     ("pikos.recorders.csv_recorder", "CSVRecorder"),
     ("pikos.recorders.csv_file_recorder", "CSVFileRecorder"),
+    ("pikos.recorders.zeromq_recorder", "ZeroMQRecorder"),
+    ("pikos.recorders.api", "ZeroMQRecorder"),
+    ("pikos.monitors.api", "StatsMonitor"),
+    ("pikos.monitors.stats_monitor", "StatsMonitor"),
+    ("pikos.live", "subscribe"),
     ("pikos.filters.on_value", "OnValue"),
     ("pikos.filters.not_on_value", "NotOnValue"),
     ("pikos.filters.on_change", "OnChange"),
@@ -55,6 +60,8 @@ DOCUMENTED = [
 
 # (api module, name, defining module): the api must re-export the same object.
 REEXPORTS = [
+    ("pikos.recorders.api", "ZeroMQRecorder", "pikos.recorders.zeromq_recorder"),
+    ("pikos.monitors.api", "StatsMonitor", "pikos.monitors.stats_monitor"),
     ("pikos.monitors.api", "FunctionMonitor", "pikos.monitors.function_monitor"),
     ("pikos.monitors.api", "LineMonitor", "pikos.monitors.line_monitor"),
     (

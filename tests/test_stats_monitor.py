@@ -801,3 +801,62 @@ def test_a_period_the_core_cannot_use_fails_at_construction():
     with monitor:
         T.helper(0)
     assert calls_of(monitor.snapshot()) == {key(T.helper): (1, 1)}
+
+
+# --- the mechanism: sys.monitoring on 3.12+, the profile hook on request ------
+
+BACKENDS = ["legacy"] + (["auto", "monitoring"] if sys.version_info >= (3, 12) else [])
+
+
+def tricky():
+    """Calls whose events differ most between the two mechanisms: a method
+    descriptor called with its self, a builtin calling back into Python, a
+    generator resumed by throw, a builtin that raises, an exception
+    unwinding through frames."""
+    items = []
+    list.append(items, 1)
+    sorted(["bb", "a"], key=len)
+    sorted(["bb", "a"], key=lambda s: s[::-1])
+
+    def gen():
+        while True:
+            try:
+                yield
+            except KeyError:
+                pass
+
+    g = gen()
+    next(g)
+    g.throw(KeyError())
+    g.close()
+    try:
+        int("x")
+    except ValueError:
+        pass
+
+    def deep(n):
+        if n == 0:
+            raise LookupError
+        deep(n - 1)
+
+    try:
+        deep(3)
+    except LookupError:
+        pass
+    return items
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_each_mechanism_counts_what_cprofile_counts(backend, monkeypatch):
+    monkeypatch.setenv("PIKOS_HOOK", backend)
+    for function in (T.workload, tricky):
+        function()  # warm up
+        expected = cprofile_stats(function)
+        monitor = StatsMonitor()
+        with monitor:
+            function()
+        stats = monitor.snapshot()
+        mechanism = "legacy" if backend == "legacy" else "monitoring"
+        assert monitor._hook.backend == mechanism
+        # Calls, primitive calls and callers, key by key.
+        assert counts_of(stats) == counts_of(expected), function.__name__

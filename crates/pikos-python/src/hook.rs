@@ -107,12 +107,21 @@ impl HookState {
     /// call).  On 3.13 the legacy hook is a little faster per line event
     /// (no thread check, CPython's own fast handler), so unfocused line
     /// monitors keep it there.
+    ///
+    /// Statistics take it too: the legacy profile hook makes a frame object
+    /// per call on 3.12+, which `cProfile` itself no longer pays.  Other
+    /// function monitors keep the profile hook (its `c_call` events would
+    /// need `CALL` on every call).
     #[cfg(Py_3_12)]
-    fn wants_monitoring(&self) -> bool {
+    fn wants_monitoring(&self, hook_kind: HookKind) -> bool {
+        let statistics = matches!(self.target, Target::Stats(_));
+        if hook_kind != HookKind::Trace && !statistics {
+            return false;
+        }
         match self.choice {
             Choice::Legacy => false,
             Choice::Monitoring => true,
-            Choice::Auto => self.focus.is_some() || cfg!(not(Py_3_13)),
+            Choice::Auto => statistics || self.focus.is_some() || cfg!(not(Py_3_13)),
         }
     }
 
@@ -388,14 +397,19 @@ impl Hook {
         st.active = true;
         st.used_monitoring = false;
         #[cfg(Py_3_12)]
-        if this.hook_kind == HookKind::Trace && st.wants_monitoring() {
+        if st.wants_monitoring(this.hook_kind) {
             let choice = st.choice;
             let focus = st
                 .focus
                 .as_ref()
                 .map(|f| f.refs.iter().map(|c| c.clone_ref(py)).collect());
             // Calls Python: no borrow of the state across it.
-            match crate::monitoring::Session::start(slf, focus) {
+            let kind = if matches!(st.target, Target::Stats(_)) {
+                crate::monitoring::SessionKind::Stats
+            } else {
+                crate::monitoring::SessionKind::Lines
+            };
+            match crate::monitoring::Session::start(slf, focus, kind) {
                 Ok(Some(session)) => {
                     let st = this.state(py);
                     st.monitoring = Some(session);
@@ -507,10 +521,12 @@ impl Hook {
         Self::remove_here(slf);
     }
 
-    /// The mechanism of the next sessions of a line hook: "auto" (the
-    /// default: `sys.monitoring` where `HookState::wants_monitoring` says
-    /// and a tool id is free, else the legacy trace hook), "legacy", or
-    /// "monitoring" (3.12+; enabling fails when no tool id is free).
+    /// The mechanism of the next sessions of a line or statistics hook:
+    /// "auto" (the default: `sys.monitoring` where
+    /// `HookState::wants_monitoring` says and a tool id is free, else the
+    /// legacy hook), "legacy", or "monitoring" (3.12+; enabling fails when
+    /// no tool id is free).  Other function hooks always use the profile
+    /// hook.
     fn set_backend(&self, py: Python<'_>, backend: &str) -> PyResult<()> {
         let choice = match backend {
             "auto" => Choice::Auto,
@@ -524,18 +540,10 @@ impl Hook {
                 return Err(PyValueError::new_err(message));
             }
         };
-        if choice == Choice::Monitoring {
-            if cfg!(not(Py_3_12)) {
-                return Err(PyValueError::new_err(
-                    "the \"monitoring\" hook backend needs sys.monitoring (Python 3.12+)",
-                ));
-            }
-            if self.hook_kind != HookKind::Trace {
-                return Err(PyValueError::new_err(
-                    "the \"monitoring\" hook backend is for line monitors; function \
-                     monitors use the profile hook",
-                ));
-            }
+        if choice == Choice::Monitoring && cfg!(not(Py_3_12)) {
+            return Err(PyValueError::new_err(
+                "the \"monitoring\" hook backend needs sys.monitoring (Python 3.12+)",
+            ));
         }
         self.state(py).choice = choice;
         Ok(())
@@ -787,6 +795,24 @@ unsafe fn record_event(
         unsafe { slot.line_of(frame) }
     };
     emit(py, hook, slot, function, lineno, kind)
+}
+
+/// A function event for a statistics hook (from `sys.monitoring`): the
+/// thread's key, the event, the code id and the function's name (or the
+/// builtin's label).
+#[cfg(Py_3_12)]
+#[inline(always)]
+pub(crate) fn stats_event(
+    py: Python<'_>,
+    hook: &Hook,
+    thread: usize,
+    kind: EventKind,
+    code: u32,
+    function: u32,
+) {
+    if let Target::Stats(stats) = &hook.state(py).target {
+        stats.get().event(py, thread, kind, code, function);
+    }
 }
 
 /// Records one event of `slot`'s code: memory (for memory monitors), the

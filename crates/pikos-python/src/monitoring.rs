@@ -17,6 +17,12 @@
 //! end, `restart_events()` undoes our disables: they would otherwise stay
 //! with the tool id for the next tool to take it.
 //!
+//! Statistics (`StatsMonitor`) run here too, on the events `cProfile` takes
+//! on 3.12+: `PY_START`/`PY_RESUME`/`PY_THROW` are calls, `PY_RETURN`/
+//! `PY_YIELD`/`PY_UNWIND` returns, and `CALL` of a builtin, then its
+//! `C_RETURN`/`C_RAISE`, a builtin's call and return, exactly where the
+//! legacy profile hook reports them, without its frame object per call.
+//!
 //! `sys.monitoring` is process-wide, so the session keeps the threads it
 //! covers (by thread-state id, never reused): the thread that enabled it,
 //! and the threads started meanwhile (added by `Hook.install_thread`).
@@ -37,16 +43,54 @@ use crate::hook::{self, Hook};
 
 // Event numbers of `sys.monitoring.events` (the same on 3.12 and 3.13).
 const PY_START: u32 = 0;
+const PY_RESUME: u32 = 1;
+const PY_RETURN: u32 = 2;
+const PY_YIELD: u32 = 3;
+const CALL: u32 = 4;
 const LINE: u32 = 5;
 const JUMP: u32 = 7;
-const EVENTS: u32 = (1 << PY_START) | (1 << LINE) | (1 << JUMP);
+const PY_UNWIND: u32 = 12;
+const PY_THROW: u32 = 13;
+const C_RETURN: u32 = 15;
+const C_RAISE: u32 = 16;
+
+/// What a session reports.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    /// Line events (line monitors).
+    Lines,
+    /// Function events into statistics (`StatsMonitor`).
+    Stats,
+}
+
+impl SessionKind {
+    /// Each callback's definition and the events it is registered for.
+    fn callbacks(self) -> &'static [(usize, &'static [u32])] {
+        match self {
+            SessionKind::Lines => &[(0, &[LINE]), (1, &[JUMP]), (2, &[PY_START])],
+            SessionKind::Stats => &[
+                (3, &[PY_START, PY_RESUME, PY_THROW]),
+                (4, &[PY_RETURN, PY_YIELD, PY_UNWIND]),
+                (5, &[CALL]),
+                (6, &[C_RETURN, C_RAISE]),
+            ],
+        }
+    }
+
+    fn events(self) -> u32 {
+        self.callbacks()
+            .iter()
+            .flat_map(|(_, events)| events.iter())
+            .fold(0, |all, event| all | (1 << event))
+    }
+}
 
 /// The tool ids tried, in order: the profiler's, then those no tool is
 /// assigned, never the debugger's or coverage's.
 const TOOL_IDS: [u8; 4] = [2, 3, 4, 5];
 
 /// The callbacks' method definitions, static as CPython requires.
-struct Defs([ffi::PyMethodDef; 3]);
+struct Defs([ffi::PyMethodDef; 7]);
 // SAFETY: immutable after construction; only pointers to static data.
 unsafe impl Sync for Defs {}
 
@@ -65,6 +109,10 @@ static DEFS: Defs = Defs([
     def(c"pikos_line", line_callback),
     def(c"pikos_jump", jump_callback),
     def(c"pikos_start", start_callback),
+    def(c"pikos_stats_call", stats_call_callback),
+    def(c"pikos_stats_return", stats_return_callback),
+    def(c"pikos_stats_c_call", stats_c_call_callback),
+    def(c"pikos_stats_c_return", stats_c_return_callback),
 ]);
 
 /// Callables of ended sessions, kept until the next session starts: a
@@ -75,6 +123,7 @@ static ENDED: GilCell<Vec<Py<PyAny>>> = GilCell::new(Vec::new());
 /// A running `sys.monitoring` session of one hook.
 pub struct Session {
     tool: u8,
+    kind: SessionKind,
     /// The focused code objects with local events; None: global events.
     local: Option<Vec<Py<PyAny>>>,
     callables: Vec<Py<PyAny>>,
@@ -90,6 +139,7 @@ impl Session {
     pub fn start(
         hook: &Bound<'_, Hook>,
         focus: Option<Vec<Py<PyAny>>>,
+        kind: SessionKind,
     ) -> PyResult<Option<Session>> {
         let py = hook.py();
         // SAFETY: GIL held; no other borrow of ENDED is live (the callbacks
@@ -114,8 +164,9 @@ impl Session {
         };
         let mut session = Session {
             tool,
+            kind,
             local: None,
-            callables: Vec::with_capacity(3),
+            callables: Vec::with_capacity(4),
             threads: FxHashSet::default(),
             last_thread: (-1, false),
             disable: monitoring.getattr(intern!(py, "DISABLE"))?.unbind(),
@@ -136,7 +187,9 @@ impl Session {
         monitoring: &Bound<'_, PyAny>,
         focus: Option<Vec<Py<PyAny>>>,
     ) -> PyResult<()> {
-        for (def, event) in DEFS.0.iter().zip([LINE, JUMP, PY_START]) {
+        let events = self.kind.events();
+        for &(def, callback_events) in self.kind.callbacks() {
+            let def = &DEFS.0[def];
             // SAFETY: GIL held; a static method def; `hook` becomes the
             // callable's self, which keeps it alive.
             let callable = unsafe {
@@ -149,10 +202,12 @@ impl Session {
                     ),
                 )?
             };
-            monitoring.call_method1(
-                intern!(py, "register_callback"),
-                (self.tool, 1u32 << event, &callable),
-            )?;
+            for event in callback_events {
+                monitoring.call_method1(
+                    intern!(py, "register_callback"),
+                    (self.tool, 1u32 << event, &callable),
+                )?;
+            }
             self.callables.push(callable.unbind());
         }
         match focus {
@@ -161,14 +216,14 @@ impl Session {
                 for code in codes {
                     monitoring.call_method1(
                         intern!(py, "set_local_events"),
-                        (self.tool, &code, EVENTS),
+                        (self.tool, &code, events),
                     )?;
                     local.push(code);
                 }
                 self.local = Some(local);
             }
             None => {
-                monitoring.call_method1(intern!(py, "set_events"), (self.tool, EVENTS))?;
+                monitoring.call_method1(intern!(py, "set_events"), (self.tool, events))?;
             }
         }
         Ok(())
@@ -192,7 +247,8 @@ impl Session {
                     monitoring.call_method1(intern!(py, "set_events"), (self.tool, 0))?;
                 }
             }
-            for event in [LINE, JUMP, PY_START] {
+            let events = self.kind.callbacks().iter().flat_map(|(_, e)| e.iter());
+            for event in events {
                 monitoring.call_method1(
                     intern!(py, "register_callback"),
                     (self.tool, 1u32 << event, py.None()),
@@ -234,7 +290,10 @@ impl Session {
             .iter()
             .filter(|c| !old.contains(&(c.as_ptr() as usize)))
         {
-            monitoring.call_method1(intern!(py, "set_local_events"), (self.tool, code, EVENTS))?;
+            monitoring.call_method1(
+                intern!(py, "set_local_events"),
+                (self.tool, code, self.kind.events()),
+            )?;
             local.push(code.clone_ref(py));
         }
         Ok(())
@@ -309,7 +368,7 @@ unsafe fn run(
     slf: *mut ffi::PyObject,
     args: *mut *mut ffi::PyObject,
     gated: bool,
-    decide: impl FnOnce(Python<'_>, *mut ffi::PyObject) -> PyResult<Outcome>,
+    decide: impl FnOnce(Python<'_>, &Hook, *mut ffi::PyObject) -> PyResult<Outcome>,
 ) -> *mut ffi::PyObject {
     // SAFETY: CPython calls callbacks with the GIL held.
     let py = unsafe { Python::assume_attached() };
@@ -328,7 +387,7 @@ unsafe fn run(
     }
     let mut error = None;
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let outcome = decide(py, code)?;
+        let outcome = decide(py, this, code)?;
         if let Outcome::Line(line) = outcome {
             record_line(py, this, code, line)?;
         }
@@ -402,7 +461,7 @@ unsafe extern "C" fn line_callback(
 ) -> *mut ffi::PyObject {
     // SAFETY: CPython passes (code, line) to LINE callbacks.
     unsafe {
-        run(slf, args, true, |_py, _code| {
+        run(slf, args, true, |_py, _hook, _code| {
             let line = ffi::PyLong_AsLong(*args.add(1));
             Ok(Outcome::Line(line as i32))
         })
@@ -424,7 +483,7 @@ unsafe extern "C" fn jump_callback(
             // Forward: never a line event, on any thread.
             return disable(slf);
         }
-        run(slf, args, true, |py, code| {
+        run(slf, args, true, |py, _hook, code| {
             let slot = slot_of(py, code, true)?;
             let (to_line, from_line) = (slot.line_at(to), slot.line_at(from));
             Ok(if to_line != from_line {
@@ -447,7 +506,7 @@ unsafe extern "C" fn start_callback(
 ) -> *mut ffi::PyObject {
     // SAFETY: CPython passes (code, offset) to PY_START callbacks.
     unsafe {
-        run(slf, args, false, |py, code| {
+        run(slf, args, false, |py, _hook, code| {
             // 3.13 reports a LINE event at a function's first instruction
             // when it shares the line of RESUME (a one-line function, a
             // lambda) only while PY_START is active there: keep it there.
@@ -461,6 +520,120 @@ unsafe extern "C" fn start_callback(
             })
         })
     }
+}
+
+/// A statistics event of a Python function (`PY_*(code, offset, ...)`).
+///
+/// # Safety
+/// A callback's arguments.
+#[inline(always)]
+unsafe fn stats_python(
+    slf: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    kind: EventKind,
+) -> *mut ffi::PyObject {
+    // SAFETY: forwarded from the callback.
+    unsafe {
+        run(slf, args, true, |py, hook, code| {
+            let slot = slot_of(py, code, false)?;
+            if !slot.own {
+                let thread = gated_thread(py, hook);
+                hook::stats_event(py, hook, thread, kind, slot.plain, slot.name);
+            }
+            Ok(Outcome::Skip)
+        })
+    }
+}
+
+/// A statistics event of a call `(code, offset, callable, arg0)`: a
+/// builtin's call or return, called from `code`; nothing for other calls.
+///
+/// # Safety
+/// A callback's arguments.
+#[inline(always)]
+unsafe fn stats_builtin(
+    slf: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    kind: EventKind,
+) -> *mut ffi::PyObject {
+    // SAFETY: forwarded from the callback: CPython passes 4 arguments.
+    unsafe {
+        let callable = *args.add(2);
+        // Most calls are of Python functions: nothing more to do for them.
+        if ffi::Py_TYPE(callable) == std::ptr::addr_of_mut!(ffi::PyFunction_Type) {
+            return none();
+        }
+        run(slf, args, true, |py, hook, code| {
+            let given = *args.add(3) != missing(py);
+            let Some(label) = codes::callable_label(py, callable, given)? else {
+                return Ok(Outcome::Skip);
+            };
+            let slot = slot_of(py, code, false)?;
+            if !slot.own {
+                let thread = gated_thread(py, hook);
+                hook::stats_event(py, hook, thread, kind, slot.plain, label);
+            }
+            Ok(Outcome::Skip)
+        })
+    }
+}
+
+/// The thread the gate just let through (its id: the statistics' key).
+fn gated_thread(py: Python<'_>, hook: &Hook) -> usize {
+    match &hook.state(py).monitoring {
+        Some(session) => session.last_thread.0 as usize,
+        None => current_thread() as usize,
+    }
+}
+
+/// `sys.monitoring.MISSING`, the `arg0` of a call without arguments.
+fn missing(py: Python<'_>) -> *mut ffi::PyObject {
+    static MISSING: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+    MISSING
+        .get_or_init(py, || {
+            py.import("sys")
+                .and_then(|sys| sys.getattr("monitoring"))
+                .and_then(|m| m.getattr("MISSING"))
+                .map(Bound::unbind)
+                .unwrap_or_else(|_| py.None())
+        })
+        .as_ptr()
+}
+
+unsafe extern "C" fn stats_call_callback(
+    slf: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    _nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    // SAFETY: a callback's arguments.
+    unsafe { stats_python(slf, args, EventKind::Call) }
+}
+
+unsafe extern "C" fn stats_return_callback(
+    slf: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    _nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    // SAFETY: a callback's arguments.
+    unsafe { stats_python(slf, args, EventKind::Return) }
+}
+
+unsafe extern "C" fn stats_c_call_callback(
+    slf: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    _nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    // SAFETY: a callback's arguments.
+    unsafe { stats_builtin(slf, args, EventKind::CCall) }
+}
+
+unsafe extern "C" fn stats_c_return_callback(
+    slf: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    _nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    // SAFETY: a callback's arguments.
+    unsafe { stats_builtin(slf, args, EventKind::CReturn) }
 }
 
 /// `sys.monitoring.DISABLE` (None once the session has ended).

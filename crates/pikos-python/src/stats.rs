@@ -7,7 +7,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use pikos_core::stats::{location, ticks, Aggregator, Func, Snapshot, Totals};
+use pikos_core::stats::{location, ns_per_tick, ticks, Aggregator, Func, Snapshot, Totals};
 use pikos_core::wire::TOPIC_STATS;
 use pikos_core::EventKind;
 use pyo3::exceptions::{PyOSError, PyValueError};
@@ -60,6 +60,9 @@ impl Stats {
     }
 
     fn snapshot(&self, py: Python<'_>) -> Snapshot {
+        // The first conversion of ticks may wait for the clock's
+        // calibration (tens of ms, once): not while holding the GIL.
+        py.detach(ns_per_tick);
         self.totals(py).snapshot(ticks())
     }
 }

@@ -241,6 +241,10 @@ class HookMonitor(Monitor):
         self._hook.uninstall()
         _ENABLED.pop(id(self), None)
         self._threading_slot.remove(self._start_thread)
+        self._finish()
+
+    def _finish(self):
+        """The end of a session, the hook removed: finalize the recorder."""
         self._recorder.finalize()
 
 

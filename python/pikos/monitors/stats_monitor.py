@@ -6,7 +6,12 @@ import os
 import weakref
 
 from pikos import _native
-from pikos.monitors.hook_monitor import _ENABLED, _PROFILE_SLOT, HookMonitor
+from pikos.monitors.hook_monitor import (
+    _ENABLED,
+    _PROFILE_SLOT,
+    HookMonitor,
+    hook_backend,
+)
 
 __all__ = ["StatsMonitor"]
 
@@ -43,8 +48,10 @@ class StatsMonitor(HookMonitor):
         ['<built-in method builtins.sorted>']
 
     It covers the thread that enables it and threads started while it is
-    enabled.  Totals add up over enable/disable sessions; calls still
-    running at ``disable`` are counted up to then (as ``cProfile`` does).
+    enabled.  On Python 3.12+ it takes its events from ``sys.monitoring``
+    (as ``cProfile`` does there; ``PIKOS_HOOK=legacy``: the profile hook).
+    Totals add up over enable/disable sessions; calls still running at
+    ``disable`` are counted up to then (as ``cProfile`` does).
     Builtins are named as ``cProfile`` names them
     (``<built-in method builtins.len>``,
     ``<method 'append' of 'list' objects>``).
@@ -91,6 +98,9 @@ class StatsMonitor(HookMonitor):
         return self._publish_every
 
     def _install(self):
+        # On 3.12+ the totals come from sys.monitoring unless PIKOS_HOOK
+        # says "legacy" (the profile hook).
+        self._hook.set_backend(hook_backend())
         sink = None
         if self._recorder is not None:
             sink = self._recorder._pikos_prepare_stats()
@@ -112,17 +122,9 @@ class StatsMonitor(HookMonitor):
             raise
         self._sink = sink
 
-    def disable(self):
-        """Remove the hook (outermost call only); calls still running are
-        counted up to now, and the final totals are published."""
-        if self._depth == 0:
-            return
-        self._depth -= 1
-        if self._depth:
-            return
-        self._hook.uninstall()
-        _ENABLED.pop(id(self), None)
-        self._threading_slot.remove(self._start_thread)
+    def _finish(self):
+        # Calls still running are counted up to now (cProfile does so at
+        # disable), and the final totals are published.
         self._totals.close_all()
         sink, self._sink = self._sink, None
         if sink is not None:

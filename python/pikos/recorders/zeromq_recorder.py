@@ -7,6 +7,7 @@ thread of the core, never by the profiled program's threads.
 """
 
 import json
+import math
 import os
 import socket
 import sys
@@ -183,8 +184,12 @@ class ZeroMQRecorder(SinkRecorder):
 
     def _format(self, data):
         # Records only Python can encode (floats, objects): JSON of their
-        # values, anything JSON has no type for as its str().
-        return json.dumps(list(data), default=str, ensure_ascii=False) + "\n"
+        # values, anything JSON has no type for (inf and nan included) as
+        # its str(), as the core does.
+        values = [
+            str(v) if isinstance(v, float) and not math.isfinite(v) else v for v in data
+        ]
+        return json.dumps(values, default=str, ensure_ascii=False) + "\n"
 
     def finalize(self):
         """Send what is queued and the end marker; close the socket."""
