@@ -1,7 +1,7 @@
 //! Throughput of the CSV writer: records per second that the writer thread
 //! turns into bytes (`Pipeline::events` with the excel dialect, into memory),
-//! and end to end through a `FileSink` to /dev/null (channel, batches,
-//! writer thread).  Run with `cargo bench -p pikos-core --bench csv_writer`;
+//! and end to end through the file sink (`ThreadSink::open`, reported as
+//! "FileSink") to /dev/null (channel, batches, writer thread).  Run with `cargo bench -p pikos-core --bench csv_writer`;
 //! `make bench` does, and puts the numbers in BENCHMARKS.md.
 //!
 //! The data looks like a real line monitor's: 40 code objects of 60 source
@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use pikos_core::encode::CsvEncoder;
 use pikos_core::event::EventKind;
-use pikos_core::{tables, CodeEntry, CsvDialect, Event, FileSink, FilterSet, Pipeline, RecordKind};
+use pikos_core::{
+    tables, CodeEntry, CsvDialect, Event, FilterSet, Pipeline, RecordKind, ThreadSink,
+};
 
 const CODES: u32 = 40;
 const LINES: i32 = 60;
@@ -129,7 +131,7 @@ fn main() {
         let to_file = best(3, || {
             let fields = kind.field_names();
             let mut sink =
-                FileSink::open("/dev/null", false, true, pipeline(kind), &fields, false).unwrap();
+                ThreadSink::open("/dev/null", false, true, pipeline(kind), &fields, false).unwrap();
             for event in &events {
                 sink.push(*event);
             }

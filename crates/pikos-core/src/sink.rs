@@ -352,9 +352,6 @@ pub struct ThreadSink {
     thread: Option<JoinHandle<()>>,
 }
 
-/// The sink of the file recorders.
-pub type FileSink = ThreadSink;
-
 impl ThreadSink {
     /// Opens `path` (truncating, or appending when `append`), writes the
     /// header when asked, and starts the writer thread.
@@ -702,7 +699,8 @@ mod tests {
                 FilterSet::default(),
                 Box::new(CsvEncoder::new(CsvDialect::default())),
             );
-            let mut sink = FileSink::open(path, append, !append, pipeline, &fields, false).unwrap();
+            let mut sink =
+                ThreadSink::open(path, append, !append, pipeline, &fields, false).unwrap();
             for i in 0..(BATCH as u64 * 3 + 7) {
                 sink.push(event(i, EventKind::Call, ids, 3));
             }
@@ -728,7 +726,7 @@ mod tests {
             FilterSet::default(),
             Box::new(TextEncoder::Plain),
         );
-        let mut sink = FileSink::open("/dev/full", true, false, pipeline, &[], false).unwrap();
+        let mut sink = ThreadSink::open("/dev/full", true, false, pipeline, &[], false).unwrap();
         for i in 0..(BATCH as u64 * 200) {
             sink.push(event(i, EventKind::Call, ids, 3));
         }
@@ -748,7 +746,7 @@ mod tests {
             FilterSet::default(),
             Box::new(TextEncoder::Plain),
         );
-        let mut sink = FileSink::open(path, false, false, pipeline, &[], true).unwrap();
+        let mut sink = ThreadSink::open(path, false, false, pipeline, &[], true).unwrap();
         let rows = || std::fs::read_to_string(path).unwrap().lines().count();
         for i in 0..3 {
             sink.push(event(i, EventKind::Call, ids, 3));

@@ -293,11 +293,8 @@ impl Aggregator {
     /// Closes every call still active, on every thread, at `now` (what
     /// `cProfile` does when it is disabled).
     pub fn close_all(&mut self, now: u64) {
-        while !self.stack.is_empty() {
-            self.pop(now);
-        }
-        let threads: Vec<usize> = self.parked.keys().copied().collect();
-        for thread in threads {
+        let parked: Vec<usize> = self.parked.keys().copied().collect();
+        for thread in std::iter::once(self.current).chain(parked) {
             self.switch(thread);
             while !self.stack.is_empty() {
                 self.pop(now);

@@ -41,6 +41,21 @@ fn socket_err(address: &str, what: &str, err: zmq::Error) -> Error {
     Error::Socket(format!("ZeroMQ {address}: cannot {what}: {err}"))
 }
 
+/// `socket_err` for `map_err`.
+fn failed<'a>(address: &'a str, what: &'static str) -> impl FnOnce(zmq::Error) -> Error + 'a {
+    move |e| socket_err(address, what, e)
+}
+
+/// The endpoint a socket bound or connected (with the port chosen for a
+/// `*` or 0 port), else `address` as given.
+fn endpoint_of(socket: &zmq::Socket, address: &str) -> String {
+    socket
+        .get_last_endpoint()
+        .ok()
+        .and_then(|e| e.ok())
+        .unwrap_or_else(|| address.to_owned())
+}
+
 /// Seconds since the epoch, as a JSON number.
 fn unix_time() -> f64 {
     SystemTime::now()
@@ -92,11 +107,7 @@ pub struct Publisher {
 impl Publisher {
     pub fn open(config: PublisherConfig) -> Result<Self> {
         let address = config.address.clone();
-        let err = |what: &str| {
-            let address = address.clone();
-            let what = what.to_owned();
-            move |e| socket_err(&address, &what, e)
-        };
+        let err = |what| failed(&address, what);
         let context = zmq::Context::new();
         let socket = context.socket(zmq::XPUB).map_err(err("make a socket"))?;
         socket.set_sndhwm(config.hwm).map_err(err("set its hwm"))?;
@@ -117,11 +128,7 @@ impl Publisher {
         } else {
             socket.bind(&address).map_err(err("bind"))?;
         }
-        let endpoint = socket
-            .get_last_endpoint()
-            .ok()
-            .and_then(|e| e.ok())
-            .unwrap_or_else(|| address.clone());
+        let endpoint = endpoint_of(&socket, &address);
         let mut publisher = Publisher {
             socket,
             _context: context,
@@ -143,11 +150,6 @@ impl Publisher {
     /// address asked for port 0 or `*`).
     pub fn endpoint(&self) -> &str {
         &self.endpoint
-    }
-
-    /// Subscribers seen so far (subscriptions less unsubscriptions).
-    pub fn subscribers(&self) -> i64 {
-        self.subscribers
     }
 
     fn wait_for_subscriber(&mut self, wait: Duration) -> Result<()> {
@@ -289,7 +291,7 @@ impl Subscriber {
     /// Subscribes to every topic starting with one of `topics` (all when
     /// empty).
     pub fn open(address: &str, bind: bool, topics: &[&str]) -> Result<Self> {
-        let err = |what: &'static str| move |e| socket_err(address, what, e);
+        let err = |what| failed(address, what);
         let socket = context().socket(zmq::SUB).map_err(err("make a socket"))?;
         socket.set_linger(0).map_err(err("set its linger"))?;
         socket.set_rcvhwm(10_000).map_err(err("set its hwm"))?;
@@ -306,11 +308,7 @@ impl Subscriber {
         } else {
             socket.connect(address).map_err(err("connect"))?;
         }
-        let endpoint = socket
-            .get_last_endpoint()
-            .ok()
-            .and_then(|e| e.ok())
-            .unwrap_or_else(|| address.to_owned());
+        let endpoint = endpoint_of(&socket, address);
         Ok(Subscriber { socket, endpoint })
     }
 

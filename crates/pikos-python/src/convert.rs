@@ -6,8 +6,23 @@ use pikos_core::{Filter, FilterSet};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyString, PyTuple};
+use std::time::Duration;
 
 use crate::codes::text_of;
+
+/// `seconds` as a `Duration`, or a ValueError naming `what` unless it is
+/// >= 0 (> 0 when `positive`) and representable.
+pub fn duration(seconds: f64, what: &str, positive: bool) -> PyResult<Duration> {
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(d) if !(positive && d.is_zero()) => Ok(d),
+        _ => {
+            let bound = if positive { "> 0" } else { ">= 0" };
+            Err(PyValueError::new_err(format!(
+                "{what} must be {bound} seconds, not {seconds}"
+            )))
+        }
+    }
+}
 
 /// A record value as the encoders see it: `int` and `str` as themselves,
 /// other numbers as their `str()` (unquoted under `QUOTE_NONNUMERIC`, as

@@ -780,10 +780,8 @@ unsafe fn record_event(
     if statistics {
         // No record: the event goes into the totals, keyed by the thread's
         // hook object (one per covered thread).
-        if let Target::Stats(stats) = &hook.state(py).target {
-            let thread = thread_hook as *const ThreadHook as usize;
-            stats.get().event(py, thread, kind, slot.plain, function);
-        }
+        let thread = thread_hook as *const ThreadHook as usize;
+        stats_event(py, hook, thread, kind, slot.plain, function);
         return Ok(());
     }
     let lineno = if kind == EventKind::Line {
@@ -797,10 +795,8 @@ unsafe fn record_event(
     emit(py, hook, slot, function, lineno, kind)
 }
 
-/// A function event for a statistics hook (from `sys.monitoring`): the
-/// thread's key, the event, the code id and the function's name (or the
-/// builtin's label).
-#[cfg(Py_3_12)]
+/// A function event for a statistics hook: the thread's key, the event,
+/// the code id and the function's name (or the builtin's label).
 #[inline(always)]
 pub(crate) fn stats_event(
     py: Python<'_>,

@@ -5,10 +5,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use pikos_core::wire;
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use crate::convert;
 use crate::errors::core_err;
 
 #[pyclass(frozen, module = "pikos._native")]
@@ -52,11 +52,7 @@ impl Subscriber {
         timeout: Option<f64>,
     ) -> PyResult<Option<Vec<Bound<'py, PyBytes>>>> {
         let timeout = timeout
-            .map(|t| {
-                Duration::try_from_secs_f64(t).map_err(|_| {
-                    PyValueError::new_err(format!("timeout must be >= 0 seconds, not {t}"))
-                })
-            })
+            .map(|t| convert::duration(t, "timeout", false))
             .transpose()?;
         // Waits in slices, so Ctrl-C reaches Python between them.
         let slice = Duration::from_millis(100);

@@ -5,7 +5,7 @@
 use pikos_core::event::OwnedValue;
 use pikos_core::tables::TablesView;
 use pikos_core::wire::{Publisher, PublisherConfig};
-use pikos_core::{Event, JsonEncoder, Pipeline, RecordKind, ThreadSink, Value};
+use pikos_core::{Encoder, Event, JsonEncoder, Pipeline, RecordKind, ThreadSink, Value};
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -130,16 +130,12 @@ fn kind_of(kind: Option<&str>) -> PyResult<Option<RecordKind>> {
 
 fn pipeline(
     kind: Option<&str>,
-    encoder: &Bound<'_, PyTuple>,
+    encoder: Box<dyn Encoder>,
     filters: &Bound<'_, PyAny>,
 ) -> PyResult<Pipeline> {
     let filters = convert::filters(filters)?
         .ok_or_else(|| PyValueError::new_err("filter values that pikos cannot compare natively"))?;
-    Ok(Pipeline::new(
-        kind_of(kind)?,
-        filters,
-        convert::encoder(encoder)?,
-    ))
+    Ok(Pipeline::new(kind_of(kind)?, filters, encoder))
 }
 
 impl Sink {
@@ -215,6 +211,18 @@ impl Sink {
         }
     }
 
+    /// Starts the flusher of a live sink (one with `flush_every`), just
+    /// opened on a writer thread.
+    fn start_flusher(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let (this, py) = (slf.get(), slf.py());
+        if let Some(every) = this.flush_every {
+            let flusher = Flusher::start(slf, every)?;
+            // SAFETY: GIL held; no call into Python while borrowed.
+            unsafe { *this.flusher.get_mut(py) = Some(flusher) };
+        }
+        Ok(())
+    }
+
     /// A live sink's partial batch, to its writer (the flusher's call).
     fn send_pending(&self, py: Python<'_>) {
         if let State::Thread(file) = self.state(py) {
@@ -265,15 +273,8 @@ impl Sink {
     #[pyo3(signature = (flush_every=None))]
     fn file(flush_every: Option<f64>) -> PyResult<Self> {
         let flush_every = flush_every
-            .map(|s| {
-                Duration::try_from_secs_f64(s).map_err(|_| {
-                    PyValueError::new_err(format!("flush_every must be > 0 seconds, not {s}"))
-                })
-            })
+            .map(|s| convert::duration(s, "flush_every", true))
             .transpose()?;
-        if flush_every == Some(Duration::ZERO) {
-            return Err(PyValueError::new_err("flush_every must be > 0 seconds"));
-        }
         Ok(Sink::with(None, false, flush_every, false))
     }
 
@@ -340,7 +341,7 @@ impl Sink {
             };
             return Ok(());
         };
-        let mut pipeline = pipeline(kind, encoder, filters)?;
+        let mut pipeline = pipeline(kind, convert::encoder(encoder)?, filters)?;
         let fields: Vec<&str> = header.iter().flatten().map(String::as_str).collect();
         if let Some(path) = path {
             let write_header = header.is_some();
@@ -349,12 +350,7 @@ impl Sink {
                 .detach(|| ThreadSink::open(path, append, write_header, pipeline, &fields, live))
                 .map_err(core_err)?;
             *this.state(py) = State::Thread(file);
-            if let Some(every) = this.flush_every {
-                let flusher = Flusher::start(slf, every)?;
-                // SAFETY: GIL held; no call into Python while borrowed.
-                unsafe { *this.flusher.get_mut(py) = Some(flusher) };
-            }
-            return Ok(());
+            return Self::start_flusher(slf);
         }
         let mut out = Vec::new();
         if header.is_some() {
@@ -388,21 +384,14 @@ impl Sink {
     ) -> PyResult<String> {
         let (this, py) = (slf.get(), slf.py());
         this.close(py)?;
-        let seconds = |s: f64, what: &str| {
-            Duration::try_from_secs_f64(s)
-                .map_err(|_| PyValueError::new_err(format!("{what} must be >= 0 seconds, not {s}")))
-        };
-        let filters = convert::filters(filters)?.ok_or_else(|| {
-            PyValueError::new_err("filter values that pikos cannot compare natively")
-        })?;
-        let pipeline = Pipeline::new(kind_of(kind)?, filters, Box::new(JsonEncoder));
+        let pipeline = pipeline(kind, Box::new(JsonEncoder), filters)?;
         let config = PublisherConfig {
             address: address.clone(),
             connect,
             hwm,
-            linger: seconds(linger, "linger")?,
+            linger: convert::duration(linger, "linger", false)?,
             wait_for_ready: wait
-                .map(|w| seconds(w, "the wait for a viewer"))
+                .map(|w| convert::duration(w, "the wait for a viewer", false))
                 .transpose()?,
             session,
             pid: std::process::id(),
@@ -417,11 +406,7 @@ impl Sink {
             })
             .map_err(core_err)?;
         *this.state(py) = State::Thread(sink);
-        if let Some(every) = this.flush_every {
-            let flusher = Flusher::start(slf, every)?;
-            // SAFETY: GIL held; no call into Python while borrowed.
-            unsafe { *this.flusher.get_mut(py) = Some(flusher) };
-        }
+        Self::start_flusher(slf)?;
         Ok(endpoint)
     }
 

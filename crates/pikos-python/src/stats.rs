@@ -5,15 +5,15 @@
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use pikos_core::stats::{location, ns_per_tick, ticks, Aggregator, Func, Snapshot, Totals};
 use pikos_core::wire::TOPIC_STATS;
 use pikos_core::EventKind;
-use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
+use crate::convert;
 use crate::gil_cell::GilCell;
 use crate::sink::Sink;
 
@@ -138,12 +138,7 @@ impl Stats {
     /// `every` seconds until `stop_publishing`.
     fn start_publishing(slf: &Bound<'_, Self>, sink: Py<Sink>, every: f64) -> PyResult<()> {
         let py = slf.py();
-        let every = Duration::try_from_secs_f64(every)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| {
-                PyValueError::new_err(format!("publish_every must be > 0 seconds, not {every}"))
-            })?;
+        let every = convert::duration(every, "publish_every", true)?;
         slf.get().stop_publishing(py, None);
         let stats = slf.clone().unbind();
         let (stop, stopped) = mpsc::channel::<()>();

@@ -196,23 +196,31 @@ class HookMonitor(Monitor):
         else:
             self._recorder.prepare(record_type)
             sink = None
+        # The recorder was started: a failed install closes it (its output
+        # stays valid).
+        if sink is not None:
+            self._install_hook(self._recorder.finalize, sink=sink)
+        else:
+            self._install_hook(
+                self._recorder.finalize,
+                recorder=self._recorder,
+                record_type=None if record_type is tuple else record_type,
+            )
+
+    def _install_hook(self, undo, **target):
+        """Install the native hook feeding ``target`` (``Hook.install``'s
+        keywords), covering new threads too; if that fails, call ``undo``
+        and raise."""
         # Installing the hook is the last thing enable does: the events of
         # its own return are pikos' frames and are never recorded.
         self._threading_slot.push(self._start_thread)
         _ENABLED[id(self)] = weakref.ref(self)
         try:
-            if sink is not None:
-                self._hook.install(sink=sink)
-            else:
-                self._hook.install(
-                    recorder=self._recorder,
-                    record_type=None if record_type is tuple else record_type,
-                )
+            self._hook.install(**target)
         except BaseException:
             self._threading_slot.remove(self._start_thread)
             _ENABLED.pop(id(self), None)
-            # The recorder was started: close it (its output stays valid).
-            self._recorder.finalize()
+            undo()
             raise
 
     def _stop_in_child(self):

@@ -3,15 +3,9 @@ core as the program runs, and published over ZeroMQ while it runs."""
 
 import marshal
 import os
-import weakref
 
 from pikos import _native
-from pikos.monitors.hook_monitor import (
-    _ENABLED,
-    _PROFILE_SLOT,
-    HookMonitor,
-    hook_backend,
-)
+from pikos.monitors.hook_monitor import _PROFILE_SLOT, HookMonitor, hook_backend
 
 __all__ = ["StatsMonitor"]
 
@@ -109,17 +103,13 @@ class StatsMonitor(HookMonitor):
             except BaseException:
                 self._recorder.finalize()
                 raise
-        self._threading_slot.push(self._start_thread)
-        _ENABLED[id(self)] = weakref.ref(self)
-        try:
-            self._hook.install(stats=self._totals)
-        except BaseException:
-            self._threading_slot.remove(self._start_thread)
-            _ENABLED.pop(id(self), None)
+
+        def undo():
             if sink is not None:
                 self._totals.stop_publishing()
                 self._recorder.finalize()
-            raise
+
+        self._install_hook(undo, stats=self._totals)
         self._sink = sink
 
     def _finish(self):
@@ -132,13 +122,9 @@ class StatsMonitor(HookMonitor):
             self._recorder.finalize()
 
     def _stop_in_child(self):
-        self._depth = 0
-        self._hook.uninstall()
-        self._threading_slot.remove(self._start_thread)
+        super()._stop_in_child()
         self._totals.forget_after_fork()
         self._sink = None
-        if self._recorder is not None:
-            self._recorder._pikos_forget_after_fork()
 
     def clear(self):
         """Forget the totals gathered so far."""
