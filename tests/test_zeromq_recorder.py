@@ -326,6 +326,35 @@ def test_bad_arguments_name_the_problem():
         ZeroMQRecorder(linger=-1)
 
 
+@pytest.mark.parametrize(
+    "address, connect, message",
+    [
+        # libzmq would bind port 34463 (99999 modulo 65536) without a word.
+        ("tcp://127.0.0.1:99999", False, "the port must be a number 1-65535"),
+        ("tcp://127.0.0.1:0", False, "the port must be a number 1-65535"),
+        ("tcp://127.0.0.1:*", True, "not '*'"),
+        ("tcp://9001", False, "a tcp address is tcp://HOST:PORT"),
+        ("inproc://pikos", False, "only reaches threads of one process"),
+        ("http://127.0.0.1:80", True, "unknown transport 'http'"),
+        (9001, False, "is not a ZeroMQ address"),
+    ],
+)
+def test_addresses_libzmq_would_misread_are_refused(address, connect, message):
+    with pytest.raises(ValueError, match="address must be a ZeroMQ endpoint") as error:
+        ZeroMQRecorder(address=address, connect=connect)
+    assert message in str(error.value)
+
+
+def test_an_explicit_address_with_any_port_binds_one():
+    recorder = ZeroMQRecorder(address="tcp://127.0.0.1:*")
+    monitor = FunctionMonitor(recorder)
+    with monitor:
+        pass
+    host, _, port = recorder.endpoint.rpartition(":")
+    assert host == "tcp://127.0.0.1"
+    assert 1 <= int(port) <= 65535
+
+
 def test_an_address_in_use_fails_at_enable_naming_it():
     port = free_port()
     first = ZeroMQRecorder(zmq_port=port)
@@ -368,6 +397,8 @@ def test_pikos_run_live_wait_times_out_cleanly():
         (["--live", "--live-connect=tcp://127.0.0.1:1"], "choose one"),
         (["--live-wait"], "--live-wait needs --live"),
         (["--live=nonsense"], "address must be a ZeroMQ endpoint"),
+        (["--live=tcp://127.0.0.1:99999"], "the port must be a number 1-65535"),
+        (["--live-connect=tcp://127.0.0.1:*"], "not '*'"),
     ],
 )
 def test_pikos_run_live_usage_errors(args, message):

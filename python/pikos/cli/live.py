@@ -36,7 +36,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from itertools import zip_longest
 
-from pikos import _native
+from pikos import _native, live
 from pikos.cli._common import CommandError, Parser, UsageError, run_command
 from pikos.live import DEFAULT_ADDRESS, decode
 
@@ -67,9 +67,6 @@ SORT_LETTERS = {"c": "calls", "o": "own", "t": "cumulative", "n": "name"}
 #: Bar levels, from empty to a full cell.
 BLOCKS = " ▁▂▃▄▅▆▇█"
 ASCII_BLOCKS = " _-=#"
-
-#: ZeroMQ transports that can reach another process.
-TRANSPORTS = ("tcp", "ipc", "pgm", "epgm", "tipc", "vmci", "ws", "wss")
 
 FOOTER = (
     "q quit  Tab/Right/l next  S-Tab/Left/h previous  1-9 tab  "
@@ -580,34 +577,11 @@ def render(
 
 def check_address(address, bind):
     """Raise UsageError unless ``address`` is a ZeroMQ endpoint another
-    process can use (``tcp://HOST:PORT``, ``ipc://PATH``, ...).  Binding
-    may use ``tcp://HOST:*`` (any free port)."""
-    example = f"such as {DEFAULT_ADDRESS} or ipc:///tmp/pikos"
-    transport, separator, rest = address.partition("://")
-    if not separator or not transport or not rest:
-        raise UsageError(f"{address!r} is not a ZeroMQ address: give one {example}")
-    if transport == "inproc":
-        raise UsageError(
-            f"{address}: inproc:// only reaches threads of one process; give an "
-            f"address {example}"
-        )
-    if transport not in TRANSPORTS:
-        raise UsageError(
-            f"{address}: unknown transport {transport!r} (choose from "
-            f"{', '.join(TRANSPORTS)})"
-        )
-    if transport == "tcp":
-        host, colon, port = rest.rpartition(":")
-        if not colon or not host:
-            raise UsageError(f"{address}: a tcp address is tcp://HOST:PORT")
-        if port == "*" and bind:
-            return
-        # The native socket takes 99999 as 34463 (modulo 65536): check here.
-        if not (port.isdigit() and 1 <= int(port) <= 65535):
-            also = " or * (any free port)" if bind else ""
-            raise UsageError(
-                f"{address}: the port must be a number 1-65535{also}, not {port!r}"
-            )
+    process can use (see :func:`pikos.live.check_address`)."""
+    try:
+        live.check_address(address, bind)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def open_subscriber(address, bind):

@@ -21,13 +21,61 @@ from dataclasses import dataclass, field
 
 from pikos import _native
 
-__all__ = ["Message", "Session", "subscribe", "WIRE_VERSION", "DEFAULT_ADDRESS"]
+__all__ = [
+    "Message",
+    "Session",
+    "subscribe",
+    "check_address",
+    "WIRE_VERSION",
+    "DEFAULT_ADDRESS",
+]
 
 #: The wire format version this pikos writes and reads.
 WIRE_VERSION = _native.WIRE_VERSION
 
 #: Where ``ZeroMQRecorder()`` publishes and ``pikos live`` connects by default.
 DEFAULT_ADDRESS = "tcp://127.0.0.1:9001"
+
+#: ZeroMQ transports that can reach another process.
+TRANSPORTS = ("tcp", "ipc", "pgm", "epgm", "tipc", "vmci", "ws", "wss")
+
+
+def check_address(address, bind):
+    """Raise ValueError unless ``address`` is a ZeroMQ endpoint another
+    process can use (``tcp://HOST:PORT``, ``ipc://PATH``, ...).  A binding
+    end may use ``tcp://HOST:*`` (any free port).
+
+    libzmq itself would take ``tcp://HOST:99999`` as port 34463 (modulo
+    65536) and ``inproc://`` as an endpoint no other process reaches, so
+    both are refused here, for every pikos end of a stream."""
+    example = f"such as {DEFAULT_ADDRESS} or ipc:///tmp/pikos"
+    if not isinstance(address, str):
+        raise ValueError(f"{address!r} is not a ZeroMQ address: give one {example}")
+    transport, separator, rest = address.partition("://")
+    if not separator or not transport or not rest:
+        raise ValueError(f"{address!r} is not a ZeroMQ address: give one {example}")
+    if transport == "inproc":
+        raise ValueError(
+            f"{address}: inproc:// only reaches threads of one process; give an "
+            f"address {example}"
+        )
+    if transport not in TRANSPORTS:
+        raise ValueError(
+            f"{address}: unknown transport {transport!r} (choose from "
+            f"{', '.join(TRANSPORTS)})"
+        )
+    if transport == "tcp":
+        host, colon, port = rest.rpartition(":")
+        if not colon or not host:
+            raise ValueError(f"{address}: a tcp address is tcp://HOST:PORT")
+        if port == "*" and bind:
+            return
+        if not (port.isdigit() and 1 <= int(port) <= 65535):
+            also = " or * (any free port)" if bind else ""
+            raise ValueError(
+                f"{address}: the port must be a number 1-65535{also}, not {port!r}"
+            )
+
 
 _KINDS = {
     b"pikos.header": "header",

@@ -15,6 +15,7 @@ import time
 import uuid
 
 from pikos import _native
+from pikos.live import check_address
 from pikos.recorders.sink_recorder import SinkRecorder
 
 #: Seconds within which records reach the socket while the program runs.
@@ -105,11 +106,13 @@ class ZeroMQRecorder(SinkRecorder):
                 raise ValueError(f"zmq_host must be a host name, not {zmq_host!r}")
             port = "*" if zmq_port == 0 else zmq_port
             address = f"tcp://{zmq_host}:{port}"
-        elif not isinstance(address, str) or "://" not in address:
-            raise ValueError(
-                f"address must be a ZeroMQ endpoint such as "
-                f"'tcp://127.0.0.1:9001' or 'ipc:///tmp/pikos', not {address!r}"
-            )
+        else:
+            try:
+                check_address(address, bind=not connect)
+            except ValueError as error:
+                raise ValueError(
+                    f"address must be a ZeroMQ endpoint: {error}"
+                ) from None
         if isinstance(hwm, bool) or not isinstance(hwm, int) or hwm < 1:
             raise ValueError(f"hwm must be a number of messages >= 1, not {hwm!r}")
         self._address = address
