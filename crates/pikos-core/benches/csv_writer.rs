@@ -58,6 +58,8 @@ fn events(ids: &[(u32, u32)], kind: RecordKind) -> Vec<Event> {
                 index: i as u64,
                 rss: 60_000_000 + (i as u64 % 7919) * 4096,
                 vms: 380_000_000 + (i as u64 % 104_729) * 4096,
+                time: 0,
+                thread: 0,
                 code,
                 function,
                 lineno: 1 + (i as i32 % LINES),

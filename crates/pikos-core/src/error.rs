@@ -21,6 +21,9 @@ pub enum Error {
     Socket(String),
     /// No subscriber came within the time a publisher was told to wait.
     NotReady(String),
+    /// An input file's content is not what it should be (named, with the
+    /// line when known).
+    Input(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -37,7 +40,8 @@ impl fmt::Display for Error {
             | Error::Unsupported(msg)
             | Error::State(msg)
             | Error::Socket(msg)
-            | Error::NotReady(msg) => f.write_str(msg),
+            | Error::NotReady(msg)
+            | Error::Input(msg) => f.write_str(msg),
         }
     }
 }

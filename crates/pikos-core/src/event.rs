@@ -39,6 +39,10 @@ pub struct Event {
     pub index: u64,
     pub rss: u64,
     pub vms: u64,
+    /// When, in [`crate::clock`] ticks (timed records only, else 0).
+    pub time: u64,
+    /// The thread (`threading.get_ident()`; timed records only, else 0).
+    pub thread: u64,
     pub code: u32,
     pub function: u32,
     pub lineno: i32,
@@ -56,6 +60,9 @@ pub enum Field {
     Filename,
     Rss,
     Vms,
+    /// Nanoseconds since the process's clock origin ([`crate::clock::to_ns`]).
+    Time,
+    Thread,
 }
 
 impl Field {
@@ -69,18 +76,26 @@ impl Field {
             Field::Filename => "filename",
             Field::Rss => "RSS",
             Field::Vms => "VMS",
+            Field::Time => "time",
+            Field::Thread => "thread",
         }
     }
 }
 
-/// The four record layouts of SPEC §3.
+/// The four record layouts of SPEC §3, and the timed function layouts:
+/// those of function records with the time and the thread at the end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecordKind {
     Function,
     Line,
     FunctionMemory,
     LineMemory,
+    TimedFunction,
+    TimedFunctionMemory,
 }
+
+/// The most fields a record has.
+pub const MAX_FIELDS: usize = 9;
 
 impl RecordKind {
     pub fn fields(self) -> &'static [Field] {
@@ -90,7 +105,41 @@ impl RecordKind {
             RecordKind::Line => &[Index, Function, LineNo, Line, Filename],
             RecordKind::FunctionMemory => &[Index, Type, Function, Rss, Vms, LineNo, Filename],
             RecordKind::LineMemory => &[Index, Function, LineNo, Rss, Vms, Line, Filename],
+            RecordKind::TimedFunction => &[Index, Type, Function, LineNo, Filename, Time, Thread],
+            RecordKind::TimedFunctionMemory => &[
+                Index, Type, Function, Rss, Vms, LineNo, Filename, Time, Thread,
+            ],
         }
+    }
+
+    /// The timed layout of a function layout (None for line layouts).
+    pub fn timed(self) -> Option<Self> {
+        match self {
+            RecordKind::Function | RecordKind::TimedFunction => Some(RecordKind::TimedFunction),
+            RecordKind::FunctionMemory | RecordKind::TimedFunctionMemory => {
+                Some(RecordKind::TimedFunctionMemory)
+            }
+            RecordKind::Line | RecordKind::LineMemory => None,
+        }
+    }
+
+    pub fn is_timed(self) -> bool {
+        matches!(
+            self,
+            RecordKind::TimedFunction | RecordKind::TimedFunctionMemory
+        )
+    }
+
+    pub fn has_memory(self) -> bool {
+        matches!(
+            self,
+            RecordKind::FunctionMemory | RecordKind::LineMemory | RecordKind::TimedFunctionMemory
+        )
+    }
+
+    /// Function events (the profile hook) rather than line events.
+    pub fn is_function(self) -> bool {
+        !matches!(self, RecordKind::Line | RecordKind::LineMemory)
     }
 
     pub fn field_names(self) -> Vec<&'static str> {
@@ -107,6 +156,8 @@ impl RecordKind {
             "line" => Some(RecordKind::Line),
             "function_memory" => Some(RecordKind::FunctionMemory),
             "line_memory" => Some(RecordKind::LineMemory),
+            "timed_function" => Some(RecordKind::TimedFunction),
+            "timed_function_memory" => Some(RecordKind::TimedFunctionMemory),
             _ => None,
         }
     }

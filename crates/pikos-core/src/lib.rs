@@ -6,11 +6,14 @@
 //! as CSV, text or JSON; a [`ThreadSink`] runs that pipeline on its own
 //! writer thread, into a file or a ZeroMQ socket ([`wire`]), so the profiled
 //! program never waits for formatting, disk or network.  [`stats`] aggregates
-//! function events into `cProfile`-style statistics.
+//! function events into `cProfile`-style statistics; [`export`] turns timed
+//! function records into speedscope, Chrome trace and collapsed stacks.
 
+pub mod clock;
 pub mod encode;
 pub mod error;
 pub mod event;
+pub mod export;
 pub mod filter;
 pub mod memory;
 pub mod sink;

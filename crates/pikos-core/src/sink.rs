@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 
+use crate::clock;
 use crate::encode::{write_all, Encoder};
 use crate::error::{Error, Result};
-use crate::event::{Event, Field, OwnedValue, RecordKind, Value, NO_LINE};
+use crate::event::{Event, Field, OwnedValue, RecordKind, Value, MAX_FIELDS, NO_LINE};
 use crate::filter::FilterSet;
 use crate::tables::TablesView;
 use rustc_hash::FxHashMap;
@@ -55,15 +56,20 @@ struct RowCache {
 /// Code id, function name id, line number, event kind.
 type Location = (u32, u32, i32, u8);
 /// A row's fixed runs one after the other, and the end of each run but the
-/// last (at most three varying fields, so at most three ends).
-type FixedRuns = (Box<[u8]>, [u32; 4]);
+/// last (one end per varying field).
+type FixedRuns = (Box<[u8]>, [u32; MAX_FIELDS]);
 
 impl RowCache {
     fn new(fields: &[Field]) -> Self {
         RowCache {
             varying: fields
                 .iter()
-                .map(|f| matches!(f, Field::Index | Field::Rss | Field::Vms))
+                .map(|f| {
+                    matches!(
+                        f,
+                        Field::Index | Field::Rss | Field::Vms | Field::Time | Field::Thread
+                    )
+                })
                 .collect(),
             entries: FxHashMap::default(),
         }
@@ -131,17 +137,13 @@ impl Pipeline {
     }
 
     /// The values of `event`'s record (the first `fields.len()` of them).
-    fn values<'v>(view: &'v TablesView, fields: &[Field], event: &Event) -> [Value<'v>; 7] {
+    fn values<'v>(
+        view: &'v TablesView,
+        fields: &[Field],
+        event: &Event,
+    ) -> [Value<'v>; MAX_FIELDS] {
         let code = view.code(event.code);
-        let mut row: [Value<'_>; 7] = [
-            Value::None,
-            Value::None,
-            Value::None,
-            Value::None,
-            Value::None,
-            Value::None,
-            Value::None,
-        ];
+        let mut row: [Value<'_>; MAX_FIELDS] = std::array::from_fn(|_| Value::None);
         for (slot, field) in row.iter_mut().zip(fields) {
             *slot = match field {
                 Field::Index => Value::Int(event.index as i64),
@@ -153,6 +155,8 @@ impl Pipeline {
                 Field::Filename => Value::Table(&code.filename),
                 Field::Rss => Value::Int(event.rss as i64),
                 Field::Vms => Value::Int(event.vms as i64),
+                Field::Time => Value::Int(clock::to_ns(event.time) as i64),
+                Field::Thread => Value::Int(event.thread as i64),
             };
         }
         row
@@ -208,7 +212,7 @@ impl Pipeline {
             .map(|(s, t)| (s.to_vec(), t.to_vec()))
             .ok_or_else(|| Error::State("row cache without a joined encoder".to_owned()))?;
         let mut bytes = self.encoder.prefix().to_vec();
-        let mut ends = [0u32; 4];
+        let mut ends = [0u32; MAX_FIELDS];
         let mut run = 0;
         for (i, (value, &varies)) in values.iter().zip(varying).enumerate() {
             if i > 0 {
@@ -230,7 +234,7 @@ impl Pipeline {
 #[inline]
 fn emit_row(
     bytes: &[u8],
-    ends: &[u32; 4],
+    ends: &[u32; MAX_FIELDS],
     fields: &[Field],
     varying: &[bool],
     event: &Event,
@@ -249,7 +253,9 @@ fn emit_row(
         let number = match field {
             Field::Index => event.index,
             Field::Rss => event.rss,
-            _ => event.vms,
+            Field::Vms => event.vms,
+            Field::Time => clock::to_ns(event.time),
+            _ => event.thread,
         };
         out.extend_from_slice(digits.format(number).as_bytes());
     }
@@ -628,6 +634,8 @@ mod tests {
             index,
             rss: 10,
             vms: 20,
+            time: 0,
+            thread: 0,
             code,
             function,
             lineno,
@@ -770,6 +778,8 @@ mod tests {
         let events: Vec<Event> = (0..40u64)
             .map(|i| Event {
                 index: i,
+                time: 0,
+                thread: 0,
                 rss: 1000 + i * 7,
                 vms: 9000 + i,
                 code: located.0,

@@ -9,97 +9,13 @@
 //! of the same function is active is a recursive (non-primitive) call.  The
 //! same holds per caller/callee pair.
 
-use std::sync::{Arc, OnceLock};
-#[cfg(not(target_os = "linux"))]
-use std::time::Instant;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
+pub use crate::clock::{ns_per_tick, ticks};
 use crate::encode::JsonEncoder;
 use crate::tables::tables;
-
-/// Nanoseconds on a monotonic clock (`CLOCK_MONOTONIC`, the clock
-/// `cProfile` reads).
-#[cfg(target_os = "linux")]
-#[inline]
-pub fn now_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: a valid timespec to fill; CLOCK_MONOTONIC always exists.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as u64)
-        .wrapping_mul(1_000_000_000)
-        .wrapping_add(ts.tv_nsec as u64)
-}
-
-/// Nanoseconds on a monotonic clock (since the first call in the process).
-#[cfg(not(target_os = "linux"))]
-#[inline]
-pub fn now_ns() -> u64 {
-    static BASE: OnceLock<Instant> = OnceLock::new();
-    BASE.get_or_init(Instant::now).elapsed().as_nanos() as u64
-}
-
-/// The time-stamp counter and the monotonic clock read together once, when
-/// the counter ticks at a constant rate (x86_64 with an invariant TSC);
-/// else None and ticks are nanoseconds.
-fn tsc_origin() -> Option<(u64, u64)> {
-    static ORIGIN: OnceLock<Option<(u64, u64)>> = OnceLock::new();
-    *ORIGIN.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{__cpuid, _rdtsc};
-            // SAFETY: cpuid exists on every x86_64; leaf 0x80000007's EDX
-            // bit 8 is "invariant TSC" where the extended leaf exists.
-            // (Safe to call from Rust 1.87 on, unsafe before.)
-            #[allow(unused_unsafe)]
-            let invariant = unsafe {
-                __cpuid(0x8000_0000).eax >= 0x8000_0007 && __cpuid(0x8000_0007).edx & (1 << 8) != 0
-            };
-            if invariant && std::env::var_os("PIKOS_CLOCK").as_deref() != Some("monotonic".as_ref())
-            {
-                // SAFETY: rdtsc exists on every x86_64.
-                return Some((unsafe { _rdtsc() }, now_ns()));
-            }
-        }
-        None
-    })
-}
-
-/// A timestamp for statistics, in ticks (see [`ns_per_tick`]).  One event
-/// reads one: the time-stamp counter costs 10 ns where `clock_gettime`
-/// costs 24 (measured here), and both are read once per event by
-/// `cProfile`-style profiling, so this is a large part of its price.
-#[inline]
-pub fn ticks() -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    if tsc_origin().is_some() {
-        // SAFETY: rdtsc exists on every x86_64.
-        return unsafe { std::arch::x86_64::_rdtsc() };
-    }
-    now_ns()
-}
-
-/// Nanoseconds per tick, measured once against the monotonic clock from
-/// the counter's first use to the first call of this (at least 50 ms apart,
-/// waiting for the rest the first time: a few parts per million), so that
-/// totals read twice convert the same; 1 when ticks are nanoseconds.
-pub fn ns_per_tick() -> f64 {
-    static RATE: OnceLock<f64> = OnceLock::new();
-    let Some((tsc0, ns0)) = tsc_origin() else {
-        return 1.0;
-    };
-    *RATE.get_or_init(|| loop {
-        let (tsc1, ns1) = (ticks(), now_ns());
-        let elapsed = ns1.saturating_sub(ns0);
-        if elapsed >= 50_000_000 && tsc1 > tsc0 {
-            return elapsed as f64 / (tsc1 - tsc0) as f64;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    })
-}
 
 /// What a function is: a code object (its id, with its name id) or a
 /// builtin (the name id of its `cProfile` label).

@@ -390,6 +390,8 @@ mod tests {
                     index,
                     rss: 0,
                     vms: 0,
+                    time: 0,
+                    thread: 0,
                     code,
                     function,
                     lineno: 7,

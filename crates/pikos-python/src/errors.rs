@@ -32,7 +32,9 @@ pub fn core_err(err: Error) -> PyErr {
             PyOSError::new_err((errno, strerror, path))
         }
         Error::Io { .. } => PyOSError::new_err(err.to_string()),
-        Error::Encode(msg) | Error::Unsupported(msg) => PyValueError::new_err(msg),
+        Error::Encode(msg) | Error::Unsupported(msg) | Error::Input(msg) => {
+            PyValueError::new_err(msg)
+        }
         Error::State(msg) => PyRuntimeError::new_err(msg),
         Error::Socket(msg) => PyOSError::new_err(msg),
         Error::NotReady(msg) => recorder_error(msg),

@@ -265,7 +265,8 @@ impl Hook {
 
 #[pymethods]
 impl Hook {
-    /// `kind` is "function", "line", "function_memory" or "line_memory";
+    /// `kind` is "function", "line", "function_memory", "line_memory",
+    /// "timed_function" or "timed_function_memory";
     /// `memory_interval` (microseconds) lets memory monitors reuse a reading
     /// until it is that old (None or 0: a fresh reading per event).
     #[new]
@@ -273,10 +274,15 @@ impl Hook {
     fn new(kind: &str, memory_interval: Option<f64>) -> PyResult<Self> {
         let kind = RecordKind::from_name(kind)
             .ok_or_else(|| PyValueError::new_err(format!("unknown monitor kind {kind:?}")))?;
-        let hook_kind = match kind {
-            RecordKind::Function | RecordKind::FunctionMemory => HookKind::Profile,
-            RecordKind::Line | RecordKind::LineMemory => HookKind::Trace,
+        let hook_kind = if kind.is_function() {
+            HookKind::Profile
+        } else {
+            HookKind::Trace
         };
+        if kind.is_timed() {
+            // Every timestamp of the process counts from one origin.
+            pikos_core::clock::start();
+        }
         let interval = match memory_interval {
             None => None,
             // Too long to represent (infinity included): one reading per
@@ -290,7 +296,7 @@ impl Hook {
                 )))
             }
         };
-        let memory = matches!(kind, RecordKind::FunctionMemory | RecordKind::LineMemory);
+        let memory = kind.has_memory();
         Ok(Hook {
             hook_kind,
             state: GilCell::new(HookState {
@@ -828,10 +834,22 @@ pub(crate) fn emit(
         .as_mut()
         .map(SampledProbe::read)
         .unwrap_or_default();
+    let (time, thread) = if st.kind.is_timed() {
+        // SAFETY: no precondition (the calling thread's identifier).
+        let thread = unsafe { ffi::PyThread_get_thread_ident() };
+        // c_ulong: u64 here, u32 on Windows.
+        #[allow(clippy::useless_conversion)]
+        let thread = u64::from(thread);
+        (pikos_core::clock::ticks(), thread)
+    } else {
+        (0, 0)
+    };
     let event = Event {
         index: st.index,
         rss: memory.rss,
         vms: memory.vms,
+        time,
+        thread,
         code: slot.with_lines.unwrap_or(slot.plain),
         function,
         lineno: if lineno < 0 { NO_LINE } else { lineno },

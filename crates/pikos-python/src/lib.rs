@@ -4,6 +4,7 @@
 mod codes;
 mod convert;
 mod errors;
+mod export;
 mod frames;
 mod gil_cell;
 mod hook;
@@ -69,6 +70,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<live::Subscriber>()?;
     m.add("WIRE_VERSION", pikos_core::wire::VERSION)?;
     m.add_function(wrap_pyfunction!(set_own_prefix, m)?)?;
+    m.add_function(wrap_pyfunction!(export::export_trace, m)?)?;
     m.add_function(wrap_pyfunction!(template_supported, m)?)?;
     m.add_function(wrap_pyfunction!(monitoring_noop, m)?)?;
     m.add_function(wrap_pyfunction!(hook::empty_hook_enable, m)?)?;

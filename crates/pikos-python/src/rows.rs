@@ -27,8 +27,12 @@ pub fn event_values(
             .or_insert_with(|| PyString::new(py, s).into_any().unbind())
             .clone_ref(py)
     };
+    if kind.is_timed() && !pikos_core::clock::calibrated() {
+        // The first conversion measures the clock's rate (up to 50 ms).
+        py.detach(pikos_core::clock::ns_per_tick);
+    }
     let code = view.code(event.code);
-    let mut values = Vec::with_capacity(7);
+    let mut values = Vec::with_capacity(kind.fields().len());
     for field in kind.fields() {
         values.push(match field {
             Field::Index => event.index.into_py_any(py)?,
@@ -43,6 +47,8 @@ pub fn event_values(
             Field::Filename => text((2, event.code, 0), &code.filename),
             Field::Rss => event.rss.into_py_any(py)?,
             Field::Vms => event.vms.into_py_any(py)?,
+            Field::Time => pikos_core::clock::to_ns(event.time).into_py_any(py)?,
+            Field::Thread => event.thread.into_py_any(py)?,
         });
     }
     Ok(values)
