@@ -1,8 +1,9 @@
 """``pikos-run``: run a Python script (or ``-m module``) under a monitor.
 
-    pikos-run [-h] [-o OUTPUT] [--buffered] [--recording {screen,text,csv}]
-              [--focused-on FOCUSED_ON] [--live[=ADDR] | --live-connect ADDR]
-              [--live-wait]
+    pikos-run [-h] [-o OUTPUT] [--buffered]
+              [--recording {screen,text,csv,speedscope,chrome,collapsed}]
+              [--timed] [--focused-on FOCUSED_ON]
+              [--live[=ADDR] | --live-connect ADDR] [--live-wait]
               {functions,lines,function_memory,line_memory,stats}
               (script | -m module) [script args...]
 
@@ -60,6 +61,11 @@ from pikos.recorders.csv_file_recorder import CSVFileRecorder
 from pikos.recorders.csv_recorder import CSVRecorder
 from pikos.recorders.text_file_recorder import TextFileRecorder
 from pikos.recorders.text_stream_recorder import TextStreamRecorder
+from pikos.recorders.trace_recorders import (
+    ChromeTraceRecorder,
+    CollapsedStackRecorder,
+    SpeedscopeRecorder,
+)
 from pikos.recorders.zeromq_recorder import ZeroMQRecorder
 
 #: monitor name -> (monitor, focused monitor)
@@ -81,12 +87,36 @@ RECORDINGS = {
     "screen": None,
     "text": "monitor_records.log",
     "csv": "monitor_records.csv",
+    "speedscope": "monitor_records.speedscope.json",
+    "chrome": "monitor_records.trace.json",
+    "collapsed": "monitor_records.collapsed.txt",
 }
 
+#: recordings of timed function events, written as a whole at the end
+TRACE_RECORDINGS = {
+    "speedscope": SpeedscopeRecorder,
+    "chrome": ChromeTraceRecorder,
+    "collapsed": CollapsedStackRecorder,
+}
+
+#: output name endings that choose a recording when --recording is absent
+SUFFIXES = {
+    ".csv": "csv",
+    ".speedscope.json": "speedscope",
+    ".trace.json": "chrome",
+    ".collapsed.txt": "collapsed",
+    ".folded": "collapsed",
+}
+
+#: monitors whose records can be timed
+TIMED_MONITORS = ("functions", "function_memory")
+
 USAGE = """\
-%(prog)s [-h] [-o OUTPUT] [--buffered] [--recording {screen,text,csv}]
-          [--focused-on FOCUSED_ON] [--live[=ADDR] | --live-connect ADDR]
-          [--live-wait] {functions,lines,function_memory,line_memory,stats}
+%(prog)s [-h] [-o OUTPUT] [--buffered]
+          [--recording {screen,text,csv,speedscope,chrome,collapsed}]
+          [--timed] [--focused-on FOCUSED_ON]
+          [--live[=ADDR] | --live-connect ADDR] [--live-wait]
+          {functions,lines,function_memory,line_memory,stats}
           (script | -m module) [script args...]"""
 
 DESCRIPTION = """\
@@ -102,13 +132,15 @@ examples:
   %(prog)s line_memory examples/mandelbrot_set_example.py --recording csv \
 --focused-on=mandelbrot
   %(prog)s functions -m json.tool data.json --recording csv -o calls.csv
+  %(prog)s functions script.py --recording speedscope -o profile.speedscope.json
+  %(prog)s functions script.py --recording chrome   (Perfetto: trace.json)
   %(prog)s stats script.py                  (cProfile-style table on stdout)
   %(prog)s stats script.py -o profile.pstats
   %(prog)s line_memory script.py --live     (then, elsewhere: pikos live)"""
 
 # Options that take a value, and flags, as pikos-run knows them.
 _VALUE_OPTIONS = {"-o", "--output", "--recording", "--focused-on", "--live-connect"}
-_FLAGS = {"--buffered", "--live-wait"}
+_FLAGS = {"--buffered", "--live-wait", "--timed"}
 
 
 class _Once(argparse.Action):
@@ -146,7 +178,9 @@ def _parser(prog):
         "--output",
         action=_Once,
         help="Output results to a file ('-': standard output).  Without "
-        "--recording, a .csv name means csv, any other name text.",
+        "--recording, the name chooses: .csv csv, .speedscope.json speedscope, "
+        ".trace.json chrome, .collapsed.txt or .folded collapsed, any other "
+        "text.",
     )
     parser.add_argument(
         "--buffered",
@@ -159,7 +193,18 @@ def _parser(prog):
         choices=list(RECORDINGS),
         action=_Once,
         help="Select the type of recording to use: screen (the default), "
-        "text (monitor_records.log) or csv (monitor_records.csv).",
+        "text (monitor_records.log), csv (monitor_records.csv), or, for "
+        "functions and function_memory, a timeline: speedscope "
+        "(monitor_records.speedscope.json), chrome trace events for Perfetto "
+        "(monitor_records.trace.json) or collapsed stacks for flame graphs "
+        "(monitor_records.collapsed.txt).",
+    )
+    parser.add_argument(
+        "--timed",
+        action="store_true",
+        help="functions and function_memory: add each event's time (ns) and "
+        "thread to the records (for `pikos export`); implied by the timeline "
+        "recordings.",
     )
     parser.add_argument(
         "--focused-on",
@@ -542,10 +587,17 @@ def make_recorder(recording, output, buffered):
     Checked before the script runs: an output that cannot be written is a
     usage error then, not a lost run later.
     """
-    if recording is None:
-        recording = "screen" if output is None else _recording_of(output)
+    recording = recording_of(recording, output)
     if output is None:
         output = RECORDINGS[recording]
+    if recording in TRACE_RECORDINGS:
+        if output == "-":
+            raise UsageError(
+                f"--recording {recording} writes a file at the end of the run: "
+                "give -o FILE, not -o -"
+            )
+        check_writable(output, create=True)
+        return TRACE_RECORDINGS[recording](output)
     live = not buffered
     if output is None or output == "-":
         if recording == "csv":
@@ -558,10 +610,18 @@ def make_recorder(recording, output, buffered):
     return TextFileRecorder(output, formatted=True, auto_flush=live)
 
 
-def _recording_of(output):
-    if output == "-":
+def recording_of(recording, output):
+    """The recording ``--recording`` names, or the one ``-o``'s name
+    implies (see ``SUFFIXES``)."""
+    if recording is not None:
+        return recording
+    if output is None or output == "-":
         return "screen"
-    return "csv" if output.lower().endswith(".csv") else "text"
+    name = output.lower()
+    for suffix, implied in SUFFIXES.items():
+        if name.endswith(suffix):
+            return implied
+    return "text"
 
 
 # --- the run -------------------------------------------------------------------
@@ -614,6 +674,8 @@ def stats_report(monitor, output):
 def _plan_stats(args, target, theirs, live):
     if args.focused_on is not None:
         raise UsageError("stats does not take --focused-on")
+    if args.timed:
+        raise UsageError("stats does not take --timed: its times are totals")
     if args.recording is not None:
         raise UsageError(
             "--recording does not apply to stats: it prints a table, or "
@@ -651,6 +713,20 @@ def plan(argv, prog):
             "--recording and -o"
         )
     monitor_class, focused_class = MONITORS[args.monitor]
+    recording = recording_of(args.recording, args.output)
+    timeline = live is None and recording in TRACE_RECORDINGS
+    if (args.timed or timeline) and args.monitor not in TIMED_MONITORS:
+        if args.timed:
+            what = "--timed"
+        elif args.recording is not None:
+            what = f"--recording {recording}"
+        else:
+            what = f"-o {args.output} (a {recording} file)"
+        raise UsageError(
+            f"{what} needs function events: use {' or '.join(TIMED_MONITORS)}, "
+            f"not {args.monitor}"
+        )
+    options = {"timed": True} if args.timed else {}
     functions = None
     if args.focused_on is not None:
         # Imports for dotted names see the script's sys.path[0], as the
@@ -662,9 +738,9 @@ def plan(argv, prog):
             sys.path.remove(target.path0)
     recorder = live or make_recorder(args.recording, args.output, args.buffered)
     if functions is None:
-        monitor = monitor_class(recorder)
+        monitor = monitor_class(recorder, **options)
     else:
-        monitor = focused_class(recorder, functions=functions)
+        monitor = focused_class(recorder, functions=functions, **options)
     return Plan(target=target, monitor=monitor, script_args=theirs)
 
 

@@ -1,9 +1,13 @@
 """Record the process's memory on Python function events."""
 
 from pikos.monitors.hook_monitor import MemoryHookMonitor
-from pikos.monitors.records import FunctionMemoryRecord
+from pikos.monitors.records import FunctionMemoryRecord, TimedFunctionMemoryRecord
 
-__all__ = ["FunctionMemoryMonitor", "FunctionMemoryRecord"]
+__all__ = [
+    "FunctionMemoryMonitor",
+    "FunctionMemoryRecord",
+    "TimedFunctionMemoryRecord",
+]
 
 
 class FunctionMemoryMonitor(MemoryHookMonitor):
@@ -18,6 +22,12 @@ class FunctionMemoryMonitor(MemoryHookMonitor):
     memory_interval : microseconds a memory reading may be reused for, to
         trade resolution for speed on long runs; None (the default) or 0
         reads fresh memory at every event.
+    timed : as for :class:`~pikos.monitors.function_monitor.FunctionMonitor`
+        (records are then :class:`TimedFunctionMemoryRecord`).
     """
 
     _kind = "function_memory"
+
+    def __init__(self, recorder, record_type=None, *, memory_interval=None, timed=None):
+        self._choose_timed(recorder, timed)
+        super().__init__(recorder, record_type, memory_interval=memory_interval)

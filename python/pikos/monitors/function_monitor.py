@@ -1,9 +1,9 @@
 """Record Python function events."""
 
 from pikos.monitors.hook_monitor import HookMonitor
-from pikos.monitors.records import FunctionRecord
+from pikos.monitors.records import FunctionRecord, TimedFunctionRecord
 
-__all__ = ["FunctionMonitor", "FunctionRecord"]
+__all__ = ["FunctionMonitor", "FunctionRecord", "TimedFunctionRecord"]
 
 
 class FunctionMonitor(HookMonitor):
@@ -21,8 +21,17 @@ class FunctionMonitor(HookMonitor):
     Parameters
     ----------
     recorder : a recorder (an object with prepare, record and finalize).
-    record_type : the record class; default :class:`FunctionRecord`.
-        ``tuple`` gives plain tuples.
+    record_type : the record class; default :class:`FunctionRecord`
+        (:class:`TimedFunctionRecord` when timed).  ``tuple`` gives plain
+        tuples.
+    timed : keep each event's time (nanoseconds, monotonic) and thread
+        (``threading.get_ident()``) in the record, for timelines and the
+        speedscope, Chrome trace and collapsed-stack exports.  None (the
+        default) turns it on for the recorders that need it.
     """
 
     _kind = "function"
+
+    def __init__(self, recorder, record_type=None, *, timed=None):
+        self._choose_timed(recorder, timed)
+        super().__init__(recorder, record_type)

@@ -12,6 +12,7 @@ hands new threads a bootstrap that installs the native hook on them at their
 first event.
 """
 
+import _thread
 import math
 import numbers
 import os
@@ -20,7 +21,7 @@ import weakref
 
 from pikos import _native
 from pikos.monitors.monitor import Monitor
-from pikos.monitors.records import RECORD_CLASSES
+from pikos.monitors.records import RECORD_CLASSES, TIMED_KINDS
 
 _PROTOCOL = ("prepare", "record", "finalize")
 
@@ -147,11 +148,22 @@ class HookMonitor(Monitor):
 
     def __init__(self, recorder, record_type=None):
         check_recorder(recorder)
+        if getattr(recorder, "_pikos_needs_timed", False) and self._kind not in (
+            TIMED_KINDS.values()
+        ):
+            raise ValueError(
+                f"{type(recorder).__name__} writes timed function records: use it "
+                f"with a function monitor (FunctionMonitor, FunctionMemoryMonitor "
+                f"or their focused kinds), not {type(self).__name__}"
+            )
         self._recorder = recorder
         self._default_record = RECORD_CLASSES[self._kind]
         self._record_type = self._default_record if record_type is None else record_type
         self._hook = self._new_hook()
         self._depth = 0
+        # Names of the threads recorded, by ident, for recorders that show
+        # them (threads that ended before the end of the session included).
+        self._thread_names = {}
         self._start_thread = self._hook_new_thread
         trace = self._kind in ("line", "line_memory")
         self._threading_slot = _TRACE_SLOT if trace else _PROFILE_SLOT
@@ -159,10 +171,44 @@ class HookMonitor(Monitor):
     def _new_hook(self):
         return _native.Hook(self._kind)
 
+    def _choose_timed(self, recorder, timed):
+        """For function monitors: record time and thread when ``timed`` is
+        true, or when it is None and the recorder needs them (speedscope,
+        Chrome trace, collapsed stacks)."""
+        needs = getattr(recorder, "_pikos_needs_timed", False)
+        if timed is None:
+            timed = needs
+        elif not isinstance(timed, bool):
+            raise TypeError(f"timed must be True, False or None, not {timed!r}")
+        elif needs and not timed:
+            raise ValueError(
+                f"{type(recorder).__name__} needs timed records (time and "
+                "thread): pass timed=True or leave timed out"
+            )
+        if timed:
+            self._kind = TIMED_KINDS[type(self)._kind]
+
+    @property
+    def timed(self):
+        """Whether records carry their time and thread."""
+        return self._kind in TIMED_KINDS.values()
+
     def _hook_new_thread(self, frame, event, arg):
         # Runs as the Python-level hook of a thread started while enabled,
         # once: it puts the native hook in its place and hands it this event.
+        self._note_thread()
         self._hook.install_thread(frame, event, arg)
+
+    def _note_thread(self):
+        # No Python-level call here (current_thread(), the name property):
+        # another monitor may be recording this thread, and pikos' own frames
+        # are the only ones it skips.  get_ident is a builtin called from
+        # this file, and _active and _name are plain lookups.
+        ident = _thread.get_ident()
+        thread = threading._active.get(ident)
+        name = getattr(thread, "_name", None)
+        if isinstance(name, str):
+            self._thread_names[ident] = name
 
     @property
     def recorder(self):
@@ -186,6 +232,7 @@ class HookMonitor(Monitor):
             raise
 
     def _install(self):
+        self._note_thread()
         if self._threading_slot is _TRACE_SLOT:  # before the recorder starts
             self._hook.set_backend(hook_backend())
         record_type = self._record_type
@@ -252,7 +299,11 @@ class HookMonitor(Monitor):
         self._finish()
 
     def _finish(self):
-        """The end of a session, the hook removed: finalize the recorder."""
+        """The end of a session, the hook removed: finalize the recorder
+        (telling the recorders that name threads which ones ran)."""
+        names = getattr(self._recorder, "_pikos_thread_names", None)
+        if names is not None:
+            names(dict(self._thread_names))
         self._recorder.finalize()
 
 

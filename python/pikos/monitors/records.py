@@ -77,8 +77,38 @@ LineMemoryRecord = _record(
     "A line about to run with the process's RSS and VMS in bytes.",
 )
 
+TimedFunctionRecord = _record(
+    "TimedFunctionRecord",
+    FunctionRecord._fields + ("time", "thread"),
+    "timed_function",
+    "{:<8} {:<11} {:<30} {:<5} {} {:>16} {}",
+    "{:<8} {:<11} {:<30} {:<5} {} {:>16} {}",
+    "A function event with when it happened (``time``: nanoseconds on a "
+    "monotonic clock since pikos first read it in this process) and on which "
+    "thread (``thread``: its ``threading.get_ident()``).",
+)
+TimedFunctionMemoryRecord = _record(
+    "TimedFunctionMemoryRecord",
+    FunctionMemoryRecord._fields + ("time", "thread"),
+    "timed_function_memory",
+    "{:>8} | {:<11} | {:<12} | {:>15} | {:>15} | {:>6} | {} | {:>16} | {}",
+    "{:<8} | {:<11} | {:<12} | {:<15} | {:<15} | {:>6} | {} | {:<16} | {}",
+    "A function event with the process's RSS and VMS in bytes, its time in "
+    "nanoseconds and its thread, as in :class:`TimedFunctionRecord`.",
+)
+
 #: Default record class per record kind.
 RECORD_CLASSES = {
     cls._pikos_kind: cls
-    for cls in (FunctionRecord, LineRecord, FunctionMemoryRecord, LineMemoryRecord)
+    for cls in (
+        FunctionRecord,
+        LineRecord,
+        FunctionMemoryRecord,
+        LineMemoryRecord,
+        TimedFunctionRecord,
+        TimedFunctionMemoryRecord,
+    )
 }
+
+#: The timed kind of each function kind.
+TIMED_KINDS = {"function": "timed_function", "function_memory": "timed_function_memory"}

@@ -81,6 +81,7 @@ class StatsMonitor(HookMonitor):
         self._totals = _native.Stats()
         self._sink = None
         self._depth = 0
+        self._thread_names = {}
         self._start_thread = self._hook_new_thread
         self._threading_slot = _PROFILE_SLOT
         #: The totals as ``pstats`` reads them, set by :meth:`create_stats`.

@@ -7,6 +7,11 @@ from pikos.recorders.discarding_recorder import DiscardingRecorder
 from pikos.recorders.list_recorder import ListRecorder
 from pikos.recorders.text_file_recorder import TextFileRecorder
 from pikos.recorders.text_stream_recorder import TextStreamRecorder
+from pikos.recorders.trace_recorders import (
+    ChromeTraceRecorder,
+    CollapsedStackRecorder,
+    SpeedscopeRecorder,
+)
 from pikos.recorders.zeromq_recorder import ZeroMQRecorder
 
 __all__ = [
@@ -19,4 +24,7 @@ __all__ = [
     "CSVFileRecorder",
     "DiscardingRecorder",
     "ZeroMQRecorder",
+    "SpeedscopeRecorder",
+    "ChromeTraceRecorder",
+    "CollapsedStackRecorder",
 ]

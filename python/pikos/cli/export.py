@@ -1,0 +1,125 @@
+"""``pikos export``: timed function records (a CSV written with
+``pikos-run functions --timed --recording csv``, or by a timed function
+monitor) to the files viewers open.
+
+    pikos export monitor_records.csv                   (speedscope)
+    pikos export monitor_records.csv --format chrome   (Perfetto)
+    pikos export monitor_records.csv -o stacks.folded  (flame graphs)
+
+Without ``--format``, the output's name chooses (``.speedscope.json``,
+``.trace.json``, ``.collapsed.txt`` or ``.folded``), else speedscope.
+Without ``-o``, the output is the input's name with the format's ending.
+"""
+
+import argparse
+import os
+import sys
+
+from pikos import _native
+from pikos.cli._common import (
+    CommandError,
+    Parser,
+    UsageError,
+    check_writable,
+    run_command,
+)
+
+#: format -> the ending of its default output name
+ENDINGS = {
+    "speedscope": ".speedscope.json",
+    "chrome": ".trace.json",
+    "collapsed": ".collapsed.txt",
+}
+
+#: output name endings that choose a format when --format is absent
+IMPLIED = {
+    ".speedscope.json": "speedscope",
+    ".trace.json": "chrome",
+    ".collapsed.txt": "collapsed",
+    ".folded": "collapsed",
+}
+
+EPILOG = """\
+formats:
+  speedscope  https://www.speedscope.app (File > Open): a profile per thread
+  chrome      Trace Event Format: https://ui.perfetto.dev, chrome://tracing
+  collapsed   `stack;of;frames nanoseconds` lines: flamegraph.pl, inferno"""
+
+
+def _parser(prog):
+    parser = Parser(
+        prog=prog,
+        description="Convert timed function records (CSV) to speedscope, "
+        "Chrome trace events or collapsed stacks.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "input",
+        help="A CSV of timed function records (pikos-run functions --timed "
+        "--recording csv).",
+    )
+    parser.add_argument(
+        "-f", "--format", choices=list(ENDINGS), help="The output format."
+    )
+    parser.add_argument("-o", "--output", help="The output file.")
+    parser.add_argument(
+        "--name",
+        help="The profile's name (speedscope) or process's (chrome); default: "
+        "the input's file name.",
+    )
+    return parser
+
+
+def format_of(chosen, output):
+    """The format ``--format`` names, or the one ``-o``'s name implies."""
+    if chosen is not None:
+        return chosen
+    name = (output or "").lower()
+    for ending, implied in IMPLIED.items():
+        if name.endswith(ending):
+            return implied
+    return "speedscope"
+
+
+def default_output(path, fmt):
+    """``run.csv`` -> ``run.speedscope.json`` (and so on)."""
+    stem, extension = os.path.splitext(path)
+    if extension.lower() != ".csv":
+        stem = path
+    return stem + ENDINGS[fmt]
+
+
+def _export(argv, prog):
+    args = _parser(prog).parse_args(argv)
+    fmt = format_of(args.format, args.output)
+    if not os.path.isfile(args.input):
+        why = "it is a directory" if os.path.isdir(args.input) else "no such file"
+        raise UsageError(f"cannot read {args.input}: {why}")
+    output = args.output or default_output(args.input, fmt)
+    if os.path.exists(output) and os.path.samefile(output, args.input):
+        raise UsageError(f"{output} is the input: give another -o")
+    check_writable(output)
+    name = args.name if args.name is not None else os.path.basename(args.input)
+    try:
+        summary = _native.export_trace(args.input, output, fmt, name=name)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    except OSError as error:
+        raise CommandError(f"cannot export: {error}") from None
+    notes = []
+    if summary["unmatched"]:
+        notes.append(f"{summary['unmatched']} returns without their call skipped")
+    if summary["unfinished"]:
+        notes.append(f"{summary['unfinished']} calls still open closed at the end")
+    print(
+        f"{output}: {summary['calls']} calls from {summary['records']} records, "
+        f"{summary['threads']} threads, {summary['frames']} frames"
+        + (f" ({'; '.join(notes)})" if notes else "")
+    )
+    return 0
+
+
+def main(argv=None, prog="pikos export"):
+    """Run ``pikos export``; return the exit status."""
+    return run_command(prog, _export, sys.argv[1:] if argv is None else list(argv))

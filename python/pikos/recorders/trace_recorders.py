@@ -1,0 +1,161 @@
+"""Recorders that write timed function records in the formats viewers open:
+speedscope, Chrome trace events (Perfetto, ``chrome://tracing``) and
+collapsed stacks (flame graphs).
+
+Records are spooled as CSV by the core's writer thread, as
+:class:`~pikos.recorders.csv_file_recorder.CSVFileRecorder` writes them (the
+program never waits for the format), to a hidden file beside the output.
+At ``finalize`` the core converts the spool into the output file (all the
+sessions so far: a decorated function called twice gives one file with both
+calls).  The spool is deleted when the recorder is, or at exit; if a
+conversion fails, it is kept and the error names it, so no record is lost
+(``pikos export`` converts it later).
+"""
+
+import os
+import sys
+import threading
+import weakref
+
+from pikos import _native
+from pikos.errors import RecorderError
+from pikos.recorders.csv_recorder import CSVRecorder
+from pikos.recorders.sink_recorder import FileOutput, check_output_path
+
+__all__ = ["SpeedscopeRecorder", "ChromeTraceRecorder", "CollapsedStackRecorder"]
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+def thread_names():
+    """Names of the threads alive now, by ``threading.get_ident()``."""
+    return {
+        thread.ident: thread.name
+        for thread in threading.enumerate()
+        if thread.ident is not None
+    }
+
+
+def program_name():
+    """The name a profile gets by default: the running script's."""
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else ""
+    return os.path.basename(argv0) or "python"
+
+
+class _TraceRecorder(FileOutput, CSVRecorder):
+    """Spool timed function records as CSV, convert at ``finalize``."""
+
+    _pikos_needs_timed = True
+    _format = None
+
+    def __init__(self, filename, filter_=None, *, name=None):
+        output = check_output_path(filename)
+        directory, base = os.path.split(os.path.abspath(output))
+        self._output = output
+        self._name = None if name is None else str(name)
+        self._summary = None
+        self._names = {}
+        spool = os.path.join(directory, f".{base}.pikos-spool.csv")
+        self._init_file(spool, False)
+        CSVRecorder.__init__(self, None, filter_)
+        self._spool_cleanup = weakref.finalize(self, _remove, spool)
+
+    @property
+    def filename(self):
+        """The output file (written at ``finalize``)."""
+        return self._output
+
+    @property
+    def spool(self):
+        """The CSV file the records are spooled to until ``finalize``."""
+        return self._filename
+
+    @property
+    def summary(self):
+        """What the last conversion saw: records, calls, unmatched returns,
+        unfinished calls, threads, frames (None before the first)."""
+        return self._summary
+
+    def _pikos_thread_names(self, names):
+        """The monitor's threads, by ident (those that ended included)."""
+        self._names.update(names)
+
+    def _open(self, record_type, kind, fields):
+        if "time" not in fields or "thread" not in fields:
+            given = getattr(record_type, "__name__", record_type)
+            raise RecorderError(
+                f"{type(self).__name__} needs timed function records (with "
+                f"time and thread fields), not {given}"
+            )
+        return super()._open(record_type, kind, fields)
+
+    def finalize(self):
+        """Close the spool and write the output file from it."""
+        super().finalize()
+        try:
+            self._summary = _native.export_trace(
+                self._filename,
+                self._output,
+                self._format,
+                name=program_name() if self._name is None else self._name,
+                pid=os.getpid(),
+                thread_names={**self._names, **thread_names()},
+            )
+        except (OSError, ValueError) as error:
+            self._spool_cleanup.detach()
+            raise RecorderError(
+                f"{type(self).__name__} could not write {self._output}: {error}; "
+                f"the records are kept in {self._filename} (convert them with "
+                f"`pikos export {self._filename} --format {self._format}`)"
+            ) from error
+
+
+class SpeedscopeRecorder(_TraceRecorder):
+    """Write a speedscope profile (https://www.speedscope.app): one evented
+    profile per thread, frames shared, times in nanoseconds.
+
+    ``name`` names the profile (default: the running script's file name,
+    as ``sys.argv[0]`` has it at the end of the session).  Use it
+    with a function monitor; the monitor then records time and thread::
+
+        with FunctionMonitor(SpeedscopeRecorder("profile.speedscope.json")):
+            work()
+    """
+
+    _format = "speedscope"
+
+    def __init__(
+        self, filename="monitor_records.speedscope.json", filter_=None, *, name=None
+    ):
+        super().__init__(filename, filter_, name=name)
+
+
+class ChromeTraceRecorder(_TraceRecorder):
+    """Write Chrome trace events (JSON object format): balanced ``B``/``E``
+    events per thread, with the process and thread names as metadata. It
+    opens in Perfetto (https://ui.perfetto.dev) and ``chrome://tracing``."""
+
+    _format = "chrome"
+
+    def __init__(
+        self, filename="monitor_records.trace.json", filter_=None, *, name=None
+    ):
+        super().__init__(filename, filter_, name=name)
+
+
+class CollapsedStackRecorder(_TraceRecorder):
+    """Write collapsed stacks, ``main (app.py:3);work (app.py:9) 1200``: one
+    line per distinct stack with its own time in nanoseconds, the input of
+    flamegraph.pl, inferno and speedscope's importer."""
+
+    _format = "collapsed"
+
+    def __init__(
+        self, filename="monitor_records.collapsed.txt", filter_=None, *, name=None
+    ):
+        super().__init__(filename, filter_, name=name)
