@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Usage: tools/system-deps.sh
 # Install the system programs the tests drive that a fresh machine may lack:
-# tmux (the `pikos live` viewer is tested in a tmux pane).  Uses Debian's
-# apt-get when run as root; otherwise says what to install and goes on (the
-# viewer's end-to-end test then reports itself skipped).
+# tmux (the `pikos live` viewer is tested in a tmux pane) and chromium (the
+# page `pikos report` writes is rendered headless and screenshotted).  Uses
+# Debian's apt-get when run as root; otherwise says what to install and goes
+# on (the end-to-end tests that need a program then report themselves
+# skipped).
 set -euo pipefail
 missing=()
 command -v tmux > /dev/null || missing+=(tmux)
+if ! command -v chromium > /dev/null && ! command -v chromium-browser > /dev/null; then
+    missing+=(chromium)
+fi
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

@@ -10,12 +10,21 @@ does not load matplotlib.
 import importlib
 import sys
 
-from pikos.cli._common import UsageError, report
+from pikos.cli._common import UsageError
+from pikos.cli._common import report as report_error
 
 #: name -> (module, one-line summary)
 COMMANDS = {
     "run": ("pikos.cli.run", "run a Python script or module under a monitor"),
     "plot": ("pikos.cli.plot", "plot RSS against record index from a memory CSV"),
+    "report": (
+        "pikos.cli.report",
+        "write an HTML report of a memory CSV: timeline and top growth",
+    ),
+    "export": (
+        "pikos.cli.export",
+        "timed function records to speedscope, Chrome trace or flame graph stacks",
+    ),
     "live": (
         "pikos.cli.live",
         "watch programs run with --live: memory and function statistics",
@@ -56,7 +65,7 @@ def main(argv=None, prog="pikos"):
         return 0
     if name not in COMMANDS:
         choices = ", ".join(COMMANDS)
-        return report(
+        return report_error(
             prog, UsageError(f"unknown command {name!r} (choose from {choices})")
         )
     module = importlib.import_module(COMMANDS[name][0])
