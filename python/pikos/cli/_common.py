@@ -68,3 +68,12 @@ def check_writable(path, create=False):
             pass
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def output_beside(path, output, extension):
+    """The output of a command that reads the CSV at ``path``: ``output``,
+    or ``path`` with ``extension`` instead of its own; never the CSV."""
+    output = output or os.path.splitext(path)[0] + extension
+    if os.path.abspath(output) == os.path.abspath(path):
+        raise UsageError(f"{output}: would overwrite the CSV; give -o OUTPUT")
+    return output

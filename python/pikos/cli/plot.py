@@ -33,6 +33,7 @@ from pikos.cli._common import (
     Parser,
     UsageError,
     check_writable,
+    output_beside,
     run_command,
 )
 
@@ -207,10 +208,8 @@ def _plot(argv, prog):
     except SystemExit as done:  # -h: argparse printed the help
         return done.code or 0
     path = args.csv
-    output = args.output or os.path.splitext(path)[0] + ".png"
+    output = output_beside(path, args.output, ".png")
     fmt = _output_format(output)
-    if os.path.abspath(output) == os.path.abspath(path):
-        raise UsageError(f"{output}: would overwrite the CSV; give -o OUTPUT")
     numpy, matplotlib, Figure = _import_plotting()
 
     names = ["RSS", "VMS"] if args.vms else ["RSS"]

@@ -45,6 +45,7 @@ from pikos.cli._common import (
     Parser,
     UsageError,
     check_writable,
+    output_beside,
     run_command,
 )
 
@@ -716,9 +717,7 @@ def _report(argv, prog):
     except SystemExit as done:  # -h: argparse printed the help
         return done.code or 0
     path = args.csv
-    output = args.output or os.path.splitext(path)[0] + ".html"
-    if os.path.abspath(output) == os.path.abspath(path):
-        raise UsageError(f"{output}: would overwrite the CSV; give -o OUTPUT")
+    output = output_beside(path, args.output, ".html")
     try:
         stream = open(path, newline="", encoding="utf-8-sig")
     except OSError as error:

@@ -56,13 +56,10 @@ class PythonCProfiler(cProfile.Profile, Monitor):
         if self._depth == 0:
             super().disable()
 
-    def __enter__(self):
-        self.enable()
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        self.disable()
-        return False
+    # cProfile.Profile has its own (not re-entrant) context manager, and it
+    # comes first in the bases: take the monitor's.
+    __enter__ = Monitor.__enter__
+    __exit__ = Monitor.__exit__
 
     def create_stats(self):
         """Snapshot the statistics into ``self.stats`` (what ``pstats``
