@@ -23,8 +23,18 @@ class UsageError(CommandError):
         super().__init__(message, status=2)
 
 
+class ParserExit(Exception):
+    """The parser is done before the command starts (``-h`` printed the
+    help): :func:`run_command` returns ``status``."""
+
+    def __init__(self, status):
+        super().__init__(status)
+        self.status = status
+
+
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are :class:`UsageError`."""
+    """An ArgumentParser whose errors are :class:`UsageError` and whose help
+    ends the command with :class:`ParserExit`, never ``sys.exit``."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("allow_abbrev", False)
@@ -32,6 +42,11 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message):
         raise UsageError(message)
+
+    def exit(self, status=0, message=None):
+        if message:
+            sys.stderr.write(message)
+        raise ParserExit(status)
 
 
 def report(prog, error):
@@ -42,10 +57,14 @@ def report(prog, error):
 
 
 def run_command(prog, body, argv):
-    """Call ``body(argv, prog)``; a CommandError becomes one line on stderr
-    and the exit status, never a traceback."""
+    """Call ``body(argv, prog)`` (``argv`` None: ``sys.argv[1:]``); a
+    CommandError becomes one line on stderr and the exit status, never a
+    traceback, and ``-h`` the status of the help."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
         return body(argv, prog)
+    except ParserExit as done:
+        return done.status
     except CommandError as error:
         return report(prog, error)
 

@@ -13,7 +13,6 @@ Without ``-o``, the output is the input's name with the format's ending.
 
 import argparse
 import os
-import sys
 
 from pikos import _native
 from pikos.cli._common import (
@@ -71,15 +70,21 @@ def _parser(prog):
     return parser
 
 
+def implied_format(name):
+    """The format an output name's ending implies (see ``IMPLIED``), or
+    None."""
+    name = (name or "").lower()
+    for ending, implied in IMPLIED.items():
+        if name.endswith(ending):
+            return implied
+    return None
+
+
 def format_of(chosen, output):
     """The format ``--format`` names, or the one ``-o``'s name implies."""
     if chosen is not None:
         return chosen
-    name = (output or "").lower()
-    for ending, implied in IMPLIED.items():
-        if name.endswith(ending):
-            return implied
-    return "speedscope"
+    return implied_format(output) or "speedscope"
 
 
 def default_output(path, fmt):
@@ -122,4 +127,4 @@ def _export(argv, prog):
 
 def main(argv=None, prog="pikos export"):
     """Run ``pikos export``; return the exit status."""
-    return run_command(prog, _export, sys.argv[1:] if argv is None else list(argv))
+    return run_command(prog, _export, argv)

@@ -820,11 +820,7 @@ def _parser(prog):
 
 
 def _live(argv, prog):
-    parser = _parser(prog)
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as done:  # -h: argparse printed the help
-        return done.code or 0
+    args = _parser(prog).parse_args(argv)
     bind = args.bind is not None
     if bind:
         address = args.bind
@@ -857,4 +853,4 @@ def _live(argv, prog):
 
 def main(argv=None, prog="pikos live"):
     """Run ``pikos live ...``; return the exit status."""
-    return run_command(prog, _live, sys.argv[1:] if argv is None else list(argv))
+    return run_command(prog, _live, argv)

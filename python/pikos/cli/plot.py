@@ -24,7 +24,6 @@ imported only when the command runs.
 
 import csv
 import os
-import sys
 from array import array
 from operator import itemgetter
 
@@ -202,11 +201,7 @@ def _draw(Figure, numpy, index, lines, title):
 
 
 def _plot(argv, prog):
-    parser = _parser(prog)
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as done:  # -h: argparse printed the help
-        return done.code or 0
+    args = _parser(prog).parse_args(argv)
     path = args.csv
     output = output_beside(path, args.output, ".png")
     fmt = _output_format(output)
@@ -251,4 +246,4 @@ def _plot(argv, prog):
 
 def main(argv=None, prog="pikos plot"):
     """Run ``pikos plot ...``; return the exit status."""
-    return run_command(prog, _plot, sys.argv[1:] if argv is None else list(argv))
+    return run_command(prog, _plot, argv)

@@ -36,7 +36,6 @@ import csv
 import html
 import json
 import os
-import sys
 from dataclasses import dataclass, field
 from operator import itemgetter
 
@@ -711,11 +710,7 @@ SCRIPT = """\
 
 
 def _report(argv, prog):
-    parser = _parser(prog)
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as done:  # -h: argparse printed the help
-        return done.code or 0
+    args = _parser(prog).parse_args(argv)
     path = args.csv
     output = output_beside(path, args.output, ".html")
     try:
@@ -745,4 +740,4 @@ def _report(argv, prog):
 
 def main(argv=None, prog="pikos report"):
     """Run ``pikos report ...``; return the exit status."""
-    return run_command(prog, _report, sys.argv[1:] if argv is None else list(argv))
+    return run_command(prog, _report, argv)

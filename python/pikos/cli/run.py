@@ -37,6 +37,7 @@ import threading
 import types
 from dataclasses import dataclass, field
 
+from pikos.cli import export
 from pikos.cli._common import (
     CommandError,
     Parser,
@@ -87,9 +88,8 @@ RECORDINGS = {
     "screen": None,
     "text": "monitor_records.log",
     "csv": "monitor_records.csv",
-    "speedscope": "monitor_records.speedscope.json",
-    "chrome": "monitor_records.trace.json",
-    "collapsed": "monitor_records.collapsed.txt",
+    # the timelines: monitor_records.speedscope.json, .trace.json, ...
+    **{fmt: f"monitor_records{ending}" for fmt, ending in export.ENDINGS.items()},
 }
 
 #: recordings of timed function events, written as a whole at the end
@@ -97,15 +97,6 @@ TRACE_RECORDINGS = {
     "speedscope": SpeedscopeRecorder,
     "chrome": ChromeTraceRecorder,
     "collapsed": CollapsedStackRecorder,
-}
-
-#: output name endings that choose a recording when --recording is absent
-SUFFIXES = {
-    ".csv": "csv",
-    ".speedscope.json": "speedscope",
-    ".trace.json": "chrome",
-    ".collapsed.txt": "collapsed",
-    ".folded": "collapsed",
 }
 
 #: monitors whose records can be timed
@@ -612,16 +603,15 @@ def make_recorder(recording, output, buffered):
 
 def recording_of(recording, output):
     """The recording ``--recording`` names, or the one ``-o``'s name
-    implies (see ``SUFFIXES``)."""
+    implies: ``.csv`` csv, a timeline's ending (``pikos export``'s) that
+    timeline, any other name text."""
     if recording is not None:
         return recording
     if output is None or output == "-":
         return "screen"
-    name = output.lower()
-    for suffix, implied in SUFFIXES.items():
-        if name.endswith(suffix):
-            return implied
-    return "text"
+    if output.lower().endswith(".csv"):
+        return "csv"
+    return export.implied_format(output) or "text"
 
 
 # --- the run -------------------------------------------------------------------
@@ -875,7 +865,6 @@ def main(argv=None, prog="pikos-run"):
     """``pikos-run``: returns the exit status (``sys.exit`` in the script and
     ``KeyboardInterrupt`` propagate, so the interpreter exits as it would
     have without pikos)."""
-    argv = sys.argv[1:] if argv is None else list(argv)
     return run_command(prog, _main, argv)
 
 
