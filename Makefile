@@ -26,7 +26,7 @@ dev: ## build pikos into one virtual environment per Python (.venv/3.X)
 .PHONY: test
 test: dev ## run the Rust unit tests and pytest on every Python (3.11, 3.12, 3.13)
 	@tools/system-deps.sh
-	cargo test --quiet -p pikos-core
+	PIKOS_TEST_PYTHON=$(PY) cargo test --quiet -p pikos-core
 	@set -e; for py in $(PYTHONS); do \
 	  v=$(VENV_ROOT)/$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
 	  echo "== pytest on $$($$v/bin/python -V)"; \

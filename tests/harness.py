@@ -252,7 +252,16 @@ def text_header(fields, formatted):
     return header + "\n" + "-" * len(header) + "\n"
 
 
+def one_line(value):
+    """Line breaks inside a string value, as text output writes them: the
+    two characters backslash-n and backslash-r (one record per line)."""
+    if isinstance(value, str):
+        return value.replace("\n", "\\n").replace("\r", "\\r")
+    return value
+
+
 def text_line(fields, record, formatted):
+    record = [one_line(value) for value in record]
     if formatted:
         return TEMPLATES[tuple(fields)][1].format(*record) + "\n"
     return " ".join(str(value) for value in record) + "\n"

@@ -3,8 +3,6 @@
 //! pikos `TextStreamRecorder` (plain: values joined by spaces; formatted: the
 //! record's `str.format` template).
 
-use std::io::Write;
-
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
@@ -240,6 +238,11 @@ impl CsvEncoder {
         single: bool,
         out: &mut Vec<u8>,
     ) -> Result<()> {
+        // `single` changes the encoding of "" only (a row of one empty field
+        // is `""`): such fields neither use the cache nor go in it.
+        if single {
+            return self.text_field(text, quoted, single, out);
+        }
         let key = (text.as_ptr() as usize, text.len());
         if let Some(bytes) = self.encoded.get(&key) {
             out.extend_from_slice(bytes);
@@ -247,10 +250,7 @@ impl CsvEncoder {
         }
         let start = out.len();
         self.text_field(text, quoted, single, out)?;
-        // `single` changes the encoding of "" only; such rows are not cached.
-        if !single {
-            self.encoded.insert(key, out[start..].into());
-        }
+        self.encoded.insert(key, out[start..].into());
         Ok(())
     }
 }
@@ -378,7 +378,9 @@ impl Template {
         self.fields
     }
 
-    /// `template.format(*values)`.
+    /// `template.format(*values)`, but for line breaks in string values,
+    /// written escaped as [`TextEncoder`] says (the width counts the escaped
+    /// text, as if the escaped strings were formatted).
     pub fn render(&self, values: &[Value<'_>], out: &mut Vec<u8>) -> Result<()> {
         if values.len() < self.fields {
             return Err(Error::Encode(format!(
@@ -394,15 +396,16 @@ impl Template {
                 Piece::Literal(text) => out.extend_from_slice(text.as_bytes()),
                 Piece::Field { align, width } => {
                     let value = next.next().expect("counted above");
-                    let (text, numeric) = match value {
-                        Value::Int(n) => (itoa.format(*n), true),
-                        Value::Num(text) => (*text, true),
-                        Value::Str(text) | Value::Table(text) => (*text, false),
-                        Value::None => ("None", false),
+                    // (text, numeric, may hold line breaks)
+                    let (text, numeric, string) = match value {
+                        Value::Int(n) => (itoa.format(*n), true, false),
+                        Value::Num(text) => (*text, true, true),
+                        Value::Str(text) | Value::Table(text) => (*text, false, true),
+                        Value::None => ("None", false, false),
                     };
                     // Python aligns numbers right and text left by default.
                     let align = align.unwrap_or(if numeric { Align::Right } else { Align::Left });
-                    pad(text, align, *width, out);
+                    pad(text, string, align, *width, out);
                 }
             }
         }
@@ -410,20 +413,61 @@ impl Template {
     }
 }
 
-fn pad(text: &str, align: Align, width: usize, out: &mut Vec<u8>) {
-    let len = text.chars().count();
-    let fill = width.saturating_sub(len);
+/// `text` padded with spaces to `width` characters; `escape`: `text` is a
+/// string value, written as [`push_escaped`] does.
+fn pad(text: &str, escape: bool, align: Align, width: usize, out: &mut Vec<u8>) {
+    let fill = if width == 0 {
+        0
+    } else {
+        let breaks = if escape { line_breaks(text) } else { 0 };
+        width.saturating_sub(text.chars().count() + breaks)
+    };
     let (before, after) = match align {
         Align::Left => (0, fill),
         Align::Right => (fill, 0),
         Align::Center => (fill / 2, fill - fill / 2),
     };
     out.resize(out.len() + before, b' ');
-    out.extend_from_slice(text.as_bytes());
+    if escape {
+        push_escaped(text, out);
+    } else {
+        out.extend_from_slice(text.as_bytes());
+    }
     out.resize(out.len() + after, b' ');
 }
 
-/// The original `TextStreamRecorder` output.
+/// How many `\n` and `\r` `text` holds (each is one character more once
+/// escaped).
+fn line_breaks(text: &str) -> usize {
+    memchr::memchr2_iter(b'\n', b'\r', text.as_bytes()).count()
+}
+
+/// Appends `text` with each `\n` written as the two characters `\n` and each
+/// `\r` as `\r`; nothing else changes.  A byte search finds the line breaks
+/// (they are rare): text without any is copied as it is, with no allocation.
+#[inline]
+fn push_escaped(text: &str, out: &mut Vec<u8>) {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for at in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+        out.extend_from_slice(&bytes[start..at]);
+        out.extend_from_slice(if bytes[at] == b'\n' { b"\\n" } else { b"\\r" });
+        start = at + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// The original `TextStreamRecorder` output, one line per record (SPEC §4).
+///
+/// So that a record stays one line, a line break inside a string value (a
+/// file name or a source line holding a newline) is written escaped: `\n`
+/// (LF) as the two characters `\` `n`, and `\r` (CR) as `\` `r`.  Only
+/// those two are escaped: backslashes, tabs and every other character are
+/// written as they are, so the escaping cannot be undone exactly (a value
+/// holding a backslash then `n` reads the same as one holding a newline).
+/// Field names in the header are escaped the same way, and in formatted
+/// text the template's widths count the escaped characters.  Integers and
+/// `None` never hold line breaks and are not scanned.
 pub enum TextEncoder {
     /// Field names / values joined by single spaces.
     Plain,
@@ -445,7 +489,14 @@ impl Encoder for TextEncoder {
     fn header(&mut self, fields: &[&str], out: &mut Vec<u8>) -> Result<()> {
         let mut header = Vec::new();
         match self {
-            TextEncoder::Plain => header.extend_from_slice(fields.join(" ").as_bytes()),
+            TextEncoder::Plain => {
+                for (i, field) in fields.iter().enumerate() {
+                    if i > 0 {
+                        header.push(b' ');
+                    }
+                    push_escaped(field, &mut header);
+                }
+            }
             TextEncoder::Formatted {
                 header: template, ..
             } => {
@@ -465,12 +516,13 @@ impl Encoder for TextEncoder {
                     if i > 0 {
                         out.push(b' ');
                     }
-                    let text = match value {
-                        Value::Int(n) => itoa.format(*n),
-                        Value::Num(text) | Value::Str(text) | Value::Table(text) => text,
-                        Value::None => "None",
-                    };
-                    out.extend_from_slice(text.as_bytes());
+                    match value {
+                        Value::Int(n) => out.extend_from_slice(itoa.format(*n).as_bytes()),
+                        Value::Num(text) | Value::Str(text) | Value::Table(text) => {
+                            push_escaped(text, out)
+                        }
+                        Value::None => out.extend_from_slice(b"None"),
+                    }
                 }
             }
             TextEncoder::Formatted { line, .. } => line.render(values, out)?,
@@ -567,13 +619,6 @@ impl Encoder for JsonEncoder {
         Self::value(value, out);
         Ok(())
     }
-}
-
-/// Writes `bytes` whole, naming `path` in the error.
-pub fn write_all(writer: &mut impl Write, bytes: &[u8], path: &str) -> Result<()> {
-    writer
-        .write_all(bytes)
-        .map_err(|e| Error::io(Some(path), e))
 }
 
 #[cfg(test)]
@@ -680,6 +725,23 @@ mod tests {
     }
 
     #[test]
+    fn csv_single_empty_table_field_is_quoted_also_after_the_cache_has_it() {
+        // Found by tests/encoder_fuzz.rs: "" cached from a row of two fields
+        // came out unquoted in a row of one, which reads back as no field.
+        let empty: &'static str = "";
+        let mut encoder = CsvEncoder::new(CsvDialect::default());
+        let mut out = Vec::new();
+        for row in [
+            &[Value::Int(0), Value::Table(empty)][..],
+            &[Value::Table(empty)],
+            &[Value::Table(empty), Value::Int(1)],
+        ] {
+            encoder.row(row, &mut out).unwrap();
+        }
+        assert_eq!(String::from_utf8(out).unwrap(), "0,\r\n\"\"\r\n,1\r\n");
+    }
+
+    #[test]
     fn csv_single_empty_field_is_quoted() {
         assert_eq!(csv(CsvDialect::default(), &[Value::Str("")]), "\"\"\r\n");
         assert_eq!(
@@ -765,5 +827,81 @@ mod tests {
             .row(&[Value::Int(0), Value::Str("call"), Value::None], &mut out)
             .unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "0 call None\n");
+    }
+
+    fn text(encoder: &mut TextEncoder, values: &[Value<'_>]) -> String {
+        let mut out = Vec::new();
+        encoder.row(values, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn text_rows_escape_line_breaks_only() {
+        let row = [
+            Value::Int(-1),
+            Value::Str("a\nb"),
+            Value::Table("c\r\nd\r"),
+            Value::Str("tab\there \\n é"),
+            Value::Num("1.5"),
+            Value::None,
+        ];
+        assert_eq!(
+            text(&mut TextEncoder::Plain, &row),
+            "-1 a\\nb c\\r\\nd\\r tab\there \\n é 1.5 None\n"
+        );
+        // Text without line breaks is copied as it is.
+        assert_eq!(text(&mut TextEncoder::Plain, &[Value::Str("")]), "\n");
+        assert_eq!(
+            text(
+                &mut TextEncoder::Plain,
+                &[Value::Str("\n"), Value::Str("\r")]
+            ),
+            "\\n \\r\n"
+        );
+    }
+
+    #[test]
+    fn text_fields_alone_escape_like_rows() {
+        // The pipeline's row cache joins fields encoded one at a time.
+        let mut out = Vec::new();
+        TextEncoder::Plain
+            .field(&Value::Table("x\r\ny"), &mut out)
+            .unwrap();
+        assert_eq!(out, b"x\\r\\ny");
+    }
+
+    #[test]
+    fn text_header_escapes_and_dashes_count_the_escaped_text() {
+        let mut out = Vec::new();
+        TextEncoder::Plain.header(&["a\nb", "c"], &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "a\\nb c\n------\n");
+    }
+
+    #[test]
+    fn formatted_widths_count_the_escaped_text() {
+        let line = Template::parse("{:<6}|{:>6}|{:^6}|{:3}|{}").unwrap();
+        let mut encoder = TextEncoder::Formatted {
+            header: line.clone(),
+            line,
+        };
+        let row = [
+            Value::Str("a\nb"),
+            Value::Table("a\rb"),
+            Value::Str("a\nb"),
+            Value::Int(7),
+            Value::Str("\r\n"),
+        ];
+        assert_eq!(
+            text(&mut encoder, &row),
+            "a\\nb  |  a\\rb| a\\nb |  7|\\r\\n\n"
+        );
+        let mut out = Vec::new();
+        encoder
+            .header(&["x\n", "b", "c", "d", "e"], &mut out)
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!("x\\n   |     b|  c   |d  |e\n{}\n", "-".repeat(26))
+        );
     }
 }

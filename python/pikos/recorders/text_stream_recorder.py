@@ -6,6 +6,15 @@ from pikos.monitors.records import RECORD_CLASSES
 from pikos.recorders.sink_recorder import SinkRecorder
 
 
+def one_line(value):
+    """A string value with its line breaks written as ``\\n`` and ``\\r``
+    (each record is one line, as the native encoder writes it); any other
+    value as it is."""
+    if isinstance(value, str) and ("\n" in value or "\r" in value):
+        return value.replace("\n", "\\n").replace("\r", "\\r")
+    return value
+
+
 class TextStreamRecorder(SinkRecorder):
     """Write records to a text stream, one line each.
 
@@ -62,7 +71,7 @@ class TextStreamRecorder(SinkRecorder):
     def _header(self, record_type, kind, fields):
         """The header text and the (header, line) templates when formatted."""
         if not self._formatted:
-            return " ".join(fields), None
+            return " ".join(map(one_line, fields)), None
         source = record_type
         if not isinstance(getattr(record_type, "line", None), str) and kind:
             source = RECORD_CLASSES[kind]  # plain tuples: the kind's templates
@@ -72,7 +81,7 @@ class TextStreamRecorder(SinkRecorder):
                 f"formatted text needs 'header' and 'line' templates on the "
                 f"record type; {record_type!r} has none"
             )
-        return header.format(*fields), (header, line)
+        return header.format(*map(one_line, fields)), (header, line)
 
     def _encodes_natively(self, data):
         if not super()._encodes_natively(data):
@@ -81,12 +90,13 @@ class TextStreamRecorder(SinkRecorder):
         return not self._formatted or type(data) is self._record_type
 
     def _format(self, data):
+        values = [one_line(value) for value in data]
         if self._formatted:
             template = getattr(type(data), "line", None)
             if not isinstance(template, str):
                 template = self._templates[1]
-            return template.format(*data) + "\n"
-        return " ".join(str(value) for value in data) + "\n"
+            return template.format(*values) + "\n"
+        return " ".join(str(value) for value in values) + "\n"
 
     def record(self, data):
         """Record ``data`` when the filter keeps it."""
