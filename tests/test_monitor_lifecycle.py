@@ -17,6 +17,10 @@ from pikos.monitors.api import FunctionMonitor, LineMonitor
 from pikos.monitors.records import FunctionRecord, LineRecord
 from pikos.recorders.api import ListRecorder
 
+# The tests here set other hooks on purpose; the warning that pikos takes
+# them over is tested in tests/robustness/test_coexistence_warnings.py.
+pytestmark = pytest.mark.filterwarnings("ignore::pikos.errors.HookTakenWarning")
+
 MONITORS = [
     pytest.param(FunctionMonitor, FunctionRecord, "profile", id="FunctionMonitor"),
     pytest.param(LineMonitor, LineRecord, "trace", id="LineMonitor"),

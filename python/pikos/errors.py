@@ -7,3 +7,9 @@ class PikosError(Exception):
 
 class RecorderError(PikosError):
     """A recorder was used out of order (record or finalize before prepare)."""
+
+
+class HookTakenWarning(RuntimeWarning):
+    """A monitor took over a thread's profile or trace hook from another tool
+    (a debugger, coverage.py, another profiler): that tool sees no events
+    until the monitor is disabled, when its hook is put back exactly."""

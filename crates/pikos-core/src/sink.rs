@@ -3,7 +3,8 @@
 //! file or a ZeroMQ socket (an [`Output`]).
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 
 use crate::clock;
-use crate::encode::{write_all, Encoder};
+use crate::encode::Encoder;
 use crate::error::{Error, Result};
 use crate::event::{Event, Field, OwnedValue, RecordKind, Value, MAX_FIELDS, NO_LINE};
 use crate::filter::FilterSet;
@@ -269,6 +270,8 @@ enum Message {
     /// A message of the output's own (a ZeroMQ statistics snapshot).
     Publish(&'static str, Vec<u8>),
     Flush(Sender<()>),
+    /// Stop the thread, keeping everything for [`ThreadSink::resume`].
+    Pause,
 }
 
 /// Where a [`ThreadSink`]'s writer puts the encoded rows: a file
@@ -300,10 +303,20 @@ pub trait Output: Send + 'static {
     }
 }
 
-/// A file, written through a 1 MiB buffer.
+/// Bytes a [`FileOutput`] gathers before it writes them.
+const FILE_BUFFER: usize = 1 << 20;
+
+/// A file, written through a 1 MiB buffer of whole writes: every
+/// [`Output::write`] is whole rows, and the file only ever grows by whole
+/// buffers.  When a write fails (a full disk, a file size limit), the file
+/// is cut back to the end of the last buffer written whole, so it ends
+/// with a complete row whatever the failure.
 pub struct FileOutput {
     path: String,
-    file: BufWriter<File>,
+    file: File,
+    buffer: Vec<u8>,
+    /// The file's length after the last write that went through whole.
+    length: u64,
     live: bool,
 }
 
@@ -317,23 +330,56 @@ impl FileOutput {
             File::create(path)
         }
         .map_err(|e| Error::io(Some(path), e))?;
+        let length = file.metadata().map(|m| m.len()).unwrap_or(0);
         Ok(FileOutput {
             path: path.to_owned(),
-            file: BufWriter::with_capacity(1 << 20, file),
+            file,
+            buffer: Vec::with_capacity(FILE_BUFFER),
+            length,
             live,
         })
+    }
+
+    /// Writes `bytes` out whole, or cuts the file back to where it was.
+    fn write_out(&mut self, bytes: &[u8]) -> Result<()> {
+        match self.file.write_all(bytes) {
+            Ok(()) => {
+                self.length += bytes.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                // Best effort: a pipe or a device has no length to cut.
+                if self.file.metadata().is_ok_and(|m| m.is_file()) {
+                    let _ = self.file.set_len(self.length);
+                }
+                Err(Error::io(Some(&self.path), e))
+            }
+        }
     }
 }
 
 impl Output for FileOutput {
     fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        write_all(&mut self.file, bytes, &self.path)
+        if self.buffer.len() + bytes.len() > FILE_BUFFER {
+            let buffer = std::mem::take(&mut self.buffer);
+            let written = self.write_out(&buffer);
+            self.buffer = buffer;
+            self.buffer.clear();
+            written?;
+        }
+        if bytes.len() >= FILE_BUFFER {
+            return self.write_out(bytes);
+        }
+        self.buffer.extend_from_slice(bytes);
+        Ok(())
     }
 
     fn flush(&mut self) -> Result<()> {
-        self.file
-            .flush()
-            .map_err(|e| Error::io(Some(&self.path), e))
+        let buffer = std::mem::take(&mut self.buffer);
+        let written = self.write_out(&buffer);
+        self.buffer = buffer;
+        self.buffer.clear();
+        written
     }
 
     fn live(&self) -> bool {
@@ -355,7 +401,18 @@ pub struct ThreadSink {
     recycled: Receiver<Vec<Event>>,
     batch: Vec<Event>,
     error: Arc<Mutex<Option<String>>>,
-    thread: Option<JoinHandle<()>>,
+    /// Set by the writer when it stops on an error (`error` holds it).
+    failed: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Option<Parked>>>,
+    /// A paused writer (see [`ThreadSink::pause`]).
+    parked: Option<Parked>,
+}
+
+/// A writer stopped by [`ThreadSink::pause`], with its output and queue.
+struct Parked {
+    writer: Writer,
+    output: Box<dyn Output>,
+    from_hook: Receiver<Message>,
 }
 
 impl ThreadSink {
@@ -387,10 +444,12 @@ impl ThreadSink {
         let (to_writer, from_hook) = bounded::<Message>(IN_FLIGHT);
         let (recycle, recycled) = bounded::<Vec<Event>>(IN_FLIGHT + 1);
         let error = Arc::new(Mutex::new(None));
+        let failed = Arc::new(AtomicBool::new(false));
         let writer = Writer {
             pipeline,
             recycle,
             error: Arc::clone(&error),
+            failed: Arc::clone(&failed),
         };
         let thread = std::thread::Builder::new()
             .name("pikos-writer".to_owned())
@@ -402,17 +461,24 @@ impl ThreadSink {
             recycled,
             batch: Vec::with_capacity(BATCH),
             error,
+            failed,
             thread: Some(thread),
+            parked: None,
         })
     }
 
     /// Adds one event; hands the batch to the writer when it is full.
+    /// False when the writer has stopped on an error (see
+    /// [`ThreadSink::error`]): the hook learns it at a batch's end, and
+    /// stops recording.
     #[inline]
-    pub fn push(&mut self, event: Event) {
+    pub fn push(&mut self, event: Event) -> bool {
         self.batch.push(event);
         if self.batch.len() >= BATCH {
             self.send_batch();
+            return !self.failed.load(Ordering::Relaxed);
         }
+        true
     }
 
     /// Hands the events pushed so far to the writer, a partial batch too.
@@ -481,8 +547,43 @@ impl ThreadSink {
         self.check()
     }
 
+    /// Stops the writer thread once everything pushed so far is written
+    /// and handed to the output, keeping the output open, so that the
+    /// process can fork with no thread of ours (`os.fork` warns of threads
+    /// on 3.12+, and a thread holding a lock can deadlock the child).
+    /// [`ThreadSink::resume`] starts it again.
+    pub fn pause(&mut self) {
+        if self.parked.is_some() {
+            return;
+        }
+        self.send_batch();
+        self.send(Message::Pause);
+        if let Some(thread) = self.thread.take() {
+            self.parked = thread.join().ok().flatten();
+        }
+    }
+
+    /// Starts the writer thread a [`ThreadSink::pause`] stopped.
+    pub fn resume(&mut self) -> Result<()> {
+        let Some(Parked {
+            writer,
+            output,
+            from_hook,
+        }) = self.parked.take()
+        else {
+            return Ok(());
+        };
+        let thread = std::thread::Builder::new()
+            .name("pikos-writer".to_owned())
+            .spawn(move || writer.run(output, from_hook))
+            .map_err(|e| Error::io(Some(&self.name), e))?;
+        self.thread = Some(thread);
+        Ok(())
+    }
+
     /// Writes everything, stops the thread and closes the output.
     pub fn close(&mut self) -> Result<()> {
+        self.resume()?;
         self.send_batch();
         self.to_writer = None;
         if let Some(thread) = self.thread.take() {
@@ -516,12 +617,15 @@ struct Writer {
     pipeline: Pipeline,
     recycle: Sender<Vec<Event>>,
     error: Arc<Mutex<Option<String>>>,
+    failed: Arc<AtomicBool>,
 }
 
 impl Writer {
-    fn run(mut self, mut output: Box<dyn Output>, from_hook: Receiver<Message>) {
+    /// Writes until the hook's side closes the queue, or asks for a pause
+    /// (then gives everything back).
+    fn run(mut self, mut output: Box<dyn Output>, from_hook: Receiver<Message>) -> Option<Parked> {
         let mut out = Vec::with_capacity(1 << 20);
-        let mut failed = false;
+        let mut failed = self.failed.load(Ordering::Relaxed);
         let every = output.tick_every();
         let mut next_tick = every.map(|e| Instant::now() + e);
         loop {
@@ -530,6 +634,18 @@ impl Writer {
                 Some(at) => from_hook.recv_deadline(at),
             };
             match message {
+                Ok(Message::Pause) => {
+                    if !failed {
+                        if let Err(err) = output.flush() {
+                            self.fail(err, &mut failed);
+                        }
+                    }
+                    return Some(Parked {
+                        writer: self,
+                        output,
+                        from_hook,
+                    });
+                }
                 Ok(message) => self.handle(message, output.as_mut(), &mut out, &mut failed),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
@@ -554,6 +670,7 @@ impl Writer {
                 self.fail(err, &mut failed);
             }
         }
+        None
     }
 
     fn handle(
@@ -596,7 +713,7 @@ impl Writer {
                 let _ = done.send(());
                 Ok(())
             }
-            Message::Row(_) | Message::Bytes(_) | Message::Publish(..) => Ok(()),
+            Message::Row(_) | Message::Bytes(_) | Message::Publish(..) | Message::Pause => Ok(()),
         };
         if let Err(err) = written {
             self.fail(err, failed);
@@ -607,6 +724,7 @@ impl Writer {
         *failed = true;
         let mut slot = self.error.lock().unwrap_or_else(|e| e.into_inner());
         slot.get_or_insert_with(|| err.to_string());
+        self.failed.store(true, Ordering::Relaxed);
     }
 }
 

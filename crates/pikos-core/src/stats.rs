@@ -8,6 +8,11 @@
 //! a function returns (recursion is counted once); a call made while another
 //! of the same function is active is a recursive (non-primitive) call.  The
 //! same holds per caller/callee pair.
+//!
+//! One rule differs, on purpose: a generator or coroutine that is suspended
+//! (`yield`, an `await` that waits) and resumed is one call, not one per
+//! resume as `cProfile` counts it.  Its frame leaves the stack while it
+//! waits (its time stops), and comes back at the resume without a new call.
 
 use std::sync::Arc;
 
@@ -40,15 +45,25 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// A call starts (`counted`), or a suspended one resumes.
+    #[inline]
+    fn open(&mut self, counted: bool) {
+        if counted {
+            self.calls += 1;
+            if self.level > 0 {
+                self.recursive += 1;
+            }
+        }
+        self.level += 1;
+    }
+
+    /// A call leaves the stack: it ends, or it is suspended.
     #[inline]
     fn close(&mut self, elapsed: u64, own: u64) {
         self.level = self.level.saturating_sub(1);
         if self.level == 0 {
             self.cumulative += elapsed;
-        } else {
-            self.recursive += 1;
         }
-        self.calls += 1;
         self.own += own;
     }
 
@@ -142,11 +157,24 @@ impl Aggregator {
 
     /// A call of `func` on `thread` at `now` (ticks).
     pub fn enter(&mut self, thread: usize, func: Func, now: u64) {
+        self.open(thread, func, now, true);
+    }
+
+    /// `func`, a generator or coroutine suspended by a `yield` (or an
+    /// `await` that waits), resumes on `thread` at `now`.  Its time counts
+    /// as for a call, but its call was counted when it started: a suspended
+    /// coroutine is not a return, and its resume not a new call (`cProfile`
+    /// counts one call per resume).
+    pub fn resume(&mut self, thread: usize, func: Func, now: u64) {
+        self.open(thread, func, now, false);
+    }
+
+    fn open(&mut self, thread: usize, func: Func, now: u64, counted: bool) {
         self.switch(thread);
         let Some(slot) = self.slot(func, true) else {
             return;
         };
-        self.funcs[slot as usize].1.level += 1;
+        self.funcs[slot as usize].1.open(counted);
         let edge = match self
             .stack
             .last()
@@ -163,7 +191,7 @@ impl Aggregator {
             None => None,
         };
         if let Some(edge) = edge {
-            self.edges[edge as usize].1.level += 1;
+            self.edges[edge as usize].1.open(counted);
         }
         self.stack.push(Frame {
             func: slot,
@@ -175,7 +203,8 @@ impl Aggregator {
         });
     }
 
-    /// The return of `func` on `thread` at `now`.  A return with no
+    /// The return of `func` on `thread` at `now`, or its suspension (a
+    /// generator's `yield`: see [`Aggregator::resume`]).  A return with no
     /// matching call (a frame entered before the monitor was) is ignored;
     /// calls above the matching one that never returned are closed here.
     pub fn leave(&mut self, thread: usize, func: Func, now: u64) {

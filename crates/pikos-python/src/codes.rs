@@ -19,6 +19,11 @@ use rustc_hash::FxHashMap;
 
 use crate::gil_cell::GilCell;
 
+// `co_flags` of code whose frames can be suspended.
+const CO_GENERATOR: u32 = 0x20;
+const CO_COROUTINE: u32 = 0x80;
+const CO_ASYNC_GENERATOR: u32 = 0x200;
+
 #[derive(Clone, Copy, Debug)]
 pub struct CodeSlot {
     /// Table id of the code without source lines (function monitors).
@@ -29,6 +34,9 @@ pub struct CodeSlot {
     pub name: u32,
     /// The code belongs to pikos itself: its events are never recorded.
     pub own: bool,
+    /// A generator, coroutine or async generator: its frame can be
+    /// suspended (a `return` event may be a `yield`).
+    pub generator: bool,
     /// The line of each code unit (see [`CodeSlot::line_of`]): the address
     /// and length of a table in `CodeCache::line_tables`, which lives as
     /// long as the process (the cache keeps its code objects too).
@@ -146,11 +154,15 @@ pub fn text_of(s: &Bound<'_, PyAny>) -> String {
     match s.cast::<PyString>() {
         Ok(s) => match s.to_str() {
             Ok(text) => text.to_owned(),
-            Err(_) => s
-                .call_method1(intern!(s.py(), "encode"), ("utf-8", "backslashreplace"))
-                .and_then(|b| b.extract::<Vec<u8>>())
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default(),
+            Err(_) => {
+                let text = s
+                    .call_method1(intern!(s.py(), "encode"), ("utf-8", "backslashreplace"))
+                    .and_then(|b| b.extract::<Vec<u8>>())
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                remember_original(s.as_any(), &text);
+                text
+            }
         },
         Err(_) => s.str().map(|s| text_of(s.as_any())).unwrap_or_default(),
     }
@@ -209,6 +221,7 @@ unsafe fn lookup_slow(
                 .as_deref()
                 .is_some_and(|prefix| filename.starts_with(prefix));
             let first_line: i32 = code_obj.getattr(intern!(py, "co_firstlineno"))?.extract()?;
+            let flags: u32 = code_obj.getattr(intern!(py, "co_flags"))?.extract()?;
             let name = intern_name(py, &name);
             let lines = line_table(py, &code_obj)?;
             let stored = cache(py).line_tables.entry(key).or_insert(lines);
@@ -226,13 +239,17 @@ unsafe fn lookup_slow(
                 with_lines: None,
                 name,
                 own,
+                generator: flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR) != 0,
                 lines_at,
                 lines_len,
             }
         }
     };
     if lines && slot.with_lines.is_none() {
-        let filename = text_of(&code_obj.getattr(intern!(py, "co_filename"))?);
+        // The name as Python has it (a lone surrogate stands for a byte of
+        // a file name that is not UTF-8): linecache opens the file by it.
+        let filename_obj = code_obj.getattr(intern!(py, "co_filename"))?;
+        let filename = text_of(&filename_obj);
         let first_line: i32 = code_obj.getattr(intern!(py, "co_firstlineno"))?.extract()?;
         let source = match cache(py).sources.get(&filename) {
             Some(source) => source.clone(),
@@ -253,7 +270,7 @@ unsafe fn lookup_slow(
                         Bound::from_owned_ptr_or_opt(py, ffi::PyFrame_GetGlobals(frame))
                     }
                 };
-                let source = read_source(py, &filename, globals)?;
+                let source = read_source(py, &filename_obj, globals)?;
                 cache(py).sources.insert(filename.clone(), source.clone());
                 source
             }
@@ -274,6 +291,34 @@ unsafe fn lookup_slow(
     Ok(slot)
 }
 
+/// Strings that are not UTF-8 (lone surrogates: bytes of a file name that
+/// is not UTF-8, `surrogateescape`d), by the escaped text pikos stores and
+/// writes for them: records made for Python get the original back.  Rare,
+/// and small: a list.
+static ORIGINALS: GilCell<Vec<(String, Py<PyAny>)>> = GilCell::new(Vec::new());
+
+fn remember_original(original: &Bound<'_, PyAny>, text: &str) {
+    let py = original.py();
+    // SAFETY: GIL held; no call into Python while borrowed.
+    let originals = unsafe { ORIGINALS.get_mut(py) };
+    if !originals.iter().any(|(known, _)| known == text) {
+        originals.push((text.to_owned(), original.clone().unbind()));
+    }
+}
+
+/// The Python string a stored text came from, when it was not UTF-8.
+pub fn original_of(py: Python<'_>, text: &str) -> Option<Py<PyAny>> {
+    // SAFETY: GIL held; no call into Python while borrowed.
+    let originals = unsafe { ORIGINALS.get_mut(py) };
+    if originals.is_empty() {
+        return None;
+    }
+    originals
+        .iter()
+        .find(|(known, _)| known == text)
+        .map(|(_, original)| original.clone_ref(py))
+}
+
 /// `linecache.getlines`, looked up once.  An import from inside the hook
 /// would go through the running frame's `__builtins__`, which code run with
 /// `exec(src, {"__builtins__": {}})` (or `namedtuple`'s) does not have.
@@ -287,7 +332,7 @@ pub fn init(py: Python<'_>) -> PyResult<()> {
 /// `linecache.getlines(filename, module_globals)`, right-stripped.
 fn read_source(
     py: Python<'_>,
-    filename: &str,
+    filename: &Bound<'_, PyAny>,
     globals: Option<Bound<'_, PyAny>>,
 ) -> PyResult<Option<Arc<[Box<str>]>>> {
     let getlines = GETLINES.import(py, "linecache", "getlines")?;

@@ -8,7 +8,7 @@
 //! [`self_check`] proves the layout at import against `PyFrame_GetCode`;
 //! if it fails, the public function is used instead.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use pyo3::ffi;
 
@@ -68,5 +68,56 @@ pub unsafe fn self_check() {
         let ok = read_code(frame) == expected;
         ffi::Py_DECREF(expected as *mut ffi::PyObject);
         LAYOUT_OK.store(ok, Ordering::Relaxed);
+    }
+}
+
+/// `RESUME`'s opcode in this Python (`dis.opmap`), set by [`init`].
+static RESUME: AtomicU8 = AtomicU8::new(0);
+
+extern "C" {
+    // Public since 3.11 (the code's bytes, specialisations undone; cached
+    // by the code object).
+    fn PyCode_GetCode(code: *mut ffi::PyCodeObject) -> *mut ffi::PyObject;
+}
+
+/// Reads what [`resumed`] needs from the `dis` module.
+pub fn init(py: pyo3::Python<'_>) -> pyo3::PyResult<()> {
+    use pyo3::prelude::*;
+    let opcode: u8 = py
+        .import("dis")?
+        .getattr("opmap")?
+        .get_item("RESUME")?
+        .extract()?;
+    RESUME.store(opcode, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Whether a legacy `call` event of a generator or coroutine frame is a
+/// resume (after a `yield`, an `await` that waited, or into a `throw()`),
+/// not the start of its call.  A call starts at the code's `RESUME 0`; a
+/// resume is at a `RESUME` with another argument, or at the `YIELD_VALUE`
+/// an exception is thrown into.
+///
+/// # Safety
+/// GIL held; `frame` and `code` as the interpreter passed them to a hook.
+pub unsafe fn resumed(frame: *mut ffi::PyFrameObject, code: *mut ffi::PyCodeObject) -> bool {
+    // SAFETY: forwarded from the caller; the bytes are a new reference.
+    unsafe {
+        let lasti = ffi::PyFrame_GetLasti(frame) as isize;
+        if lasti < 0 {
+            return false;
+        }
+        let bytes = PyCode_GetCode(code);
+        if bytes.is_null() {
+            ffi::PyErr_Clear();
+            return false;
+        }
+        let data = ffi::PyBytes_AsString(bytes) as *const u8;
+        let len = ffi::PyBytes_Size(bytes);
+        let byte = |at: isize| (0..len).contains(&at).then(|| *data.add(at as usize));
+        let start =
+            byte(lasti) == Some(RESUME.load(Ordering::Relaxed)) && byte(lasti + 1) == Some(0);
+        ffi::Py_DECREF(bytes);
+        !start
     }
 }

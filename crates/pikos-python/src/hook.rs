@@ -32,7 +32,7 @@ use crate::frames;
 use crate::gil_cell::GilCell;
 use crate::rows;
 use crate::sink::Sink;
-use crate::stats::Stats;
+use crate::stats::{Stats, StatsEvent};
 use crate::tstate::{self, HookKind, RawHook, SavedHook};
 
 enum Target {
@@ -86,6 +86,14 @@ pub(crate) struct HookState {
     pub(crate) monitoring: Option<crate::monitoring::Session>,
     /// Whether the last session ran on `sys.monitoring`.
     used_monitoring: bool,
+    /// The session covers the threads already running too.
+    all_threads: bool,
+    /// Fault injection for the tests: panic in the hook at this index
+    /// (records given to a Python recorder only: never on a fast path).
+    panic_at: Option<u64>,
+    /// What the hook records into, for its reports ("FunctionMonitor ->
+    /// CSVFileRecorder('out.csv')"), set by the monitor.
+    label: String,
 }
 
 /// The mechanism a line hook uses on 3.12+: `sys.monitoring` with native
@@ -112,16 +120,35 @@ impl HookState {
     /// per call on 3.12+, which `cProfile` itself no longer pays.  Other
     /// function monitors keep the profile hook (its `c_call` events would
     /// need `CALL` on every call).
+    ///
+    /// `taken`: another tool holds this thread's hook of the kind needed.
+    /// Line monitors then take `sys.monitoring`, where both can run.
     #[cfg(Py_3_12)]
-    fn wants_monitoring(&self, hook_kind: HookKind) -> bool {
+    fn wants_monitoring(&self, hook_kind: HookKind, taken: bool) -> bool {
         let statistics = matches!(self.target, Target::Stats(_));
-        if hook_kind != HookKind::Trace && !statistics {
+        self.would_want_monitoring(hook_kind, statistics, self.all_threads, taken)
+    }
+
+    /// [`HookState::wants_monitoring`] for a session not started yet.
+    fn would_want_monitoring(
+        &self,
+        hook_kind: HookKind,
+        statistics: bool,
+        all_threads: bool,
+        taken: bool,
+    ) -> bool {
+        if cfg!(not(Py_3_12)) || (hook_kind != HookKind::Trace && !statistics) {
             return false;
         }
+        // All threads of a line hook: 3.13 cannot set another thread's
+        // trace hook, and sys.monitoring covers every thread anyway.
+        let others = all_threads && !tstate::can_install_on_others(hook_kind);
         match self.choice {
             Choice::Legacy => false,
             Choice::Monitoring => true,
-            Choice::Auto => statistics || self.focus.is_some() || cfg!(not(Py_3_13)),
+            Choice::Auto => {
+                statistics || others || taken || self.focus.is_some() || cfg!(not(Py_3_13))
+            }
         }
     }
 
@@ -172,18 +199,27 @@ impl Hook {
         }
     }
 
-    /// Puts a new [`ThreadHook`] of the current session on this thread.
-    fn install_here(slf: &Bound<'_, Self>, depth: u32, saved: Option<SavedHook>) -> PyResult<()> {
+    /// A [`ThreadHook`] of the current session.
+    fn thread_hook<'py>(
+        slf: &Bound<'py, Self>,
+        depth: u32,
+        saved: Option<SavedHook>,
+    ) -> PyResult<Bound<'py, ThreadHook>> {
         let py = slf.py();
-        let this = slf.get();
-        let thread_hook = Bound::new(
+        Bound::new(
             py,
             ThreadHook {
                 hook: slf.clone().unbind(),
-                session: this.state(py).session,
+                session: slf.get().state(py).session,
                 local: GilCell::new(ThreadLocal { depth, saved }),
             },
-        )?;
+        )
+    }
+
+    /// Puts a new [`ThreadHook`] of the current session on this thread.
+    fn install_here(slf: &Bound<'_, Self>, depth: u32, saved: Option<SavedHook>) -> PyResult<()> {
+        let this = slf.get();
+        let thread_hook = Self::thread_hook(slf, depth, saved)?;
         // SAFETY: GIL held; the thread's slot takes its own reference.
         unsafe {
             tstate::install(
@@ -197,17 +233,66 @@ impl Hook {
         Ok(())
     }
 
+    /// Puts the hook on every other thread of the interpreter too (the
+    /// threads already running: `all_threads`).  Each takes it off itself
+    /// at its first event after the session ends, as new threads do.
+    fn install_on_others(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let py = slf.py();
+        let this = slf.get();
+        let kind = this.hook_kind;
+        // SAFETY: GIL held.
+        for ts in unsafe { tstate::other_threads() } {
+            // Making the object may run the garbage collector, and so Python
+            // code: the thread may have ended meanwhile.
+            let thread_hook = Self::thread_hook(slf, 0, None)?;
+            // SAFETY: GIL held; `ts` is checked to be alive first, and no
+            // Python code runs between that check and the install.
+            unsafe {
+                if !tstate::other_threads().contains(&ts) {
+                    continue;
+                }
+                let saved = match Self::ours_in(slf, tstate::of(ts, kind)) {
+                    Some(old) => old.get().local.get_mut(py).saved.take(),
+                    None => Some(SavedHook::take_from(ts, kind)),
+                };
+                thread_hook.get().local.get_mut(py).saved = saved;
+                let hook = RawHook {
+                    func: Some(this.callback()),
+                    obj: thread_hook.as_ptr(),
+                };
+                if !tstate::install_on(ts, kind, hook) {
+                    return Err(PyErr::take(py).unwrap_or_else(|| {
+                        PyRuntimeError::new_err(
+                            "pikos could not install its hook on a running thread",
+                        )
+                    }));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Our thread hook on this thread, if the slot holds one of this hook.
     ///
     /// # Safety
     /// GIL held.
     unsafe fn ours_here<'py>(slf: &Bound<'py, Self>) -> Option<Bound<'py, ThreadHook>> {
-        let this = slf.get();
+        // SAFETY: GIL held.
+        unsafe { Self::ours_in(slf, tstate::current(slf.get().hook_kind)) }
+    }
+
+    /// Our thread hook, if `current` (a thread's hook) is one of this hook.
+    ///
+    /// # Safety
+    /// GIL held; `current` read from a live thread state.
+    unsafe fn ours_in<'py>(
+        slf: &Bound<'py, Self>,
+        current: RawHook,
+    ) -> Option<Bound<'py, ThreadHook>> {
         // SAFETY: GIL held; our callbacks are only ever installed with a
         // ThreadHook as their object.
         unsafe {
-            let current = tstate::current(this.hook_kind);
-            if !current.is(this.callback()) || current.obj.is_null() {
+            if !current.is(slf.get().callback()) || current.obj.is_null() {
                 return None;
             }
             let thread_hook =
@@ -258,8 +343,17 @@ impl Hook {
     pub(crate) fn fail(slf: &Bound<'_, Self>, err: PyErr) {
         let py = slf.py();
         Self::remove(slf);
-        err.clone_ref(py).write_unraisable(py, Some(slf.as_any()));
-        slf.get().state(py).error.get_or_insert(err);
+        let st = slf.get().state(py);
+        let note = format!(
+            "pikos stopped recording ({}) after this error; the program goes on, \
+             and the records taken before it are kept",
+            st.label
+        );
+        st.error.get_or_insert(err.clone_ref(py));
+        // Best effort: the report goes out with or without the note.
+        let _ = err.value(py).call_method1(intern!(py, "add_note"), (note,));
+        // The report names the hook, whose repr now says it stopped.
+        err.write_unraisable(py, Some(slf.as_any()));
     }
 }
 
@@ -312,8 +406,35 @@ impl Hook {
                 #[cfg(Py_3_12)]
                 monitoring: None,
                 used_monitoring: false,
+                all_threads: false,
+                panic_at: None,
+                label: String::from("a monitor"),
             }),
         })
+    }
+
+    /// For the tests of pikos only: the hook panics (an internal error) at
+    /// record `index`, if it gives its records to a Python recorder.
+    fn _inject_panic(&self, py: Python<'_>, index: Option<u64>) {
+        self.state(py).panic_at = index;
+    }
+
+    /// What the hook records into, named in its reports.
+    fn set_label(&self, py: Python<'_>, label: String) {
+        self.state(py).label = label;
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let st = self.state(py);
+        if st.error.is_some() {
+            format!(
+                "<pikos hook of {}: it stopped recording after this error, and the program \
+                 goes on>",
+                st.label
+            )
+        } else {
+            format!("<pikos hook of {}>", st.label)
+        }
     }
 
     /// Makes this a focused hook recording only in `codes` (code objects):
@@ -359,13 +480,16 @@ impl Hook {
     /// given, to `stats` (function hooks) when given, else each becomes
     /// `record_type(*values)` (a tuple when `record_type` is None) passed to
     /// `recorder.record()`.
-    #[pyo3(signature = (sink=None, recorder=None, record_type=None, stats=None))]
+    ///
+    /// With `all_threads`, the threads already running are covered too.
+    #[pyo3(signature = (sink=None, recorder=None, record_type=None, stats=None, all_threads=false))]
     fn install(
         slf: &Bound<'_, Self>,
         sink: Option<Py<Sink>>,
         recorder: Option<Py<PyAny>>,
         record_type: Option<Py<PyAny>>,
         stats: Option<Py<Stats>>,
+        all_threads: bool,
     ) -> PyResult<()> {
         let py = slf.py();
         let this = slf.get();
@@ -396,14 +520,21 @@ impl Hook {
             }
         };
         st.error = None;
+        st.all_threads = all_threads;
         if let Some(probe) = &mut st.probe {
             probe.reset();
         }
         st.session += 1;
         st.active = true;
         st.used_monitoring = false;
+        // SAFETY: GIL held.
         #[cfg(Py_3_12)]
-        if st.wants_monitoring(this.hook_kind) {
+        let taken = unsafe {
+            let current = tstate::current(this.hook_kind);
+            current.func.is_some() && Self::ours_in(slf, current).is_none()
+        };
+        #[cfg(Py_3_12)]
+        if st.wants_monitoring(this.hook_kind, taken) {
             let choice = st.choice;
             let focus = st
                 .focus
@@ -415,7 +546,7 @@ impl Hook {
             } else {
                 crate::monitoring::SessionKind::Lines
             };
-            match crate::monitoring::Session::start(slf, focus, kind) {
+            match crate::monitoring::Session::start(slf, focus, kind, all_threads) {
                 Ok(Some(session)) => {
                     let st = this.state(py);
                     st.monitoring = Some(session);
@@ -452,11 +583,25 @@ impl Hook {
         };
         // Installing last, so nothing of ours runs after it but the return
         // to Python (whose events the own-code rule drops).
-        let installed = Self::install_here(slf, depth, saved);
-        if installed.is_err() {
+        if let Err(err) = Self::install_here(slf, depth, saved) {
             Self::end(slf);
+            return Err(err);
         }
-        installed
+        if all_threads {
+            if !tstate::can_install_on_others(this.hook_kind) {
+                Self::remove(slf);
+                return Err(PyRuntimeError::new_err(
+                    "pikos: on Python 3.13 a line monitor covers the threads already running \
+                     (all_threads=True) through sys.monitoring only, and no tool id is free \
+                     (or PIKOS_HOOK=legacy)",
+                ));
+            }
+            if let Err(err) = Self::install_on_others(slf) {
+                Self::remove(slf);
+                return Err(err);
+            }
+        }
+        Ok(())
     }
 
     /// Installs the hook on a thread started while the monitor is enabled,
@@ -555,6 +700,39 @@ impl Hook {
         Ok(())
     }
 
+    /// Whether a session started now on this thread would take its legacy
+    /// profile or trace hook (rather than run on `sys.monitoring`), so that
+    /// the monitor can say so before it installs anything.
+    #[pyo3(signature = (statistics=false, all_threads=false))]
+    fn takes_thread_hook(
+        slf: &Bound<'_, Self>,
+        statistics: bool,
+        all_threads: bool,
+    ) -> PyResult<bool> {
+        let py = slf.py();
+        let this = slf.get();
+        // SAFETY: GIL held.
+        let taken = unsafe {
+            let current = tstate::current(this.hook_kind);
+            current.func.is_some() && Self::ours_in(slf, current).is_none()
+        };
+        let st = this.state(py);
+        if !st.would_want_monitoring(this.hook_kind, statistics, all_threads, taken) {
+            return Ok(true);
+        }
+        // sys.monitoring when one of the tool ids pikos may use is free.
+        #[cfg(Py_3_12)]
+        {
+            let monitoring = py.import("sys")?.getattr("monitoring")?;
+            for id in crate::monitoring::TOOL_IDS {
+                if monitoring.call_method1("get_tool", (id,))?.is_none() {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
     /// The mechanism of the running (or last) session: "monitoring" or
     /// "legacy".
     #[getter]
@@ -621,12 +799,60 @@ unsafe fn focused_frames_on_stack(focus: &Focus) -> u32 {
     depth
 }
 
+/// The hook of another tool that this thread's hook took over (a debugger,
+/// coverage.py, a profiler), if any.
+///
+/// # Safety
+/// GIL held; `obj` is the ThreadHook our callback was called with.
+#[inline(always)]
+unsafe fn taken_over(obj: *mut ffi::PyObject) -> Option<RawHook> {
+    // SAFETY: as above; no other borrow of the thread's state is live at
+    // the start of a callback.
+    unsafe {
+        let py = Python::assume_attached();
+        let thread_hook = pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<ThreadHook>();
+        let saved = thread_hook.get().local.get_mut(py).saved.as_ref()?;
+        let raw = saved.raw();
+        raw.func.is_some().then_some(raw)
+    }
+}
+
+/// Hands an event of pikos' own code (enable's and disable's frames) to
+/// the tool whose hook this one took over: that tool saw these frames
+/// start before the hook was ours, or sees them end once it is theirs
+/// again, so it sees their whole life and its own view of the stack stays
+/// balanced.  None for events of other code (recorded, or not, as usual).
+///
+/// # Safety
+/// The interpreter's arguments of a hook call; `taken` a live hook.
+#[cold]
+unsafe fn forward_own(
+    taken: RawHook,
+    frame: *mut ffi::PyFrameObject,
+    what: c_int,
+    arg: *mut ffi::PyObject,
+) -> Option<c_int> {
+    // SAFETY: as above.
+    unsafe {
+        let py = Python::assume_attached();
+        let slot = codes::lookup(py, frames::code(frame), frame, false).ok()?;
+        let func = taken.func?;
+        slot.own.then(|| func(taken.obj, frame, what, arg))
+    }
+}
+
 unsafe extern "C" fn profile_callback(
     obj: *mut ffi::PyObject,
     frame: *mut ffi::PyFrameObject,
     what: c_int,
     arg: *mut ffi::PyObject,
 ) -> c_int {
+    // SAFETY: the interpreter calls us with the GIL held and valid pointers.
+    if let Some(taken) = unsafe { taken_over(obj) } {
+        if let Some(result) = unsafe { forward_own(taken, frame, what, arg) } {
+            return result;
+        }
+    }
     let kind = match what {
         ffi::PyTrace_CALL => EventKind::Call,
         ffi::PyTrace_RETURN => EventKind::Return,
@@ -645,6 +871,12 @@ unsafe extern "C" fn trace_callback(
     what: c_int,
     arg: *mut ffi::PyObject,
 ) -> c_int {
+    // SAFETY: as above.
+    if let Some(taken) = unsafe { taken_over(obj) } {
+        if let Some(result) = unsafe { forward_own(taken, frame, what, arg) } {
+            return result;
+        }
+    }
     if what != ffi::PyTrace_LINE {
         return 0;
     }
@@ -787,7 +1019,18 @@ unsafe fn record_event(
         // No record: the event goes into the totals, keyed by the thread's
         // hook object (one per covered thread).
         let thread = thread_hook as *const ThreadHook as usize;
-        stats_event(py, hook, thread, kind, slot.plain, function);
+        let event = match kind {
+            // SAFETY: the frame and code of this event.
+            EventKind::Call if slot.generator && unsafe { frames::resumed(frame, code) } => {
+                StatsEvent::Resume
+            }
+            EventKind::Call => StatsEvent::Call,
+            EventKind::Return => StatsEvent::Return,
+            EventKind::CCall => StatsEvent::CCall,
+            EventKind::CReturn | EventKind::CException => StatsEvent::CReturn,
+            EventKind::Line => return Ok(()),
+        };
+        stats_event(py, hook, thread, event, slot.plain, function);
         return Ok(());
     }
     let lineno = if kind == EventKind::Line {
@@ -808,7 +1051,7 @@ pub(crate) fn stats_event(
     py: Python<'_>,
     hook: &Hook,
     thread: usize,
-    kind: EventKind,
+    kind: StatsEvent,
     code: u32,
     function: u32,
 ) {
@@ -871,6 +1114,12 @@ pub(crate) fn emit(
             strings,
             view,
         } => {
+            if st.panic_at == Some(event.index) {
+                panic!(
+                    "pikos: a panic injected by a test at record {}",
+                    event.index
+                );
+            }
             let values = rows::event_values(py, st.kind, &event, strings, view)?;
             let recorder = recorder.clone_ref(py);
             let record_type = record_type.as_ref().map(|t| t.clone_ref(py));

@@ -62,6 +62,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     // SAFETY: GIL held, called from an import (there is a Python frame).
     unsafe { frames::self_check() };
+    frames::init(py)?;
     codes::init(py)?;
     m.add_class::<hook::Hook>()?;
     m.add_class::<hook::ThreadHook>()?;

@@ -18,10 +18,14 @@
 //! with the tool id for the next tool to take it.
 //!
 //! Statistics (`StatsMonitor`) run here too, on the events `cProfile` takes
-//! on 3.12+: `PY_START`/`PY_RESUME`/`PY_THROW` are calls, `PY_RETURN`/
-//! `PY_YIELD`/`PY_UNWIND` returns, and `CALL` of a builtin, then its
+//! on 3.12+: `PY_START` is a call, `PY_RESUME`/`PY_THROW` a resume (not a
+//! new call, unlike `cProfile`), `PY_RETURN`/`PY_YIELD`/`PY_UNWIND` the
+//! frame leaving the stack, and `CALL` of a builtin, then its
 //! `C_RETURN`/`C_RAISE`, a builtin's call and return, exactly where the
 //! legacy profile hook reports them, without its frame object per call.
+//!
+//! A session may cover every thread (`all_threads`): then the threads it
+//! does not cover are those that left it (`Hook.leave_thread`).
 //!
 //! `sys.monitoring` is process-wide, so the session keeps the threads it
 //! covers (by thread-state id, never reused): the thread that enabled it,
@@ -40,6 +44,7 @@ use rustc_hash::FxHashSet;
 use crate::codes;
 use crate::gil_cell::GilCell;
 use crate::hook::{self, Hook};
+use crate::stats::StatsEvent;
 
 // Event numbers of `sys.monitoring.events` (the same on 3.12 and 3.13).
 const PY_START: u32 = 0;
@@ -69,10 +74,11 @@ impl SessionKind {
         match self {
             SessionKind::Lines => &[(0, &[LINE]), (1, &[JUMP]), (2, &[PY_START])],
             SessionKind::Stats => &[
-                (3, &[PY_START, PY_RESUME, PY_THROW]),
+                (3, &[PY_START]),
                 (4, &[PY_RETURN, PY_YIELD, PY_UNWIND]),
                 (5, &[CALL]),
                 (6, &[C_RETURN, C_RAISE]),
+                (7, &[PY_RESUME, PY_THROW]),
             ],
         }
     }
@@ -87,10 +93,10 @@ impl SessionKind {
 
 /// The tool ids tried, in order: the profiler's, then those no tool is
 /// assigned, never the debugger's or coverage's.
-const TOOL_IDS: [u8; 4] = [2, 3, 4, 5];
+pub(crate) const TOOL_IDS: [u8; 4] = [2, 3, 4, 5];
 
 /// The callbacks' method definitions, static as CPython requires.
-struct Defs([ffi::PyMethodDef; 7]);
+struct Defs([ffi::PyMethodDef; 8]);
 // SAFETY: immutable after construction; only pointers to static data.
 unsafe impl Sync for Defs {}
 
@@ -113,6 +119,7 @@ static DEFS: Defs = Defs([
     def(c"pikos_stats_return", stats_return_callback),
     def(c"pikos_stats_c_call", stats_c_call_callback),
     def(c"pikos_stats_c_return", stats_c_return_callback),
+    def(c"pikos_stats_resume", stats_resume_callback),
 ]);
 
 /// Callables of ended sessions, kept until the next session starts: a
@@ -128,6 +135,9 @@ pub struct Session {
     local: Option<Vec<Py<PyAny>>>,
     callables: Vec<Py<PyAny>>,
     threads: FxHashSet<i64>,
+    /// Every thread is covered (`all_threads`) but those in `left`.
+    all: bool,
+    left: FxHashSet<i64>,
     last_thread: (i64, bool),
     disable: Py<PyAny>,
 }
@@ -140,6 +150,7 @@ impl Session {
         hook: &Bound<'_, Hook>,
         focus: Option<Vec<Py<PyAny>>>,
         kind: SessionKind,
+        all: bool,
     ) -> PyResult<Option<Session>> {
         let py = hook.py();
         // SAFETY: GIL held; no other borrow of ENDED is live (the callbacks
@@ -168,6 +179,8 @@ impl Session {
             local: None,
             callables: Vec::with_capacity(4),
             threads: FxHashSet::default(),
+            all,
+            left: FxHashSet::default(),
             last_thread: (-1, false),
             disable: monitoring.getattr(intern!(py, "DISABLE"))?.unbind(),
         };
@@ -301,13 +314,17 @@ impl Session {
 
     /// Covers the calling thread.
     pub fn add_thread(&mut self, _py: Python<'_>) {
-        self.threads.insert(current_thread());
+        let id = current_thread();
+        self.threads.insert(id);
+        self.left.remove(&id);
         self.last_thread = (-1, false);
     }
 
     /// Stops covering the calling thread.
     pub fn remove_thread(&mut self, _py: Python<'_>) {
-        self.threads.remove(&current_thread());
+        let id = current_thread();
+        self.threads.remove(&id);
+        self.left.insert(id);
         self.last_thread = (-1, false);
     }
 
@@ -315,7 +332,12 @@ impl Session {
     fn covers_current(&mut self) -> bool {
         let id = current_thread();
         if self.last_thread.0 != id {
-            self.last_thread = (id, self.threads.contains(&id));
+            let covered = if self.all {
+                !self.left.contains(&id)
+            } else {
+                self.threads.contains(&id)
+            };
+            self.last_thread = (id, covered);
         }
         self.last_thread.1
     }
@@ -531,7 +553,7 @@ unsafe extern "C" fn start_callback(
 unsafe fn stats_python(
     slf: *mut ffi::PyObject,
     args: *mut *mut ffi::PyObject,
-    kind: EventKind,
+    kind: StatsEvent,
 ) -> *mut ffi::PyObject {
     // SAFETY: forwarded from the callback.
     unsafe {
@@ -555,7 +577,7 @@ unsafe fn stats_python(
 unsafe fn stats_builtin(
     slf: *mut ffi::PyObject,
     args: *mut *mut ffi::PyObject,
-    kind: EventKind,
+    kind: StatsEvent,
 ) -> *mut ffi::PyObject {
     // SAFETY: forwarded from the callback: CPython passes 4 arguments.
     unsafe {
@@ -607,7 +629,7 @@ unsafe extern "C" fn stats_call_callback(
     _nargs: ffi::Py_ssize_t,
 ) -> *mut ffi::PyObject {
     // SAFETY: a callback's arguments.
-    unsafe { stats_python(slf, args, EventKind::Call) }
+    unsafe { stats_python(slf, args, StatsEvent::Call) }
 }
 
 unsafe extern "C" fn stats_return_callback(
@@ -616,7 +638,16 @@ unsafe extern "C" fn stats_return_callback(
     _nargs: ffi::Py_ssize_t,
 ) -> *mut ffi::PyObject {
     // SAFETY: a callback's arguments.
-    unsafe { stats_python(slf, args, EventKind::Return) }
+    unsafe { stats_python(slf, args, StatsEvent::Return) }
+}
+
+unsafe extern "C" fn stats_resume_callback(
+    slf: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    _nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    // SAFETY: a callback's arguments.
+    unsafe { stats_python(slf, args, StatsEvent::Resume) }
 }
 
 unsafe extern "C" fn stats_c_call_callback(
@@ -625,7 +656,7 @@ unsafe extern "C" fn stats_c_call_callback(
     _nargs: ffi::Py_ssize_t,
 ) -> *mut ffi::PyObject {
     // SAFETY: a callback's arguments.
-    unsafe { stats_builtin(slf, args, EventKind::CCall) }
+    unsafe { stats_builtin(slf, args, StatsEvent::CCall) }
 }
 
 unsafe extern "C" fn stats_c_return_callback(
@@ -634,7 +665,7 @@ unsafe extern "C" fn stats_c_return_callback(
     _nargs: ffi::Py_ssize_t,
 ) -> *mut ffi::PyObject {
     // SAFETY: a callback's arguments.
-    unsafe { stats_builtin(slf, args, EventKind::CReturn) }
+    unsafe { stats_builtin(slf, args, StatsEvent::CReturn) }
 }
 
 /// `sys.monitoring.DISABLE` (None once the session has ended).

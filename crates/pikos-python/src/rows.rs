@@ -10,6 +10,8 @@ use pyo3::types::PyString;
 use pyo3::IntoPyObjectExt;
 use rustc_hash::FxHashMap;
 
+use crate::codes;
+
 /// Python strings already made, keyed by (field, id, line).
 pub type StringCache = FxHashMap<(u8, u32, i32), Py<PyAny>>;
 
@@ -21,10 +23,14 @@ pub fn event_values(
     view: &mut TablesView,
 ) -> PyResult<Vec<Py<PyAny>>> {
     view.ensure(event.code, event.function);
+    // Names that were not UTF-8 come back as Python had them.
     let mut text = |key: (u8, u32, i32), s: &str| -> Py<PyAny> {
         strings
             .entry(key)
-            .or_insert_with(|| PyString::new(py, s).into_any().unbind())
+            .or_insert_with(|| {
+                codes::original_of(py, s)
+                    .unwrap_or_else(|| PyString::new(py, s).into_any().unbind())
+            })
             .clone_ref(py)
     };
     if kind.is_timed() && !pikos_core::clock::calibrated() {

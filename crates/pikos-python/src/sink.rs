@@ -19,6 +19,11 @@ use crate::errors::{core_err, recorder_error};
 use crate::gil_cell::GilCell;
 use crate::rows::{self, StringCache};
 
+/// The error of a writer thread that could not write its records.
+fn write_error(error: String) -> PyErr {
+    PyOSError::new_err(format!("pikos could not write its records: {error}"))
+}
+
 /// Events a stream recorder collects before one `stream.write()`.
 const STREAM_BATCH: usize = 4096;
 
@@ -53,6 +58,9 @@ pub struct Sink {
     /// A discarding sink, and the events it was given.
     discard: bool,
     discarded: GilCell<u64>,
+    /// The writer's error was handed to the hook, which reported it: the
+    /// close does not raise it a second time.
+    reported: GilCell<bool>,
 }
 
 /// The thread of a live file sink that sends the partial batch to the
@@ -153,6 +161,7 @@ impl Sink {
             flusher: GilCell::new(None),
             discard,
             discarded: GilCell::new(0),
+            reported: GilCell::new(false),
         }
     }
 
@@ -172,7 +181,12 @@ impl Sink {
     #[inline(always)]
     pub fn push_native(&self, py: Python<'_>, event: Event) -> Result<(), Event> {
         match self.state(py) {
-            State::Thread(file) => file.push(event),
+            State::Thread(file) => {
+                if !file.push(event) {
+                    // The writer stopped: `push` gives the hook its error.
+                    return Err(event);
+                }
+            }
             State::Memory { pending, .. } => pending.push(event),
             // SAFETY: GIL held; no call into Python while borrowed.
             State::Discard => unsafe { *self.discarded.get_mut(py) += 1 },
@@ -185,6 +199,11 @@ impl Sink {
     pub fn push(&self, py: Python<'_>, event: Event) -> PyResult<()> {
         match self.state(py) {
             State::Thread(file) => {
+                if let Some(error) = file.error() {
+                    // SAFETY: GIL held; no call into Python while borrowed.
+                    unsafe { *self.reported.get_mut(py) = true };
+                    return Err(write_error(error));
+                }
                 file.push(event);
                 Ok(())
             }
@@ -491,9 +510,16 @@ impl Sink {
             self.drain(py)?;
         }
         match std::mem::replace(self.state(py), State::Closed) {
-            State::Thread(mut file) => py
-                .detach(|| file.close())
-                .map_err(|e| PyOSError::new_err(format!("pikos could not write its records: {e}"))),
+            State::Thread(mut file) => {
+                let closed = py.detach(|| file.close());
+                // SAFETY: GIL held; no call into Python while borrowed.
+                let reported = std::mem::take(unsafe { self.reported.get_mut(py) });
+                match closed {
+                    // The hook reported the writer's error when it stopped.
+                    Err(_) if reported => Ok(()),
+                    closed => closed.map_err(|e| write_error(e.to_string())),
+                }
+            }
             State::Memory { kind, pending } if !pending.is_empty() => {
                 // Keep events Python has not taken yet.
                 *self.state(py) = State::Memory { kind, pending };
@@ -501,6 +527,37 @@ impl Sink {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Before `fork`: this sink's threads (writer, flusher) stop once
+    /// everything pushed is written, so the process forks with none of ours
+    /// (`os.fork` warns of threads on 3.12+, and a thread holding a lock can
+    /// deadlock the child).  The output stays open; the events recorded
+    /// meanwhile wait in the hook's batch.
+    fn pause_for_fork(&self, py: Python<'_>) {
+        // SAFETY: GIL held; the borrow ends before `stop` releases the GIL.
+        if let Some(flusher) = unsafe { self.flusher.get_mut(py) }.take() {
+            flusher.stop(py);
+        }
+        // The writer never needs the GIL: it is joined with it held, so no
+        // other thread records into the sink meanwhile.
+        if let State::Thread(file) = self.state(py) {
+            file.pause();
+        }
+    }
+
+    /// In the parent after `fork`: the threads `pause_for_fork` stopped run
+    /// again.
+    fn resume_after_fork(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let (this, py) = (slf.get(), slf.py());
+        if let State::Thread(file) = this.state(py) {
+            file.resume().map_err(core_err)?;
+            // SAFETY: GIL held; no call into Python while borrowed.
+            if unsafe { this.flusher.get_mut(py) }.is_none() {
+                return Self::start_flusher(slf);
+            }
+        }
+        Ok(())
     }
 
     /// In a child process after `fork`: the writer and flusher threads do

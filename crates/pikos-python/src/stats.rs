@@ -8,7 +8,6 @@ use std::thread::JoinHandle;
 
 use pikos_core::stats::{location, ns_per_tick, ticks, Aggregator, Func, Snapshot, Totals};
 use pikos_core::wire::TOPIC_STATS;
-use pikos_core::EventKind;
 use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -16,6 +15,22 @@ use pyo3::types::PyList;
 use crate::convert;
 use crate::gil_cell::GilCell;
 use crate::sink::Sink;
+
+/// What a function event means to the statistics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatsEvent {
+    /// A Python function starts.
+    Call,
+    /// A suspended generator or coroutine resumes: no new call.
+    Resume,
+    /// A Python function returns, raises, or is suspended (`yield`, an
+    /// `await` that waits).
+    Return,
+    /// A builtin is called.
+    CCall,
+    /// A builtin returns or raises.
+    CReturn,
+}
 
 #[pyclass(frozen, module = "pikos._native")]
 pub struct Stats {
@@ -38,10 +53,10 @@ impl Stats {
     }
 
     /// One function event from the hook, on the thread keyed `thread`:
-    /// `code`/`function` name a code object and its name for
-    /// `call`/`return`; `function` is the builtin's label for `c_*`.
+    /// `code`/`function` name a code object and its name for Python
+    /// functions; `function` is the builtin's label for builtins.
     #[inline(always)]
-    pub fn event(&self, py: Python<'_>, thread: usize, kind: EventKind, code: u32, function: u32) {
+    pub fn event(&self, py: Python<'_>, thread: usize, kind: StatsEvent, code: u32, function: u32) {
         let now = ticks();
         let totals = self.totals(py);
         let python = Func::Code {
@@ -49,13 +64,11 @@ impl Stats {
             name: function,
         };
         match kind {
-            EventKind::Call => totals.enter(thread, python, now),
-            EventKind::Return => totals.leave(thread, python, now),
-            EventKind::CCall => totals.enter(thread, Func::Builtin(function), now),
-            EventKind::CReturn | EventKind::CException => {
-                totals.leave(thread, Func::Builtin(function), now)
-            }
-            EventKind::Line => {}
+            StatsEvent::Call => totals.enter(thread, python, now),
+            StatsEvent::Return => totals.leave(thread, python, now),
+            StatsEvent::Resume => totals.resume(thread, python, now),
+            StatsEvent::CCall => totals.enter(thread, Func::Builtin(function), now),
+            StatsEvent::CReturn => totals.leave(thread, Func::Builtin(function), now),
         }
     }
 

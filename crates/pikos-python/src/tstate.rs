@@ -66,10 +66,19 @@ impl RawHook {
 /// # Safety
 /// The GIL must be held (the current thread state is read).
 pub unsafe fn current(kind: HookKind) -> RawHook {
-    // SAFETY: with the GIL held the thread state is valid; the prefix layout
-    // is the one of the running minor version (checked by `self_check`).
+    // SAFETY: with the GIL held there is a current thread state.
+    unsafe { of(ffi::PyThreadState_Get(), kind) }
+}
+
+/// The hook of thread state `ts`.
+///
+/// # Safety
+/// The GIL must be held and `ts` a live thread state of this interpreter.
+pub unsafe fn of(ts: *mut ffi::PyThreadState, kind: HookKind) -> RawHook {
+    // SAFETY: `ts` is valid; the prefix layout is the one of the running
+    // minor version (checked by `self_check`).
     unsafe {
-        let ts = ffi::PyThreadState_Get() as *const ThreadStatePrefix;
+        let ts = ts as *const ThreadStatePrefix;
         match kind {
             HookKind::Profile => RawHook {
                 func: (*ts).c_profilefunc,
@@ -95,6 +104,68 @@ pub unsafe fn install(kind: HookKind, hook: RawHook) {
     }
 }
 
+extern "C" {
+    // Exported by CPython 3.11 to 3.13: the hook of another thread, with the
+    // interpreter's bookkeeping (`PyEval_SetProfile` is this on the
+    // current thread).  3.13 no longer exports the trace counterpart.
+    fn _PyEval_SetProfile(
+        tstate: *mut ffi::PyThreadState,
+        func: Option<ffi::Py_tracefunc>,
+        arg: *mut ffi::PyObject,
+    ) -> c_int;
+    #[cfg(not(Py_3_13))]
+    fn _PyEval_SetTrace(
+        tstate: *mut ffi::PyThreadState,
+        func: Option<ffi::Py_tracefunc>,
+        arg: *mut ffi::PyObject,
+    ) -> c_int;
+}
+
+/// Whether [`install_on`] can set hooks of `kind` on other threads.
+pub const fn can_install_on_others(kind: HookKind) -> bool {
+    matches!(kind, HookKind::Profile) || cfg!(not(Py_3_13))
+}
+
+/// Installs `hook` on thread state `ts` (another thread of this
+/// interpreter); false when CPython refused (an audit hook) or cannot
+/// (see [`can_install_on_others`]).
+///
+/// # Safety
+/// The GIL must be held and `ts` a live thread state of this interpreter.
+pub unsafe fn install_on(ts: *mut ffi::PyThreadState, kind: HookKind, hook: RawHook) -> bool {
+    // SAFETY: as above; both functions take their own reference to `obj`.
+    unsafe {
+        match kind {
+            HookKind::Profile => _PyEval_SetProfile(ts, hook.func, hook.obj) == 0,
+            #[cfg(not(Py_3_13))]
+            HookKind::Trace => _PyEval_SetTrace(ts, hook.func, hook.obj) == 0,
+            #[cfg(Py_3_13)]
+            HookKind::Trace => false,
+        }
+    }
+}
+
+/// The other thread states of the calling thread's interpreter.
+///
+/// # Safety
+/// The GIL must be held; the pointers stay valid only while it is (and no
+/// Python code runs that could end a thread).
+pub unsafe fn other_threads() -> Vec<*mut ffi::PyThreadState> {
+    let mut all = Vec::new();
+    // SAFETY: GIL held: the interpreter's list of thread states is stable.
+    unsafe {
+        let me = ffi::PyThreadState_Get();
+        let mut ts = ffi::PyInterpreterState_ThreadHead(ffi::PyThreadState_GetInterpreter(me));
+        while !ts.is_null() {
+            if ts != me {
+                all.push(ts);
+            }
+            ts = ffi::PyThreadState_Next(ts);
+        }
+    }
+    all
+}
+
 /// A hook taken off a thread, holding a strong reference to its object so
 /// that it can be reinstalled exactly.
 pub struct SavedHook {
@@ -110,10 +181,24 @@ impl SavedHook {
     /// # Safety
     /// The GIL must be held.
     pub unsafe fn take(kind: HookKind) -> Self {
-        // SAFETY: GIL held; the new reference is released in `restore`.
-        let hook = unsafe { current(kind) };
+        // SAFETY: GIL held.
+        unsafe { Self::take_from(ffi::PyThreadState_Get(), kind) }
+    }
+
+    /// The hook of thread state `ts`.
+    ///
+    /// # Safety
+    /// The GIL must be held and `ts` a live thread state.
+    pub unsafe fn take_from(ts: *mut ffi::PyThreadState, kind: HookKind) -> Self {
+        // SAFETY: GIL held; the new reference is released on drop.
+        let hook = unsafe { of(ts, kind) };
         unsafe { ffi::Py_XINCREF(hook.obj) };
         SavedHook { kind, hook }
+    }
+
+    /// The hook as it was installed (the object borrowed from this).
+    pub fn raw(&self) -> RawHook {
+        self.hook
     }
 
     /// "No hook": restoring it clears the thread's hook.

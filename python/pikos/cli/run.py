@@ -4,6 +4,7 @@
               [--recording {screen,text,csv,speedscope,chrome,collapsed}]
               [--timed] [--focused-on FOCUSED_ON]
               [--live[=ADDR] | --live-connect ADDR] [--live-wait]
+              [--subprocesses]
               {functions,lines,function_memory,line_memory,stats}
               (script | -m module) [script args...]
 
@@ -37,7 +38,8 @@ import threading
 import types
 from dataclasses import dataclass, field
 
-from pikos.cli import export
+from pikos import _native
+from pikos.cli import export, subprocesses
 from pikos.cli._common import (
     CommandError,
     Parser,
@@ -107,6 +109,7 @@ USAGE = """\
           [--recording {screen,text,csv,speedscope,chrome,collapsed}]
           [--timed] [--focused-on FOCUSED_ON]
           [--live[=ADDR] | --live-connect ADDR] [--live-wait]
+          [--subprocesses]
           {functions,lines,function_memory,line_memory,stats}
           (script | -m module) [script args...]"""
 
@@ -131,7 +134,7 @@ examples:
 
 # Options that take a value, and flags, as pikos-run knows them.
 _VALUE_OPTIONS = {"-o", "--output", "--recording", "--focused-on", "--live-connect"}
-_FLAGS = {"--buffered", "--live-wait", "--timed"}
+_FLAGS = {"--buffered", "--live-wait", "--timed", "--subprocesses"}
 
 
 class _Once(argparse.Action):
@@ -219,6 +222,15 @@ def _parser(prog):
         action=_Once,
         help="Like --live, but connect to a viewer that binds ADDR "
         "(`pikos live --bind ADDR`, which collects many programs).",
+    )
+    parser.add_argument(
+        "--subprocesses",
+        action="store_true",
+        help="Record the script's child processes too (fork, multiprocessing, "
+        "Python subprocesses), each into its own file: the output's name with "
+        "the child's pid before its ending (monitor_records.4242.csv); with "
+        "--live-connect ADDR, to the same viewer.  Without it children record "
+        "nothing.",
     )
     parser.add_argument(
         "--live-wait",
@@ -626,6 +638,8 @@ class Plan:
     script_args: list
     #: what to do after the run (stats: print the table or write the file)
     report: object = None
+    #: ``--subprocesses``: what the children record (subprocesses.plan_of)
+    children: dict = None
 
 
 def live_recorder(args):
@@ -662,6 +676,10 @@ def stats_report(monitor, output):
 
 
 def _plan_stats(args, target, theirs, live):
+    if args.subprocesses:
+        raise UsageError(
+            "stats does not take --subprocesses: its totals are one process's"
+        )
     if args.focused_on is not None:
         raise UsageError("stats does not take --focused-on")
     if args.timed:
@@ -731,7 +749,39 @@ def plan(argv, prog):
         monitor = monitor_class(recorder, **options)
     else:
         monitor = focused_class(recorder, functions=functions, **options)
-    return Plan(target=target, monitor=monitor, script_args=theirs)
+    children = _plan_children(args, recording, live) if args.subprocesses else None
+    return Plan(target=target, monitor=monitor, script_args=theirs, children=children)
+
+
+def _plan_children(args, recording, live):
+    """``--subprocesses``: each child writes a file of its own, or streams
+    to the collector that ``--live-connect`` names."""
+    if args.focused_on is not None:
+        raise UsageError(
+            "--subprocesses records whole child processes: drop --focused-on"
+        )
+    if live is not None:
+        if args.live_connect is None:
+            raise UsageError(
+                "--subprocesses with a live stream needs --live-connect ADDR "
+                "(a viewer that binds ADDR, `pikos live --bind ADDR`, collects "
+                "every process); children cannot bind the parent's --live address"
+            )
+        plan = subprocesses.plan_of(
+            args.monitor, None, None, False, args.timed, live=args.live_connect
+        )
+        plan["live_wait"] = bool(args.live_wait)
+        return plan
+    output = args.output if args.output is not None else RECORDINGS[recording]
+    if output is None or output == "-":
+        raise UsageError(
+            "--subprocesses writes one file per process: choose a file "
+            "recording (--recording text, csv, speedscope, chrome, collapsed, "
+            "or -o FILE), not the screen"
+        )
+    return subprocesses.plan_of(
+        args.monitor, recording, output, args.buffered, args.timed
+    )
 
 
 def _enter(target, script_args):
@@ -756,14 +806,20 @@ def execute(plan, prog="pikos-run"):
     end, whatever the outcome, so every record taken is written; then the
     outcome is the script's: its traceback and status 1 for an exception,
     its own status for ``sys.exit``, and ``KeyboardInterrupt`` re-raised so
-    that the interpreter exits as it would have.
+    that the interpreter exits as it would have.  A recording that fails
+    (midway or at the end) is reported in one line on stderr and does not
+    change the exit status: the program's outcome is its own.
     """
     run_script = _enter(plan.target, plan.script_args)
     try:
         plan.monitor.enable()
     except (OSError, RecorderError) as error:
         raise CommandError(f"cannot start recording: {error}") from None
+    if plan.children is not None:
+        subprocesses.arm(plan.children)
+    subprocesses.write_out_at_os_exit()
     outcome = None
+    sys.unraisablehook = _RecordingStopped(sys.unraisablehook, prog)
     try:
         run_script()
     except BaseException as exc:  # the script's outcome, reported below
@@ -782,15 +838,31 @@ def execute(plan, prog="pikos-run"):
             plan.report()
     except Exception as error:
         sys.stderr.write(f"{prog}: error: recording failed: {error}\n")
-        status = status or 1
     if isinstance(outcome, SystemExit):
-        if status and outcome.code in (0, None):
-            raise SystemExit(status)  # the recording failed
         raise outcome
     if isinstance(outcome, KeyboardInterrupt):
         sys.excepthook = _ScriptExceptHook(sys.excepthook, plan.target.code)
         raise outcome
     return status
+
+
+class _RecordingStopped:
+    """``sys.unraisablehook`` while the script runs: a monitor that stopped
+    recording midway (its recorder failed) is reported in one line; other
+    reports go to the hook that was there."""
+
+    def __init__(self, hook, prog):
+        self._hook = hook
+        self._prog = prog
+
+    def __call__(self, args):
+        if not isinstance(args.object, _native.Hook):
+            return self._hook(args)
+        sys.stderr.write(
+            f"{self._prog}: error: recording stopped early: {args.exc_value}; "
+            "the script goes on, and the records taken before are kept\n"
+        )
+        return None
 
 
 def _wait_for_threads():

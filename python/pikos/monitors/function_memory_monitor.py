@@ -24,10 +24,26 @@ class FunctionMemoryMonitor(MemoryHookMonitor):
         reads fresh memory at every event.
     timed : as for :class:`~pikos.monitors.function_monitor.FunctionMonitor`
         (records are then :class:`TimedFunctionMemoryRecord`).
+    all_threads : also cover the threads already running when the monitor is
+        enabled (keyword only).  False (the default), as the original pikos:
+        the enabling thread and the threads started while it is enabled.
     """
 
     _kind = "function_memory"
 
-    def __init__(self, recorder, record_type=None, *, memory_interval=None, timed=None):
+    def __init__(
+        self,
+        recorder,
+        record_type=None,
+        *,
+        memory_interval=None,
+        timed=None,
+        all_threads=False,
+    ):
         self._choose_timed(recorder, timed)
-        super().__init__(recorder, record_type, memory_interval=memory_interval)
+        super().__init__(
+            recorder,
+            record_type,
+            memory_interval=memory_interval,
+            all_threads=all_threads,
+        )

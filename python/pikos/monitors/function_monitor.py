@@ -28,10 +28,13 @@ class FunctionMonitor(HookMonitor):
         (``threading.get_ident()``) in the record, for timelines and the
         speedscope, Chrome trace and collapsed-stack exports.  None (the
         default) turns it on for the recorders that need it.
+    all_threads : also cover the threads already running when the monitor is
+        enabled (keyword only).  False (the default), as the original pikos:
+        the enabling thread and the threads started while it is enabled.
     """
 
     _kind = "function"
 
-    def __init__(self, recorder, record_type=None, *, timed=None):
+    def __init__(self, recorder, record_type=None, *, timed=None, all_threads=False):
         self._choose_timed(recorder, timed)
-        super().__init__(recorder, record_type)
+        super().__init__(recorder, record_type, all_threads=all_threads)

@@ -16,10 +16,13 @@ import _thread
 import math
 import numbers
 import os
+import sys
 import threading
+import warnings
 import weakref
 
 from pikos import _native
+from pikos.errors import HookTakenWarning
 from pikos.monitors.monitor import Monitor
 from pikos.monitors.records import RECORD_CLASSES, TIMED_KINDS
 
@@ -98,8 +101,44 @@ def _stop_in_forked_child():
     _ENABLED.clear()
 
 
+def _recorders_of_enabled_monitors():
+    for ref in list(_ENABLED.values()):
+        monitor = ref()
+        if monitor is not None:
+            yield monitor._recorder
+
+
+def _pause_before_fork():
+    """Before ``fork``: the recorders' writer threads stop (each flushed),
+    so that the child starts with no thread of pikos holding a lock, and
+    ``os.fork`` (3.12+) has no thread of ours to warn about."""
+    for recorder in _recorders_of_enabled_monitors():
+        pause = getattr(recorder, "_pikos_pause_for_fork", None)
+        if pause is not None:
+            pause()
+
+
+def write_out_before_exit():
+    """Before ``os._exit``: every enabled monitor's file writers write what
+    they hold and stop, so the files end with whole rows (``pikos-run``
+    wraps ``os._exit`` with this; the sessions are not finalized, as no
+    exit handler runs)."""
+    _pause_before_fork()
+
+
+def _resume_in_parent():
+    for recorder in _recorders_of_enabled_monitors():
+        resume = getattr(recorder, "_pikos_resume_after_fork", None)
+        if resume is not None:
+            resume()
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_stop_in_forked_child)
+    os.register_at_fork(
+        before=_pause_before_fork,
+        after_in_parent=_resume_in_parent,
+        after_in_child=_stop_in_forked_child,
+    )
 
 
 #: ``PIKOS_HOOK``: the mechanism of line monitors on Python 3.12+.
@@ -119,6 +158,47 @@ def hook_backend():
             f"(expected one of {', '.join(_BACKENDS)})"
         )
     return value
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _outside_pikos():
+    """The ``stacklevel`` of a warning from the caller of ``warnings.warn``
+    that names the first frame outside pikos (the user's ``with`` or
+    ``enable()``)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def describe_hook(owner):
+    """A tool's hook object, by name: ``pdb.Pdb.trace_dispatch``,
+    ``coverage.CTracer``, ``_lsprof.Profiler``."""
+    function = getattr(owner, "__func__", owner)
+    qualname = getattr(function, "__qualname__", None)
+    module = getattr(function, "__module__", None)
+    if not isinstance(qualname, str):
+        qualname = type(owner).__qualname__
+        module = type(owner).__module__
+    return f"{module}.{qualname}" if module else qualname
+
+
+def check_all_threads(value):
+    """``all_threads``: a bool."""
+    if not isinstance(value, bool):
+        raise TypeError(f"all_threads must be True or False, not {value!r}")
+    return value
+
+
+def note_all_threads(names):
+    """Put the name of every running thread in ``names`` (by ident).  Plain
+    lookups only, as in ``HookMonitor._note_thread``."""
+    for ident, thread in list(threading._active.items()):
+        name = getattr(thread, "_name", None)
+        if isinstance(name, str):
+            names[ident] = name
 
 
 def check_memory_interval(value):
@@ -146,7 +226,7 @@ class HookMonitor(Monitor):
 
     _kind = None
 
-    def __init__(self, recorder, record_type=None):
+    def __init__(self, recorder, record_type=None, *, all_threads=False):
         check_recorder(recorder)
         if getattr(recorder, "_pikos_needs_timed", False) and self._kind not in (
             TIMED_KINDS.values()
@@ -160,7 +240,10 @@ class HookMonitor(Monitor):
         self._default_record = RECORD_CLASSES[self._kind]
         self._record_type = self._default_record if record_type is None else record_type
         self._hook = self._new_hook()
+        self._hook.set_label(f"{type(self).__name__} -> {type(recorder).__name__}")
+        self._all_threads = check_all_threads(all_threads)
         self._depth = 0
+        self._error = None
         # Names of the threads recorded, by ident, for recorders that show
         # them (threads that ended before the end of the session included).
         self._thread_names = {}
@@ -211,6 +294,13 @@ class HookMonitor(Monitor):
             self._thread_names[ident] = name
 
     @property
+    def all_threads(self):
+        """Whether the monitor also covers the threads already running when
+        it is enabled (else only the enabling thread and the threads started
+        while it is enabled)."""
+        return self._all_threads
+
+    @property
     def recorder(self):
         """The recorder this monitor feeds."""
         return self._recorder
@@ -233,6 +323,8 @@ class HookMonitor(Monitor):
 
     def _install(self):
         self._note_thread()
+        if self._all_threads:
+            note_all_threads(self._thread_names)
         if self._threading_slot is _TRACE_SLOT:  # before the recorder starts
             self._hook.set_backend(hook_backend())
         record_type = self._record_type
@@ -260,15 +352,47 @@ class HookMonitor(Monitor):
         and raise."""
         # Installing the hook is the last thing enable does: the events of
         # its own return are pikos' frames and are never recorded.
+        trace = self._threading_slot is _TRACE_SLOT
+        owner = sys.gettrace() if trace else sys.getprofile()
+        statistics = "stats" in target
+        if (
+            owner is not None
+            and not isinstance(owner, _native.ThreadHook)
+            and self._hook.takes_thread_hook(statistics, self._all_threads)
+        ):
+            # Said before the hook is ours: the warning machinery is Python
+            # code, which this monitor would record.  (Warnings made errors
+            # stop the enable here, with the recorder closed.)
+            try:
+                self._warn_taken(owner, "trace" if trace else "profile")
+            except BaseException:
+                undo()
+                raise
         self._threading_slot.push(self._start_thread)
         _ENABLED[id(self)] = weakref.ref(self)
         try:
-            self._hook.install(**target)
+            self._hook.install(all_threads=self._all_threads, **target)
         except BaseException:
             self._threading_slot.remove(self._start_thread)
             _ENABLED.pop(id(self), None)
             undo()
             raise
+
+    def _warn_taken(self, owner, kind):
+        name = type(self).__name__
+        hint = (
+            " (on Python 3.12+ a line monitor runs beside it on sys.monitoring "
+            "when a tool id is free: unset PIKOS_HOOK)"
+            if kind == "trace" and sys.version_info >= (3, 12)
+            else ""
+        )
+        warnings.warn(
+            f"{name}: this thread's {kind} hook belongs to {describe_hook(owner)}; "
+            f"pikos takes it over until the monitor is disabled, and puts it back "
+            f"exactly then: {describe_hook(owner)} sees no events meanwhile{hint}",
+            HookTakenWarning,
+            stacklevel=_outside_pikos(),
+        )
 
     def _stop_in_child(self):
         self._depth = 0
@@ -298,9 +422,21 @@ class HookMonitor(Monitor):
         self._threading_slot.remove(self._start_thread)
         self._finish()
 
+    @property
+    def error(self):
+        """The error that stopped the last session early, or None.
+
+        A failure while recording (the recorder raised, its file could not be
+        written, an internal error) never reaches the program: the monitor
+        stops recording on every thread, puts the previous hook back, reports
+        the error once through :func:`sys.unraisablehook`, and keeps it here.
+        """
+        return self._error
+
     def _finish(self):
         """The end of a session, the hook removed: finalize the recorder
         (telling the recorders that name threads which ones ran)."""
+        self._error = self._hook.take_error()
         names = getattr(self._recorder, "_pikos_thread_names", None)
         if names is not None:
             names(dict(self._thread_names))
@@ -315,9 +451,11 @@ class MemoryHookMonitor(HookMonitor):
     0) reads fresh memory at every event.
     """
 
-    def __init__(self, recorder, record_type=None, *, memory_interval=None):
+    def __init__(
+        self, recorder, record_type=None, *, memory_interval=None, all_threads=False
+    ):
         self._memory_interval = check_memory_interval(memory_interval)
-        super().__init__(recorder, record_type)
+        super().__init__(recorder, record_type, all_threads=all_threads)
 
     @property
     def memory_interval(self):

@@ -18,6 +18,9 @@ class LineMemoryMonitor(MemoryHookMonitor):
     memory_interval : microseconds a memory reading may be reused for, to
         trade resolution for speed on long runs; None (the default) or 0
         reads fresh memory at every event.
+    all_threads : also cover the threads already running when the monitor is
+        enabled (keyword only).  False (the default), as the original pikos:
+        the enabling thread and the threads started while it is enabled.
     """
 
     _kind = "line_memory"

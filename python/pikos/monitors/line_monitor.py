@@ -24,6 +24,9 @@ class LineMonitor(HookMonitor):
     ----------
     recorder : a recorder (an object with prepare, record and finalize).
     record_type : the record class; default :class:`LineRecord`.
+    all_threads : also cover the threads already running when the monitor is
+        enabled (keyword only).  False (the default), as the original pikos:
+        the enabling thread and the threads started while it is enabled.
     """
 
     _kind = "line"

@@ -37,9 +37,10 @@ class Monitor:
     def attach(self, function):
         """Wrap ``function`` so that the monitor is active while it runs.
 
-        Generator functions and coroutine functions are monitored exactly
-        while their body runs; values, ``send``, ``throw`` and ``close`` pass
-        through unchanged.
+        Generator functions, coroutine functions and async generator
+        functions are monitored exactly while their body runs; values,
+        ``send``, ``throw`` and ``close`` (``asend``, ``athrow``, ``aclose``)
+        pass through unchanged.
         """
         return attach(self, function)
 
@@ -53,6 +54,29 @@ def attach(monitor, function):
             return (yield from _drive(monitor, function(*args, **kwargs)))
 
         return generator_wrapper
+
+    if inspect.isasyncgenfunction(function):
+
+        @functools.wraps(function)
+        async def async_generator_wrapper(*args, **kwargs):
+            inner = function(*args, **kwargs)
+            step = inner.asend(None)
+            while True:
+                try:
+                    item = await _Monitored(monitor, step)
+                except StopAsyncIteration:
+                    return
+                try:
+                    value = yield item
+                except GeneratorExit:
+                    await _Monitored(monitor, inner.aclose())
+                    raise
+                except BaseException as exc:  # thrown in: pass it on
+                    step = inner.athrow(exc)
+                else:
+                    step = inner.asend(value)
+
+        return async_generator_wrapper
 
     if inspect.iscoroutinefunction(function):
 
@@ -71,7 +95,8 @@ def attach(monitor, function):
 
 
 class _Monitored:
-    """An awaitable that runs a coroutine with the monitor active."""
+    """An awaitable that runs a coroutine (or an async generator's step)
+    with the monitor active."""
 
     __slots__ = ("_monitor", "_coroutine")
 

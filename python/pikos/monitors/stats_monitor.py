@@ -5,7 +5,12 @@ import marshal
 import os
 
 from pikos import _native
-from pikos.monitors.hook_monitor import _PROFILE_SLOT, HookMonitor, hook_backend
+from pikos.monitors.hook_monitor import (
+    _PROFILE_SLOT,
+    HookMonitor,
+    check_all_threads,
+    hook_backend,
+)
 
 __all__ = ["StatsMonitor"]
 
@@ -54,11 +59,14 @@ class StatsMonitor(HookMonitor):
     ----------
     recorder : None, or a ZeroMQRecorder to publish the totals on.
     publish_every : seconds between published totals (default 0.25).
+    all_threads : also cover the threads already running when the monitor is
+        enabled (keyword only).  False (the default), as the original pikos:
+        the enabling thread and the threads started while it is enabled.
     """
 
     _kind = "function"
 
-    def __init__(self, recorder=None, *, publish_every=0.25):
+    def __init__(self, recorder=None, *, publish_every=0.25, all_threads=False):
         if recorder is not None and not hasattr(recorder, "_pikos_prepare_stats"):
             raise TypeError(
                 f"StatsMonitor publishes its totals on a ZeroMQRecorder, not "
@@ -78,9 +86,12 @@ class StatsMonitor(HookMonitor):
         self._record_type = None
         self._publish_every = float(publish_every)
         self._hook = _native.Hook(self._kind)
+        self._hook.set_label(f"{type(self).__name__} -> statistics")
+        self._all_threads = check_all_threads(all_threads)
         self._totals = _native.Stats()
         self._sink = None
         self._depth = 0
+        self._error = None
         self._thread_names = {}
         self._start_thread = self._hook_new_thread
         self._threading_slot = _PROFILE_SLOT
@@ -114,6 +125,7 @@ class StatsMonitor(HookMonitor):
         self._sink = sink
 
     def _finish(self):
+        self._error = self._hook.take_error()
         # Calls still running are counted up to now (cProfile does so at
         # disable), and the final totals are published.
         self._totals.close_all()

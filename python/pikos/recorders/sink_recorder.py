@@ -131,6 +131,17 @@ class SinkRecorder(AbstractRecorder):
         self._check_ready("finalize")
         self._sink.flush()
 
+    def _pikos_pause_for_fork(self):
+        """Before ``fork``: no thread of this recorder runs (see
+        ``HookMonitor``)."""
+        if self._sink is not None:
+            self._sink.pause_for_fork()
+
+    def _pikos_resume_after_fork(self):
+        """In the parent after ``fork``: the recorder's threads run again."""
+        if self._sink is not None:
+            self._sink.resume_after_fork()
+
     def _pikos_forget_after_fork(self):
         """In a forked child: let the parent write the output (see
         ``HookMonitor``); this copy records nothing more."""

@@ -85,6 +85,12 @@ class _TraceRecorder(FileOutput, CSVRecorder):
         """The monitor's threads, by ident (those that ended included)."""
         self._names.update(names)
 
+    def _pikos_forget_after_fork(self):
+        """In a forked child: the spool stays the parent's, never removed
+        by this copy."""
+        super()._pikos_forget_after_fork()
+        self._spool_cleanup.detach()
+
     def _open(self, record_type, kind, fields):
         if "time" not in fields or "thread" not in fields:
             given = getattr(record_type, "__name__", record_type)
