@@ -471,14 +471,21 @@ impl ThreadSink {
     /// False when the writer has stopped on an error (see
     /// [`ThreadSink::error`]): the hook learns it at a batch's end, and
     /// stops recording.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, event: Event) -> bool {
         self.batch.push(event);
-        if self.batch.len() >= BATCH {
-            self.send_batch();
-            return !self.failed.load(Ordering::Relaxed);
+        if self.batch.len() < BATCH {
+            return true;
         }
-        true
+        self.hand_over()
+    }
+
+    /// A full batch to the writer; false when the writer has stopped.
+    #[cold]
+    #[inline(never)]
+    fn hand_over(&mut self) -> bool {
+        self.send_batch();
+        !self.failed.load(Ordering::Relaxed)
     }
 
     /// Hands the events pushed so far to the writer, a partial batch too.
