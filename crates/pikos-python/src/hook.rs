@@ -92,7 +92,7 @@ pub(crate) struct HookState {
     /// (records given to a Python recorder only: never on a fast path).
     panic_at: Option<u64>,
     /// What the hook records into, for its reports ("FunctionMonitor ->
-    /// CSVFileRecorder('out.csv')"), set by the monitor.
+    /// CSVFileRecorder"), set by the monitor.
     label: String,
 }
 

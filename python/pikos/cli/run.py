@@ -817,9 +817,10 @@ def execute(plan, prog="pikos-run"):
         raise CommandError(f"cannot start recording: {error}") from None
     if plan.children is not None:
         subprocesses.arm(plan.children)
+    exit_now, report = os._exit, sys.unraisablehook
     subprocesses.write_out_at_os_exit()
+    sys.unraisablehook = _RecordingStopped(report, prog)
     outcome = None
-    sys.unraisablehook = _RecordingStopped(sys.unraisablehook, prog)
     try:
         run_script()
     except BaseException as exc:  # the script's outcome, reported below
@@ -838,6 +839,11 @@ def execute(plan, prog="pikos-run"):
             plan.report()
     except Exception as error:
         sys.stderr.write(f"{prog}: error: recording failed: {error}\n")
+    # Ours put back (the script's own replacements, if any, stay).
+    if isinstance(sys.unraisablehook, _RecordingStopped):
+        sys.unraisablehook = report
+    if getattr(os._exit, "_pikos", False):
+        os._exit = exit_now
     if isinstance(outcome, SystemExit):
         raise outcome
     if isinstance(outcome, KeyboardInterrupt):

@@ -175,7 +175,7 @@ def _outside_pikos():
 
 def describe_hook(owner):
     """A tool's hook object, by name: ``pdb.Pdb.trace_dispatch``,
-    ``coverage.CTracer``, ``_lsprof.Profiler``."""
+    ``coverage.CTracer``, ``cProfile.Profile``."""
     function = getattr(owner, "__func__", owner)
     qualname = getattr(function, "__qualname__", None)
     module = getattr(function, "__module__", None)
