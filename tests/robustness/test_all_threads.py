@@ -164,3 +164,24 @@ def test_all_threads_must_be_a_bool(value):
         FunctionMonitor(ListRecorder(), all_threads=value)
     with pytest.raises(TypeError, match="all_threads must be True or False"):
         StatsMonitor(all_threads=value)
+
+
+def test_line_monitors_of_all_threads_with_the_legacy_hook(monkeypatch):
+    """3.13 no longer exports the call that sets another thread's trace
+    hook: there a line monitor covers running threads on sys.monitoring
+    only, and says so when asked for the legacy hook."""
+    monkeypatch.setenv("PIKOS_HOOK", "legacy")
+    runner = Runner(2)
+    recorder = ListRecorder()
+    monitor = LineMonitor(recorder, all_threads=True)
+    try:
+        if sys.version_info >= (3, 13):
+            with pytest.raises(RuntimeError, match="all_threads=True"):
+                monitor.enable()
+            assert sys.gettrace() is None
+            return
+        with monitor:
+            runner.step()
+    finally:
+        runner.finish()
+    assert len([r for r in recorder.records if r.function == "leaf"]) == 2
