@@ -1,6 +1,7 @@
 import gc
 import os
 import sys
+import threading
 
 import pytest
 
@@ -31,3 +32,16 @@ def _isolate_interpreter_hooks():
             sys.settrace(trace)
         if gc_enabled:
             gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def _restore_threading_hooks():
+    """The hooks ``threading`` gives new threads, put back after each test
+    (monitors set them while enabled; the tests of that check it
+    themselves)."""
+    profile, trace = threading.getprofile(), threading.gettrace()
+    try:
+        yield
+    finally:
+        threading.setprofile(profile)
+        threading.settrace(trace)

@@ -54,16 +54,6 @@ class UserHook:
         return self
 
 
-@pytest.fixture(autouse=True)
-def _restore_threading_hooks():
-    profile, trace = threading.getprofile(), threading.gettrace()
-    try:
-        yield
-    finally:
-        threading.setprofile(profile)
-        threading.settrace(trace)
-
-
 def make(monitor_class, recorder):
     if monitor_class in (FocusedFunctionMonitor, FocusedLineMonitor):
         return monitor_class(recorder, functions=[targets.thread_work])

@@ -16,6 +16,7 @@ import io
 import re
 from dataclasses import dataclass
 
+import harness
 import pytest
 from pikos.monitors.api import (
     FunctionMemoryMonitor,
@@ -155,26 +156,10 @@ def fields_of(monitor_class):
 
 
 MONITORS_FIELDS = {
-    FunctionMonitor: ("index", "type", "function", "lineNo", "filename"),
-    LineMonitor: ("index", "function", "lineNo", "line", "filename"),
-    FunctionMemoryMonitor: (
-        "index",
-        "type",
-        "function",
-        "RSS",
-        "VMS",
-        "lineNo",
-        "filename",
-    ),
-    LineMemoryMonitor: (
-        "index",
-        "function",
-        "lineNo",
-        "RSS",
-        "VMS",
-        "line",
-        "filename",
-    ),
+    FunctionMonitor: harness.FUNCTION_FIELDS,
+    LineMonitor: harness.LINE_FIELDS,
+    FunctionMemoryMonitor: harness.FUNCTION_MEMORY_FIELDS,
+    LineMemoryMonitor: harness.LINE_MEMORY_FIELDS,
 }
 
 parametrize = pytest.mark.parametrize

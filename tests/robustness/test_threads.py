@@ -12,7 +12,6 @@ import sys
 import threading
 from collections import Counter, defaultdict
 
-import pytest
 from pikos.monitors.api import FunctionMonitor, StatsMonitor
 from pikos.monitors.records import TimedFunctionRecord
 from pikos.recorders.api import CSVFileRecorder, ListRecorder, SpeedscopeRecorder
@@ -300,13 +299,3 @@ def test_speedscope_one_profile_per_named_thread(tmp_path):
         assert counts["unit"] == calls
         assert counts["body"] == 1
     assert opened[f"{main.name} ({main.ident})"]["unit"] == 0
-
-
-@pytest.fixture(autouse=True)
-def _restore_threading_hooks():
-    profile, trace = threading.getprofile(), threading.gettrace()
-    try:
-        yield
-    finally:
-        threading.setprofile(profile)
-        threading.settrace(trace)

@@ -281,6 +281,16 @@ impl Hook {
         unsafe { Self::ours_in(slf, tstate::current(slf.get().hook_kind)) }
     }
 
+    /// Whether another tool (not this hook) holds the calling thread's hook
+    /// of the kind this hook needs.
+    fn taken_here(slf: &Bound<'_, Self>) -> bool {
+        // SAFETY: GIL held (token in `slf`).
+        unsafe {
+            let current = tstate::current(slf.get().hook_kind);
+            current.func.is_some() && Self::ours_in(slf, current).is_none()
+        }
+    }
+
     /// Our thread hook, if `current` (a thread's hook) is one of this hook.
     ///
     /// # Safety
@@ -527,12 +537,8 @@ impl Hook {
         st.session += 1;
         st.active = true;
         st.used_monitoring = false;
-        // SAFETY: GIL held.
         #[cfg(Py_3_12)]
-        let taken = unsafe {
-            let current = tstate::current(this.hook_kind);
-            current.func.is_some() && Self::ours_in(slf, current).is_none()
-        };
+        let taken = Self::taken_here(slf);
         #[cfg(Py_3_12)]
         if st.wants_monitoring(this.hook_kind, taken) {
             let choice = st.choice;
@@ -711,11 +717,7 @@ impl Hook {
     ) -> PyResult<bool> {
         let py = slf.py();
         let this = slf.get();
-        // SAFETY: GIL held.
-        let taken = unsafe {
-            let current = tstate::current(this.hook_kind);
-            current.func.is_some() && Self::ours_in(slf, current).is_none()
-        };
+        let taken = Self::taken_here(slf);
         let st = this.state(py);
         if !st.would_want_monitoring(this.hook_kind, statistics, all_threads, taken) {
             return Ok(true);
