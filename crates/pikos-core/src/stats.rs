@@ -40,7 +40,7 @@ pub struct Totals {
     /// Own and cumulative time, in ticks ([`ticks`]).
     pub own: u64,
     pub cumulative: u64,
-    /// Active calls now.
+    /// Active calls now on the current thread (see [`Aggregator::switch`]).
     level: u32,
 }
 
@@ -119,15 +119,48 @@ impl Aggregator {
     }
 
     /// Makes `thread`'s stack the current one.
+    ///
+    /// Recursion is a matter of one thread's stack: a function running in
+    /// two threads at once is two primitive calls, as `cProfile` counts
+    /// them per thread.  So the active-call levels always describe the
+    /// current thread: the frames of the stack that leaves take their
+    /// levels with them, those of the stack that comes back bring theirs.
+    /// A switch costs the depth of both stacks, and happens only when
+    /// another thread gets the interpreter; the per-event path is unchanged.
     #[inline]
     fn switch(&mut self, thread: usize) {
         if thread != self.current {
-            let stack = self.parked.remove(&thread).unwrap_or_default();
-            let old = std::mem::replace(&mut self.stack, stack);
-            if !old.is_empty() {
-                self.parked.insert(self.current, old);
+            self.switch_to(thread);
+        }
+    }
+
+    #[cold]
+    fn switch_to(&mut self, thread: usize) {
+        self.count_levels(false);
+        let stack = self.parked.remove(&thread).unwrap_or_default();
+        let old = std::mem::replace(&mut self.stack, stack);
+        if !old.is_empty() {
+            self.parked.insert(self.current, old);
+        }
+        self.current = thread;
+        self.count_levels(true);
+    }
+
+    /// Adds (`on`) or takes away the current stack's frames from the
+    /// active-call levels of their functions and pairs.
+    fn count_levels(&mut self, on: bool) {
+        let step = |level: &mut u32| {
+            *level = if on {
+                *level + 1
+            } else {
+                level.saturating_sub(1)
             }
-            self.current = thread;
+        };
+        for frame in &self.stack {
+            step(&mut self.funcs[frame.func as usize].1.level);
+            if let Some(edge) = frame.edge {
+                step(&mut self.edges[edge as usize].1.level);
+            }
         }
     }
 
@@ -407,6 +440,38 @@ mod tests {
         assert_eq!(totals(&s, f(2)).cumulative, 25);
         // Neither is the other's caller.
         assert!(s.functions.iter().all(|x| x.callers.is_empty()));
+    }
+
+    #[test]
+    fn one_function_in_two_threads_is_two_primitive_calls() {
+        let mut a = Aggregator::new();
+        // f(1) runs in threads 1 and 2 at once, and calls f(2) in each.
+        a.enter(1, f(1), 0);
+        a.enter(2, f(1), 5);
+        a.enter(1, f(2), 6);
+        a.enter(2, f(2), 7);
+        a.leave(1, f(2), 8);
+        a.leave(1, f(1), 10);
+        a.leave(2, f(2), 20);
+        a.leave(2, f(1), 30);
+        let s = a.snapshot(30);
+        let t = totals(&s, f(1));
+        assert_eq!((t.calls, t.primitive()), (2, 2));
+        assert_eq!(t.cumulative, 10 + 25);
+        assert!(t.cumulative >= t.own);
+        let callee = s.functions.iter().find(|x| x.func == f(2)).unwrap();
+        assert_eq!((callee.totals.calls, callee.totals.primitive()), (2, 2));
+        assert_eq!(callee.totals.cumulative, 2 + 13);
+        let pair = callee.callers[0].1;
+        assert_eq!((pair.calls, pair.primitive(), pair.cumulative), (2, 2, 15));
+        // Recursion within one thread still counts as recursion.
+        a.enter(1, f(1), 40);
+        a.enter(2, f(3), 41);
+        a.enter(1, f(1), 42);
+        a.leave(1, f(1), 43);
+        a.leave(1, f(1), 44);
+        let t = totals(&a.snapshot(50), f(1));
+        assert_eq!((t.calls, t.primitive()), (4, 3));
     }
 
     #[test]
