@@ -2,6 +2,7 @@
 
 import cProfile
 
+from pikos import _OWN_PREFIX
 from pikos.monitors.monitor import Monitor
 
 __all__ = ["PythonCProfiler"]
@@ -71,3 +72,22 @@ class PythonCProfiler(cProfile.Profile, Monitor):
         count stays consistent.
         """
         self.snapshot_stats()
+        self.stats = _without_pikos(self.stats)
+
+
+def _without_pikos(stats):
+    """``stats`` (pstats' form) without pikos' own frames (the ``with``
+    block's ``__exit__``, ``disable``, the ``attach`` wrappers), which
+    cProfile sees while it starts and stops, nor the builtins only they
+    called, nor them as anyone's caller."""
+    own = {key for key in stats if key[0].startswith(_OWN_PREFIX)}
+    own |= {
+        key
+        for key, (*_, callers) in stats.items()
+        if key[0] == "~" and callers and own.issuperset(callers)
+    }
+    return {
+        key: (*numbers, {c: v for c, v in callers.items() if c not in own})
+        for key, (*numbers, callers) in stats.items()
+        if key not in own
+    }

@@ -3,6 +3,7 @@
 
 import sys
 
+from pikos import _OWN_PREFIX
 from pikos.monitors.monitor import Monitor
 
 __all__ = ["YappiProfiler"]
@@ -123,11 +124,22 @@ class YappiProfiler(Monitor):
         ``"cpu"`` or ``"wall"``."""
         return self._yappi.get_clock_type()
 
-    def get_func_stats(self, *args, **kwargs):
-        """yappi's per-function statistics (``yappi.get_func_stats``: a
-        ``YFuncStats``, with ``name``, ``module``, ``ncall``, ``ttot``...;
-        ``.save(path, type="pstat")`` writes a file ``pstats`` reads)."""
-        return self._yappi.get_func_stats(*args, **kwargs)
+    def get_func_stats(self, tag=None, ctx_id=None, filter=None, filter_callback=None):
+        """yappi's per-function statistics (``yappi.get_func_stats``, same
+        arguments: a ``YFuncStats``, with ``name``, ``module``, ``ncall``,
+        ``ttot``...; ``.save(path, type="pstat")`` writes a file ``pstats``
+        reads), without pikos' own functions (the ``with`` block's
+        ``__exit__``, ``stop``, the ``attach`` wrappers), which yappi sees
+        while it starts and stops."""
+
+        def keep(stat):
+            if str(stat.module).startswith(_OWN_PREFIX):
+                return False
+            return filter_callback is None or filter_callback(stat)
+
+        return self._yappi.get_func_stats(
+            tag=tag, ctx_id=ctx_id, filter=filter, filter_callback=keep
+        )
 
     def get_thread_stats(self):
         """yappi's per-thread statistics (``yappi.get_thread_stats``)."""
