@@ -30,5 +30,7 @@ def __getattr__(name):
     raise AttributeError(f"module 'pikos' has no attribute {name!r}")
 
 
-# Frames of code under this directory are pikos' own and never recorded.
-_native.set_own_prefix(_os.path.dirname(_os.path.abspath(__file__)) + _os.sep)
+#: Frames of code under this directory are pikos' own and never recorded
+#: (nor shown in the profiles of pikos.external's wrapped profilers).
+_OWN_PREFIX = _os.path.dirname(_os.path.abspath(__file__)) + _os.sep
+_native.set_own_prefix(_OWN_PREFIX)

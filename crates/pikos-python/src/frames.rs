@@ -17,6 +17,9 @@ struct FramePrefix {
     ob_base: ffi::PyObject,
     f_back: *mut ffi::PyObject,
     f_frame: *const *mut ffi::PyCodeObject,
+    /// The frame's local trace function (`frame.f_trace`), the same place
+    /// on 3.11 to 3.13.
+    f_trace: *mut ffi::PyObject,
 }
 
 #[cfg(Py_3_12)]
@@ -25,6 +28,8 @@ const CODE_SLOT: usize = 0;
 const CODE_SLOT: usize = 4;
 
 static LAYOUT_OK: AtomicBool = AtomicBool::new(false);
+/// `f_trace` is where [`FramePrefix`] says (proved by [`self_check`]).
+static TRACE_SLOT_OK: AtomicBool = AtomicBool::new(false);
 
 /// # Safety
 /// `frame` is a valid frame object of a running Python function.
@@ -52,13 +57,35 @@ pub unsafe fn code(frame: *mut ffi::PyFrameObject) -> *mut ffi::PyCodeObject {
     }
 }
 
-/// Compares the direct read with `PyFrame_GetCode` on the current frame and
-/// enables the direct read if they agree.
+/// Makes `obj` the frame's local trace function if it has none, as
+/// `sys.settrace`'s Python-level layer does at a `call` event: if the
+/// thread's trace hook is handed back through `sys.settrace(sys.gettrace())`
+/// (doctest, a debugger), the frames already running keep reporting their
+/// lines to it.  Nothing when the layout is not proven.
+///
+/// # Safety
+/// GIL held; `frame` a valid frame object, `obj` a live object.
+#[inline(always)]
+pub unsafe fn adopt_trace(frame: *mut ffi::PyFrameObject, obj: *mut ffi::PyObject) {
+    // SAFETY: the layout proved by `self_check`; the frame keeps the new
+    // reference and releases it when it is deallocated or cleared.
+    unsafe {
+        let prefix = frame as *mut FramePrefix;
+        if (*prefix).f_trace.is_null() && TRACE_SLOT_OK.load(Ordering::Relaxed) {
+            (*prefix).f_trace = ffi::Py_NewRef(obj);
+        }
+    }
+}
+
+/// Compares the direct reads with `PyFrame_GetCode` and `frame.f_trace` on
+/// the current frame, and enables each direct access whose read agrees.
+/// `marker` is any object (set as the frame's `f_trace` for a moment).
 ///
 /// # Safety
 /// GIL held, called from Python (so there is a current frame).
-pub unsafe fn self_check() {
-    // SAFETY: GIL held; the frame is borrowed, GetCode returns a new reference.
+pub unsafe fn self_check(marker: *mut ffi::PyObject) {
+    // SAFETY: GIL held; the frame is borrowed, GetCode and GetAttr return
+    // new references.
     unsafe {
         let frame = ffi::PyEval_GetFrame();
         if frame.is_null() {
@@ -68,6 +95,22 @@ pub unsafe fn self_check() {
         let ok = read_code(frame) == expected;
         ffi::Py_DECREF(expected as *mut ffi::PyObject);
         LAYOUT_OK.store(ok, Ordering::Relaxed);
+
+        let obj = frame as *mut ffi::PyObject;
+        let name = c"f_trace".as_ptr();
+        let before = ffi::PyObject_GetAttrString(obj, name);
+        if before.is_null() {
+            ffi::PyErr_Clear();
+            return;
+        }
+        let mut ok = ffi::PyObject_SetAttrString(obj, name, marker) == 0
+            && (*(frame as *const FramePrefix)).f_trace == marker;
+        ok &= ffi::PyObject_SetAttrString(obj, name, before) == 0;
+        ffi::Py_DECREF(before);
+        if !ok {
+            ffi::PyErr_Clear();
+        }
+        TRACE_SLOT_OK.store(ok, Ordering::Relaxed);
     }
 }
 

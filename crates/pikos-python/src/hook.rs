@@ -107,6 +107,33 @@ enum Choice {
     Monitoring,
 }
 
+impl Choice {
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "auto" => Some(Choice::Auto),
+            "legacy" => Some(Choice::Legacy),
+            "monitoring" => Some(Choice::Monitoring),
+            _ => None,
+        }
+    }
+
+    /// What `PIKOS_HOOK` asks for.
+    fn from_env() -> PyResult<Self> {
+        let raw = std::env::var_os("PIKOS_HOOK").unwrap_or_default();
+        let text = raw.to_string_lossy();
+        let name = text.trim().to_lowercase();
+        if name.is_empty() {
+            return Ok(Choice::Auto);
+        }
+        Choice::from_name(&name).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "PIKOS_HOOK='{text}' is not a hook backend (expected one of auto, legacy, \
+                 monitoring)"
+            ))
+        })
+    }
+}
+
 impl HookState {
     /// Whether a line session should run on `sys.monitoring`.  "auto"
     /// takes it where `make bench` measured it faster with the same
@@ -233,6 +260,31 @@ impl Hook {
         Ok(())
     }
 
+    /// The hook this thread had, to put back when ours comes off.  Another
+    /// monitor's thread hook handed back through `sys.setprofile` /
+    /// `sys.settrace` (the Python-level layer calling it) is saved as the
+    /// native hook it stands for, so the chain of pikos hooks serves it
+    /// every event ([`hand_over`]).
+    ///
+    /// # Safety
+    /// GIL held.
+    unsafe fn take_previous(py: Python<'_>, this: &Self) -> SavedHook {
+        // SAFETY: GIL held.
+        let saved = unsafe { SavedHook::take(this.hook_kind) };
+        let raw = saved.raw();
+        if raw.func.is_none() || raw.is(this.callback()) || raw.obj.is_null() {
+            return saved;
+        }
+        // SAFETY: GIL held; `raw.obj` is alive (held by `saved`).
+        let obj = unsafe { pyo3::Borrowed::from_ptr(py, raw.obj) };
+        match obj.cast::<ThreadHook>() {
+            Ok(other) if other.get().hook.get().hook_kind == this.hook_kind => {
+                saved.with_func(this.callback())
+            }
+            _ => saved,
+        }
+    }
+
     /// Puts the hook on every other thread of the interpreter too (the
     /// threads already running: `all_threads`).  Each takes it off itself
     /// at its first event after the session ends, as new threads do.
@@ -317,6 +369,7 @@ impl Hook {
         let py = slf.py();
         // SAFETY: GIL held.
         let Some(thread_hook) = (unsafe { Self::ours_here(slf) }) else {
+            Self::unlink_here(slf);
             return;
         };
         // SAFETY: GIL held; `thread_hook` is a strong reference, so it
@@ -326,6 +379,44 @@ impl Hook {
             match local.saved.take() {
                 Some(saved) => saved.restore(),
                 None => SavedHook::empty(slf.get().hook_kind).restore(),
+            }
+        }
+    }
+
+    /// Takes our hook out of the chain of pikos hooks on this thread, when
+    /// another monitor enabled after this one holds the slot and hands its
+    /// events on to ours (monitors disabled in another order than they were
+    /// enabled): the link that held ours now holds what ours replaced.
+    fn unlink_here(slf: &Bound<'_, Self>) {
+        let py = slf.py();
+        let callback = slf.get().callback();
+        // SAFETY: GIL held.
+        let mut link = unsafe { tstate::current(slf.get().hook_kind) };
+        loop {
+            if !link.is(callback) || link.obj.is_null() {
+                return;
+            }
+            // SAFETY: GIL held; our callbacks are installed with a ThreadHook
+            // (kept alive by the slot or by the link before it).  No Python
+            // code runs while a link's state is borrowed; the replaced link
+            // is dropped after the borrow ends.
+            unsafe {
+                let holder = pyo3::Borrowed::from_ptr(py, link.obj).cast_unchecked::<ThreadHook>();
+                let local = holder.get().local.get_mut(py);
+                let Some(next) = local.saved.as_ref().map(SavedHook::raw) else {
+                    return;
+                };
+                if next.is(callback) && !next.obj.is_null() {
+                    let linked =
+                        pyo3::Borrowed::from_ptr(py, next.obj).cast_unchecked::<ThreadHook>();
+                    if linked.get().hook.as_ptr() == slf.as_ptr() {
+                        let rest = linked.get().local.get_mut(py).saved.take();
+                        let ours = std::mem::replace(&mut local.saved, rest);
+                        drop(ours);
+                        return;
+                    }
+                }
+                link = next;
             }
         }
     }
@@ -585,7 +676,7 @@ impl Hook {
             // SAFETY: GIL held; no Python call while borrowed.
             Some(old) => unsafe { old.get().local.get_mut(py).saved.take() },
             // SAFETY: GIL held.
-            None => Some(unsafe { SavedHook::take(this.hook_kind) }),
+            None => Some(unsafe { Self::take_previous(py, this) }),
         };
         // Installing last, so nothing of ours runs after it but the return
         // to Python (whose events the own-code rule drops).
@@ -611,55 +702,27 @@ impl Hook {
     }
 
     /// Installs the hook on a thread started while the monitor is enabled,
-    /// called by the `threading` bootstrap in that thread with the event it
-    /// received (`frame`, `event`, `arg`), which is recorded as the thread's
-    /// first.  Once the monitor is disabled it clears the bootstrap instead.
-    fn install_thread(
-        slf: &Bound<'_, Self>,
-        frame: &Bound<'_, PyAny>,
-        event: &str,
-        arg: &Bound<'_, PyAny>,
-    ) -> PyResult<()> {
+    /// called by the `threading` bootstrap in that thread at its first
+    /// event, before that event is handed to the thread's hook.  A pikos
+    /// hook already installed there (another monitor's, by the same
+    /// bootstrap) is chained, so every enabled monitor records the thread.
+    /// On `sys.monitoring`, or once the session has ended, nothing is
+    /// installed (sys.monitoring covers the thread once it is added).
+    fn install_thread(slf: &Bound<'_, Self>) -> PyResult<()> {
         let py = slf.py();
         let this = slf.get();
         let st = this.state(py);
         if !st.active || st.used_monitoring {
-            // sys.monitoring reports this thread's events already: cover it.
             #[cfg(Py_3_12)]
             if let Some(session) = &mut st.monitoring {
                 session.add_thread(py);
             }
-            // SAFETY: GIL held; clears the bootstrap, a Python-level hook of
-            // this thread.
-            unsafe { SavedHook::empty(this.hook_kind).restore() };
             return Ok(());
         }
-        Self::install_here(slf, 0, None)?;
-        let what = match (this.hook_kind, event) {
-            (HookKind::Profile, "call") => ffi::PyTrace_CALL,
-            (HookKind::Profile, "return") => ffi::PyTrace_RETURN,
-            (HookKind::Profile, "c_call") => ffi::PyTrace_C_CALL,
-            (HookKind::Profile, "c_return") => ffi::PyTrace_C_RETURN,
-            (HookKind::Profile, "c_exception") => ffi::PyTrace_C_EXCEPTION,
-            (HookKind::Trace, "line") => ffi::PyTrace_LINE,
-            _ => return Ok(()),
-        };
-        if !frame.is_instance_of::<pyo3::types::PyFrame>() {
-            return Ok(());
-        }
-        // SAFETY: GIL held; the slot now holds our thread hook; `frame` is a
-        // frame object and `arg` what the interpreter passed with the event
-        // (None stands for NULL).
-        unsafe {
-            let obj = tstate::current(this.hook_kind).obj;
-            let arg = if arg.is_none() {
-                std::ptr::null_mut()
-            } else {
-                arg.as_ptr()
-            };
-            (this.callback())(obj, frame.as_ptr() as *mut _, what, arg);
-        }
-        Ok(())
+        // SAFETY: GIL held.
+        let previous = unsafe { Self::take_previous(py, this) };
+        let saved = previous.raw().is(this.callback()).then_some(previous);
+        Self::install_here(slf, 0, saved)
     }
 
     /// Ends the session: the hook comes off this thread now (restoring the
@@ -684,18 +747,21 @@ impl Hook {
     /// legacy hook), "legacy", or "monitoring" (3.12+; enabling fails when
     /// no tool id is free).  Other function hooks always use the profile
     /// hook.
-    fn set_backend(&self, py: Python<'_>, backend: &str) -> PyResult<()> {
+    ///
+    /// Without `backend`, the `PIKOS_HOOK` environment variable says (unset
+    /// or empty: "auto"; case and surrounding blanks ignored), read here
+    /// rather than through `os.environ`, whose Python code an enclosing
+    /// monitor would record.
+    #[pyo3(signature = (backend=None))]
+    fn set_backend(&self, py: Python<'_>, backend: Option<&str>) -> PyResult<()> {
         let choice = match backend {
-            "auto" => Choice::Auto,
-            "legacy" => Choice::Legacy,
-            "monitoring" => Choice::Monitoring,
-            other => {
-                let message = format!(
-                    "unknown hook backend {other:?} \
+            Some(name) => Choice::from_name(name).ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "unknown hook backend {name:?} \
                      (expected \"auto\", \"legacy\" or \"monitoring\")"
-                );
-                return Err(PyValueError::new_err(message));
-            }
+                ))
+            })?,
+            None => Choice::from_env()?,
         };
         if choice == Choice::Monitoring && cfg!(not(Py_3_12)) {
             return Err(PyValueError::new_err(
@@ -775,6 +841,94 @@ impl Hook {
     }
 }
 
+/// Hands an event received as a Python-level hook (`frame`, `event`,
+/// `arg`, as `sys.setprofile`/`sys.settrace` functions get them) to the
+/// native callback, with `obj` (a ThreadHook of `hook` in the thread's
+/// slot) as its object.  An exception the callback passes to the program
+/// (see [`for_the_program`]) is raised here.
+fn deliver(
+    py: Python<'_>,
+    hook: &Hook,
+    obj: *mut ffi::PyObject,
+    frame: &Bound<'_, PyAny>,
+    event: &str,
+    arg: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    let what = match (hook.hook_kind, event) {
+        (HookKind::Profile, "call") => ffi::PyTrace_CALL,
+        (HookKind::Profile, "return") => ffi::PyTrace_RETURN,
+        (HookKind::Profile, "c_call") => ffi::PyTrace_C_CALL,
+        (HookKind::Profile, "c_return") => ffi::PyTrace_C_RETURN,
+        (HookKind::Profile, "c_exception") => ffi::PyTrace_C_EXCEPTION,
+        (HookKind::Trace, "call") => ffi::PyTrace_CALL,
+        (HookKind::Trace, "line") => ffi::PyTrace_LINE,
+        _ => return Ok(()),
+    };
+    if !frame.is_instance_of::<pyo3::types::PyFrame>() {
+        return Ok(());
+    }
+    let arg = if arg.is_none() {
+        std::ptr::null_mut()
+    } else {
+        arg.as_ptr()
+    };
+    // SAFETY: GIL held; `obj` is our thread hook, `frame` a frame object
+    // and `arg` what the interpreter passed with the event (None stands
+    // for NULL).
+    let result = unsafe { (hook.callback())(obj, frame.as_ptr() as *mut _, what, arg) };
+    match result {
+        0 => Ok(()),
+        _ => Err(PyErr::take(py).unwrap_or_else(|| {
+            PyRuntimeError::new_err("pikos: the hook failed without an exception")
+        })),
+    }
+}
+
+#[pymethods]
+impl ThreadHook {
+    /// The thread's hook called as a Python-level hook: what
+    /// `sys.getprofile()`/`sys.gettrace()` returned was handed back to
+    /// `sys.setprofile`/`sys.settrace` (doctest saves, clears and restores
+    /// the trace hook; so do debuggers and test runners).  The native hook
+    /// goes back in its place and records this event, so recording goes on
+    /// exactly.  Called as a frame's local trace function while another
+    /// tool holds the thread's hook, it records nothing and leaves the
+    /// frame.
+    fn __call__<'py>(
+        slf: &Bound<'py, Self>,
+        frame: &Bound<'py, PyAny>,
+        event: &str,
+        arg: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, Self>>> {
+        let py = slf.py();
+        let hook = slf.get().hook.get();
+        let kind = hook.hook_kind;
+        // SAFETY: GIL held.
+        let current = unsafe { tstate::current(kind) };
+        if current.obj != slf.as_ptr() {
+            if kind == HookKind::Trace && frame.is_instance_of::<pyo3::types::PyFrame>() {
+                frame.setattr(intern!(py, "f_trace"), py.None())?;
+            }
+            return Ok(None);
+        }
+        // SAFETY: GIL held; the slot takes its own reference to `slf` and
+        // releases the one the Python-level layer held, whose caller holds
+        // another for this call.
+        unsafe {
+            tstate::install(
+                kind,
+                RawHook {
+                    func: Some(hook.callback()),
+                    obj: slf.as_ptr(),
+                },
+            )
+        };
+        deliver(py, hook, slf.as_ptr(), frame, event, arg)?;
+        // The trace layer makes the result the frame's local trace function.
+        Ok((kind == HookKind::Trace).then(|| slf.clone()))
+    }
+}
+
 /// How many frames on the calling thread's stack run focused code: a
 /// monitor enabled inside a focused function is inside its window.
 ///
@@ -843,6 +997,35 @@ unsafe fn forward_own(
     }
 }
 
+/// Hands an event on to the hook this thread's hook took over: every event
+/// when that is another pikos monitor's (monitors enabled one inside the
+/// other all record: one hook serves them all, newest first), else only the
+/// events of pikos' own frames ([`forward_own`]).  `Some` ends the event
+/// here with that result: an own frame's event, or an exception the older
+/// monitor passed to the program.
+///
+/// # Safety
+/// The interpreter's arguments of a hook call; `taken` a live hook.
+#[inline(always)]
+unsafe fn hand_over(
+    taken: RawHook,
+    ours: ffi::Py_tracefunc,
+    frame: *mut ffi::PyFrameObject,
+    what: c_int,
+    arg: *mut ffi::PyObject,
+) -> Option<c_int> {
+    // SAFETY: as above.
+    unsafe {
+        match taken.func {
+            Some(func) if taken.is(ours) => match func(taken.obj, frame, what, arg) {
+                0 => None,
+                failed => Some(failed),
+            },
+            _ => forward_own(taken, frame, what, arg),
+        }
+    }
+}
+
 unsafe extern "C" fn profile_callback(
     obj: *mut ffi::PyObject,
     frame: *mut ffi::PyFrameObject,
@@ -851,7 +1034,7 @@ unsafe extern "C" fn profile_callback(
 ) -> c_int {
     // SAFETY: the interpreter calls us with the GIL held and valid pointers.
     if let Some(taken) = unsafe { taken_over(obj) } {
-        if let Some(result) = unsafe { forward_own(taken, frame, what, arg) } {
+        if let Some(result) = unsafe { hand_over(taken, profile_callback, frame, what, arg) } {
             return result;
         }
     }
@@ -875,11 +1058,15 @@ unsafe extern "C" fn trace_callback(
 ) -> c_int {
     // SAFETY: as above.
     if let Some(taken) = unsafe { taken_over(obj) } {
-        if let Some(result) = unsafe { forward_own(taken, frame, what, arg) } {
+        if let Some(result) = unsafe { hand_over(taken, trace_callback, frame, what, arg) } {
             return result;
         }
     }
     if what != ffi::PyTrace_LINE {
+        if what == ffi::PyTrace_CALL {
+            // SAFETY: a valid frame; `obj` is our ThreadHook.
+            unsafe { frames::adopt_trace(frame, obj) };
+        }
         return 0;
     }
     // SAFETY: as above.
@@ -924,6 +1111,12 @@ unsafe fn dispatch(
     let err = match outcome {
         Flow::Done => return 0,
         Flow::Stale => None,
+        Flow::Failed if error.as_ref().is_some_and(|e| for_the_program(py, e)) => {
+            if let Some(err) = error {
+                err.restore(py);
+            }
+            return -1;
+        }
         Flow::Failed => error,
         Flow::Panicked => Some(PyRuntimeError::new_err(
             "pikos: internal error (panic) in the interpreter hook; monitoring stopped",
@@ -939,6 +1132,15 @@ unsafe fn dispatch(
     }
     drop(owner);
     0
+}
+
+/// Whether an error raised by a Python filter or recorder belongs to the
+/// program rather than to pikos: a `BaseException` that is not an
+/// `Exception` (Ctrl-C's `KeyboardInterrupt`, `sys.exit`'s `SystemExit`).
+/// It reaches the program where it was raised, as it would without pikos,
+/// and the monitor goes on recording (that event's record is not taken).
+pub(crate) fn for_the_program(py: Python<'_>, err: &PyErr) -> bool {
+    !err.is_instance_of::<pyo3::exceptions::PyException>(py)
 }
 
 enum Gate {

@@ -61,7 +61,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         )));
     }
     // SAFETY: GIL held, called from an import (there is a Python frame).
-    unsafe { frames::self_check() };
+    unsafe { frames::self_check(m.as_ptr()) };
     frames::init(py)?;
     codes::init(py)?;
     m.add_class::<hook::Hook>()?;

@@ -384,7 +384,8 @@ fn gate(py: Python<'_>, hook: &Hook, code: *mut ffi::PyObject) -> bool {
 
 /// Runs a callback: the hook (the callable's self), the outcome of the
 /// event, the record; errors and panics stop the monitor and are reported
-/// once, never raised into the profiled program.
+/// once, never raised into the profiled program, except the program's own
+/// `KeyboardInterrupt` or `SystemExit` ([`hook::for_the_program`]).
 #[inline(always)]
 unsafe fn run(
     slf: *mut ffi::PyObject,
@@ -430,6 +431,12 @@ unsafe fn run(
         false
     });
     if let Some(err) = error {
+        if hook::for_the_program(py, &err) {
+            // Ctrl-C or sys.exit in a Python filter or recorder: raised in
+            // the program where the event happened.
+            err.restore(py);
+            return std::ptr::null_mut();
+        }
         Hook::fail(&hook.to_owned(), err);
     } else if disable {
         // SAFETY: GIL held; `slf` is a Hook.

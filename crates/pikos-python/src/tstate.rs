@@ -201,6 +201,12 @@ impl SavedHook {
         self.hook
     }
 
+    /// The same object under another C function.
+    pub fn with_func(mut self, func: ffi::Py_tracefunc) -> Self {
+        self.hook.func = Some(func);
+        self
+    }
+
     /// "No hook": restoring it clears the thread's hook.
     pub fn empty(kind: HookKind) -> Self {
         SavedHook {

@@ -21,7 +21,7 @@ import threading
 import warnings
 import weakref
 
-from pikos import _native
+from pikos import _OWN_PREFIX, _native
 from pikos.errors import HookTakenWarning
 from pikos.monitors.monitor import Monitor
 from pikos.monitors.records import RECORD_CLASSES, TIMED_KINDS
@@ -45,31 +45,33 @@ def check_recorder(recorder):
 class _ThreadingSlot:
     """One of ``threading``'s new-thread hooks (``_profile_hook``, the value
     ``threading.setprofile`` sets, or ``_trace_hook``), shared by all enabled
-    monitors of that hook kind: the slot holds the bootstrap of the latest
-    enabled monitor still running, and what was there before once none is,
-    whatever order they are disabled in.  A value someone else set meanwhile
-    is left alone."""
+    monitors of that hook kind.  While any is enabled the slot holds
+    :meth:`_start`, which puts every enabled monitor's hook on a new thread
+    (oldest first, each chained to the one before) and hands the thread's
+    first event to them; once none is, what was there before comes back,
+    whatever order they are disabled in.  A value someone else set
+    meanwhile is left alone."""
 
-    def __init__(self, name):
+    def __init__(self, name, get_hook):
         self._name = name
-        self._bootstraps = []
+        self._get_hook = get_hook
+        self._starts = []
         self._before = None
         self._ours = None
+        self._bootstrap = self._start  # one bound method: compared by identity
 
-    def push(self, bootstrap):
-        if not self._bootstraps:
+    def push(self, start):
+        if not self._starts:
             self._before = getattr(threading, self._name)
-        self._bootstraps.append(bootstrap)
-        self._set(bootstrap)
+        self._starts.append(start)
+        self._set(self._bootstrap)
 
-    def remove(self, bootstrap):
-        if bootstrap in self._bootstraps:
-            self._bootstraps.remove(bootstrap)
+    def remove(self, start):
+        if start in self._starts:
+            self._starts.remove(start)
         if getattr(threading, self._name) is not self._ours:
             return
-        if self._bootstraps:
-            self._set(self._bootstraps[-1])
-        else:
+        if not self._starts:
             self._set(self._before)
             self._before = self._ours = None
 
@@ -79,9 +81,26 @@ class _ThreadingSlot:
         setattr(threading, self._name, value)
         self._ours = value
 
+    def _start(self, frame, event, arg):
+        # The Python-level hook of a thread started while monitors are
+        # enabled, called once, at its first event: the native hooks take
+        # its place (none, if every monitor runs on sys.monitoring or has
+        # ended), then the newest of them records this event and hands it on.
+        for start in list(self._starts):
+            start()
+        hook = self._get_hook()
+        if hook is self._bootstrap:  # no native hook took the slot
+            hook = None
+            self._clear()
+        return hook(frame, event, arg) if hook is not None else None
 
-_PROFILE_SLOT = _ThreadingSlot("_profile_hook")
-_TRACE_SLOT = _ThreadingSlot("_trace_hook")
+    def _clear(self):
+        setter = sys.setprofile if self._name == "_profile_hook" else sys.settrace
+        setter(None)
+
+
+_PROFILE_SLOT = _ThreadingSlot("_profile_hook", sys.getprofile)
+_TRACE_SLOT = _ThreadingSlot("_trace_hook", sys.gettrace)
 
 
 #: The monitors enabled in this process, id -> weak reference (see
@@ -141,34 +160,12 @@ if hasattr(os, "register_at_fork"):
     )
 
 
-#: ``PIKOS_HOOK``: the mechanism of line monitors on Python 3.12+.
-_BACKENDS = ("auto", "legacy", "monitoring")
-
-
-def hook_backend():
-    """The line hooks' mechanism asked for by the ``PIKOS_HOOK`` environment
-    variable: "auto" (unset: ``sys.monitoring`` where it measured faster,
-    i.e. focused line monitors on 3.12+ and all line monitors on 3.12, when
-    a tool id is free; else the legacy trace hook), "legacy" or
-    "monitoring"."""
-    value = os.environ.get("PIKOS_HOOK", "").strip().lower() or "auto"
-    if value not in _BACKENDS:
-        raise ValueError(
-            f"PIKOS_HOOK={os.environ['PIKOS_HOOK']!r} is not a hook backend "
-            f"(expected one of {', '.join(_BACKENDS)})"
-        )
-    return value
-
-
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
 def _outside_pikos():
     """The ``stacklevel`` of a warning from the caller of ``warnings.warn``
     that names the first frame outside pikos (the user's ``with`` or
     ``enable()``)."""
     frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+    while frame is not None and frame.f_code.co_filename.startswith(_OWN_PREFIX):
         frame, level = frame.f_back, level + 1
     return level
 
@@ -276,11 +273,11 @@ class HookMonitor(Monitor):
         """Whether records carry their time and thread."""
         return self._kind in TIMED_KINDS.values()
 
-    def _hook_new_thread(self, frame, event, arg):
-        # Runs as the Python-level hook of a thread started while enabled,
-        # once: it puts the native hook in its place and hands it this event.
+    def _hook_new_thread(self):
+        # Called by the threading slot's bootstrap in a thread started while
+        # enabled, at its first event, which the slot then hands over.
         self._note_thread()
-        self._hook.install_thread(frame, event, arg)
+        self._hook.install_thread()
 
     def _note_thread(self):
         # No Python-level call here (current_thread(), the name property):
@@ -326,7 +323,9 @@ class HookMonitor(Monitor):
         if self._all_threads:
             note_all_threads(self._thread_names)
         if self._threading_slot is _TRACE_SLOT:  # before the recorder starts
-            self._hook.set_backend(hook_backend())
+            # PIKOS_HOOK, read natively (os.environ is Python code that an
+            # enclosing monitor would record).
+            self._hook.set_backend()
         record_type = self._record_type
         native_ok = record_type is self._default_record or record_type is tuple
         prepare_native = getattr(self._recorder, "_pikos_prepare", None)

@@ -9,7 +9,6 @@ from pikos.monitors.hook_monitor import (
     _PROFILE_SLOT,
     HookMonitor,
     check_all_threads,
-    hook_backend,
 )
 
 __all__ = ["StatsMonitor"]
@@ -106,7 +105,7 @@ class StatsMonitor(HookMonitor):
     def _install(self):
         # On 3.12+ the totals come from sys.monitoring unless PIKOS_HOOK
         # says "legacy" (the profile hook).
-        self._hook.set_backend(hook_backend())
+        self._hook.set_backend()
         sink = None
         if self._recorder is not None:
             sink = self._recorder._pikos_prepare_stats()
