@@ -335,7 +335,10 @@ def native_with_empty_hook():
         if not hasattr(native, name)
     ]
     if missing:
-        raise Unavailable(f"pikos._native has no {', '.join(missing)}")
+        raise Unavailable(
+            f"pikos._native has no {', '.join(missing)} (built without the floors "
+            "feature: tools/dev-env.sh builds it)"
+        )
     return native
 
 

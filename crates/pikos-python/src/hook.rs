@@ -1,140 +1,28 @@
-//! The interpreter hook: a C-level profile or trace function, one `Hook`
-//! object per monitor.  Per event it decides focus, resolves the code to
-//! ids, reads the line (and memory for memory monitors) and hands a
-//! fixed-size event to a native sink; only for custom recorders, Python
-//! filters or custom record types does it build a Python record and call
-//! `recorder.record()`.
-//!
-//! Threads: the thread that enables the monitor installs the hook on itself
-//! ([`Hook::install`]); threads started while it is enabled install it on
-//! themselves at their first event ([`Hook::install_thread`], called from
-//! the `threading` profile/trace bootstrap).  A hook can only be taken off
-//! the thread it runs on, so when the monitor is disabled the other threads
-//! find out at their next event that their session is over and take the
-//! hook off themselves before anything is recorded.
+//! The native half of a monitor as Python sees it (`pikos._native.Hook`):
+//! made per monitor with its record kind, it chooses the mechanism of each
+//! session (the legacy C hooks of `legacy`, or `sys.monitoring` callbacks
+//! of `monitoring`), installs it (`thread_hook` for the thread slots),
+//! and ends it.  Also the `ThreadHook` handed back to CPython's
+//! Python-level hook layer (`__call__`).
 
-use std::os::raw::c_int;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
-use pikos_core::event::{EventKind, NO_LINE};
-use pikos_core::memory::{MemoryProbe, SampledProbe};
-use pikos_core::tables::TablesView;
-use pikos_core::{Event, RecordKind};
+use pikos_core::memory::SampledProbe;
+use pikos_core::RecordKind;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
 use pyo3::{ffi, intern};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
-use crate::codes;
-use crate::frames;
-use crate::gil_cell::GilCell;
-use crate::rows;
+use crate::legacy;
+use crate::recording::{Choice, Focus, Hook, Recording, Target};
 use crate::sink::Sink;
-use crate::stats::{Stats, StatsEvent};
-use crate::tstate::{self, HookKind, RawHook, SavedHook};
+use crate::stats::Stats;
+use crate::thread_hook::{focused_frames_on_stack, ThreadHook};
+use crate::tstate::{self, HookKind, RawHook};
+use pikos_core::tables::TablesView;
 
-enum Target {
-    Idle,
-    Native(Py<Sink>),
-    /// A statistics monitor's totals (function events only).
-    Stats(Py<Stats>),
-    Python {
-        recorder: Py<PyAny>,
-        /// `None` for plain tuples.
-        record_type: Option<Py<PyAny>>,
-        strings: FxHashMap<(u8, u32, i32), Py<PyAny>>,
-        view: TablesView,
-    },
-}
-
-/// The code objects a focused monitor records in.  The set is keyed by the
-/// code's address (a strong reference in `refs` keeps that address ours), so
-/// the per-event decision is one comparison with the last code seen or one
-/// hash probe, made before any other work.
-pub(crate) struct Focus {
-    pub(crate) codes: FxHashSet<usize>,
-    pub(crate) refs: Vec<Py<PyAny>>,
-    last: (usize, bool),
-}
-
-impl Focus {
-    #[inline(always)]
-    pub(crate) fn contains(&mut self, code: usize) -> bool {
-        if self.last.0 != code {
-            self.last = (code, self.codes.contains(&code));
-        }
-        self.last.1
-    }
-}
-
-pub(crate) struct HookState {
-    kind: RecordKind,
-    index: u64,
-    probe: Option<SampledProbe>,
-    target: Target,
-    pub(crate) focus: Option<Focus>,
-    /// Increases at every install; `active` while it has not ended.
-    session: u64,
-    pub(crate) active: bool,
-    error: Option<PyErr>,
-    /// Which mechanism the next session may use.
-    choice: Choice,
-    /// The `sys.monitoring` session, when this session runs on it.
-    #[cfg(Py_3_12)]
-    pub(crate) monitoring: Option<crate::monitoring::Session>,
-    /// Whether the last session ran on `sys.monitoring`.
-    used_monitoring: bool,
-    /// The session covers the threads already running too.
-    all_threads: bool,
-    /// Fault injection for the tests: panic in the hook at this index
-    /// (records given to a Python recorder only: never on a fast path).
-    panic_at: Option<u64>,
-    /// What the hook records into, for its reports ("FunctionMonitor ->
-    /// CSVFileRecorder"), set by the monitor.
-    label: String,
-}
-
-/// The mechanism a line hook uses on 3.12+: `sys.monitoring` with native
-/// callbacks (local events for focused monitors), or the legacy trace hook.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Choice {
-    /// `sys.monitoring` when available and a tool id is free, else legacy.
-    Auto,
-    Legacy,
-    /// `sys.monitoring` or an error.
-    Monitoring,
-}
-
-impl Choice {
-    fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "auto" => Some(Choice::Auto),
-            "legacy" => Some(Choice::Legacy),
-            "monitoring" => Some(Choice::Monitoring),
-            _ => None,
-        }
-    }
-
-    /// What `PIKOS_HOOK` asks for.
-    fn from_env() -> PyResult<Self> {
-        let raw = std::env::var_os("PIKOS_HOOK").unwrap_or_default();
-        let text = raw.to_string_lossy();
-        let name = text.trim().to_lowercase();
-        if name.is_empty() {
-            return Ok(Choice::Auto);
-        }
-        Choice::from_name(&name).ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "PIKOS_HOOK='{text}' is not a hook backend (expected one of auto, legacy, \
-                 monitoring)"
-            ))
-        })
-    }
-}
-
-impl HookState {
+impl Recording {
     /// Whether a line session should run on `sys.monitoring`.  "auto"
     /// takes it where `make bench` measured it faster with the same
     /// events: focused monitors (local events: unfocused code runs
@@ -156,7 +44,7 @@ impl HookState {
         self.would_want_monitoring(hook_kind, statistics, self.all_threads, taken)
     }
 
-    /// [`HookState::wants_monitoring`] for a session not started yet.
+    /// [`Recording::wants_monitoring`] for a session not started yet.
     fn would_want_monitoring(
         &self,
         hook_kind: HookKind,
@@ -177,284 +65,6 @@ impl HookState {
                 statistics || others || taken || self.focus.is_some() || cfg!(not(Py_3_13))
             }
         }
-    }
-
-    fn end_session(&mut self) {
-        self.active = false;
-        self.target = Target::Idle;
-    }
-}
-
-/// The native half of a monitor.
-#[pyclass(frozen, module = "pikos._native")]
-pub struct Hook {
-    hook_kind: HookKind,
-    state: GilCell<HookState>,
-}
-
-/// What a thread's hook slot holds while the monitor covers that thread:
-/// the interpreter passes it to every callback, so per-thread state (the
-/// session it belongs to, the focus depth, the hook it replaced) comes
-/// without looking the thread up.
-#[pyclass(frozen, module = "pikos._native")]
-pub struct ThreadHook {
-    hook: Py<Hook>,
-    session: u64,
-    local: GilCell<ThreadLocal>,
-}
-
-struct ThreadLocal {
-    /// Focused frames on this thread's stack (function kinds): inside the
-    /// window while positive.
-    depth: u32,
-    /// What to put back when the hook comes off this thread (nothing, for a
-    /// thread started while the monitor was enabled).
-    saved: Option<SavedHook>,
-}
-
-impl Hook {
-    #[inline(always)]
-    pub(crate) fn state<'py>(&'py self, py: Python<'py>) -> &'py mut HookState {
-        // SAFETY: GIL held; every borrow below ends before a call into Python.
-        unsafe { self.state.get_mut(py) }
-    }
-
-    fn callback(&self) -> ffi::Py_tracefunc {
-        match self.hook_kind {
-            HookKind::Profile => profile_callback,
-            HookKind::Trace => trace_callback,
-        }
-    }
-
-    /// A [`ThreadHook`] of the current session.
-    fn thread_hook<'py>(
-        slf: &Bound<'py, Self>,
-        depth: u32,
-        saved: Option<SavedHook>,
-    ) -> PyResult<Bound<'py, ThreadHook>> {
-        let py = slf.py();
-        Bound::new(
-            py,
-            ThreadHook {
-                hook: slf.clone().unbind(),
-                session: slf.get().state(py).session,
-                local: GilCell::new(ThreadLocal { depth, saved }),
-            },
-        )
-    }
-
-    /// Puts a new [`ThreadHook`] of the current session on this thread.
-    fn install_here(slf: &Bound<'_, Self>, depth: u32, saved: Option<SavedHook>) -> PyResult<()> {
-        let this = slf.get();
-        let thread_hook = Self::thread_hook(slf, depth, saved)?;
-        // SAFETY: GIL held; the thread's slot takes its own reference.
-        unsafe {
-            tstate::install(
-                this.hook_kind,
-                RawHook {
-                    func: Some(this.callback()),
-                    obj: thread_hook.as_ptr(),
-                },
-            )
-        };
-        Ok(())
-    }
-
-    /// The hook this thread had, to put back when ours comes off.  Another
-    /// monitor's thread hook handed back through `sys.setprofile` /
-    /// `sys.settrace` (the Python-level layer calling it) is saved as the
-    /// native hook it stands for, so the chain of pikos hooks serves it
-    /// every event ([`hand_over`]).
-    ///
-    /// # Safety
-    /// GIL held.
-    unsafe fn take_previous(py: Python<'_>, this: &Self) -> SavedHook {
-        // SAFETY: GIL held.
-        let saved = unsafe { SavedHook::take(this.hook_kind) };
-        let raw = saved.raw();
-        if raw.func.is_none() || raw.is(this.callback()) || raw.obj.is_null() {
-            return saved;
-        }
-        // SAFETY: GIL held; `raw.obj` is alive (held by `saved`).
-        let obj = unsafe { pyo3::Borrowed::from_ptr(py, raw.obj) };
-        match obj.cast::<ThreadHook>() {
-            Ok(other) if other.get().hook.get().hook_kind == this.hook_kind => {
-                saved.with_func(this.callback())
-            }
-            _ => saved,
-        }
-    }
-
-    /// Puts the hook on every other thread of the interpreter too (the
-    /// threads already running: `all_threads`).  Each takes it off itself
-    /// at its first event after the session ends, as new threads do.
-    fn install_on_others(slf: &Bound<'_, Self>) -> PyResult<()> {
-        let py = slf.py();
-        let this = slf.get();
-        let kind = this.hook_kind;
-        // SAFETY: GIL held.
-        for ts in unsafe { tstate::other_threads() } {
-            // Making the object may run the garbage collector, and so Python
-            // code: the thread may have ended meanwhile.
-            let thread_hook = Self::thread_hook(slf, 0, None)?;
-            // SAFETY: GIL held; `ts` is checked to be alive first, and no
-            // Python code runs between that check and the install.
-            unsafe {
-                if !tstate::other_threads().contains(&ts) {
-                    continue;
-                }
-                let saved = match Self::ours_in(slf, tstate::of(ts, kind)) {
-                    Some(old) => old.get().local.get_mut(py).saved.take(),
-                    None => Some(SavedHook::take_from(ts, kind)),
-                };
-                thread_hook.get().local.get_mut(py).saved = saved;
-                let hook = RawHook {
-                    func: Some(this.callback()),
-                    obj: thread_hook.as_ptr(),
-                };
-                if !tstate::install_on(ts, kind, hook) {
-                    return Err(PyErr::take(py).unwrap_or_else(|| {
-                        PyRuntimeError::new_err(
-                            "pikos could not install its hook on a running thread",
-                        )
-                    }));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Our thread hook on this thread, if the slot holds one of this hook.
-    ///
-    /// # Safety
-    /// GIL held.
-    unsafe fn ours_here<'py>(slf: &Bound<'py, Self>) -> Option<Bound<'py, ThreadHook>> {
-        // SAFETY: GIL held.
-        unsafe { Self::ours_in(slf, tstate::current(slf.get().hook_kind)) }
-    }
-
-    /// Whether another tool (not this hook) holds the calling thread's hook
-    /// of the kind this hook needs.
-    fn taken_here(slf: &Bound<'_, Self>) -> bool {
-        // SAFETY: GIL held (token in `slf`).
-        unsafe {
-            let current = tstate::current(slf.get().hook_kind);
-            current.func.is_some() && Self::ours_in(slf, current).is_none()
-        }
-    }
-
-    /// Our thread hook, if `current` (a thread's hook) is one of this hook.
-    ///
-    /// # Safety
-    /// GIL held; `current` read from a live thread state.
-    unsafe fn ours_in<'py>(
-        slf: &Bound<'py, Self>,
-        current: RawHook,
-    ) -> Option<Bound<'py, ThreadHook>> {
-        // SAFETY: GIL held; our callbacks are only ever installed with a
-        // ThreadHook as their object.
-        unsafe {
-            if !current.is(slf.get().callback()) || current.obj.is_null() {
-                return None;
-            }
-            let thread_hook =
-                Bound::from_borrowed_ptr(slf.py(), current.obj).cast_into_unchecked::<ThreadHook>();
-            (thread_hook.get().hook.as_ptr() == slf.as_ptr()).then_some(thread_hook)
-        }
-    }
-
-    /// Takes our hook off the calling thread, putting back what was there
-    /// before.  If something replaced our hook meanwhile, that one stays.
-    fn remove_here(slf: &Bound<'_, Self>) {
-        let py = slf.py();
-        // SAFETY: GIL held.
-        let Some(thread_hook) = (unsafe { Self::ours_here(slf) }) else {
-            Self::unlink_here(slf);
-            return;
-        };
-        // SAFETY: GIL held; `thread_hook` is a strong reference, so it
-        // outlives the slot's, which the swap below releases.
-        unsafe {
-            let local = thread_hook.get().local.get_mut(py);
-            match local.saved.take() {
-                Some(saved) => saved.restore(),
-                None => SavedHook::empty(slf.get().hook_kind).restore(),
-            }
-        }
-    }
-
-    /// Takes our hook out of the chain of pikos hooks on this thread, when
-    /// another monitor enabled after this one holds the slot and hands its
-    /// events on to ours (monitors disabled in another order than they were
-    /// enabled): the link that held ours now holds what ours replaced.
-    fn unlink_here(slf: &Bound<'_, Self>) {
-        let py = slf.py();
-        let callback = slf.get().callback();
-        // SAFETY: GIL held.
-        let mut link = unsafe { tstate::current(slf.get().hook_kind) };
-        loop {
-            if !link.is(callback) || link.obj.is_null() {
-                return;
-            }
-            // SAFETY: GIL held; our callbacks are installed with a ThreadHook
-            // (kept alive by the slot or by the link before it).  No Python
-            // code runs while a link's state is borrowed; the replaced link
-            // is dropped after the borrow ends.
-            unsafe {
-                let holder = pyo3::Borrowed::from_ptr(py, link.obj).cast_unchecked::<ThreadHook>();
-                let local = holder.get().local.get_mut(py);
-                let Some(next) = local.saved.as_ref().map(SavedHook::raw) else {
-                    return;
-                };
-                if next.is(callback) && !next.obj.is_null() {
-                    let linked =
-                        pyo3::Borrowed::from_ptr(py, next.obj).cast_unchecked::<ThreadHook>();
-                    if linked.get().hook.as_ptr() == slf.as_ptr() {
-                        let rest = linked.get().local.get_mut(py).saved.take();
-                        let ours = std::mem::replace(&mut local.saved, rest);
-                        drop(ours);
-                        return;
-                    }
-                }
-                link = next;
-            }
-        }
-    }
-
-    /// Ends the session and takes the hook off this thread; the other
-    /// threads take it off themselves at their next event.
-    fn remove(slf: &Bound<'_, Self>) {
-        Self::end(slf);
-        Self::remove_here(slf);
-    }
-
-    /// Ends the session; a `sys.monitoring` session also gives its events
-    /// and tool id back (outside the state's borrow: that calls Python).
-    fn end(slf: &Bound<'_, Self>) {
-        let st = slf.get().state(slf.py());
-        st.end_session();
-        #[cfg(Py_3_12)]
-        if let Some(session) = st.monitoring.take() {
-            session.stop(slf.py());
-        }
-    }
-
-    /// A failure inside the hook: stop recording, restore the previous
-    /// hook, report once; the profiled program goes on.
-    pub(crate) fn fail(slf: &Bound<'_, Self>, err: PyErr) {
-        let py = slf.py();
-        Self::remove(slf);
-        let st = slf.get().state(py);
-        let note = format!(
-            "pikos stopped recording ({}) after this error; the program goes on, \
-             and the records taken before it are kept",
-            st.label
-        );
-        st.error.get_or_insert(err.clone_ref(py));
-        // Best effort: the report goes out with or without the note.
-        let _ = err.value(py).call_method1(intern!(py, "add_note"), (note,));
-        // The report names the hook, whose repr now says it stopped.
-        err.write_unraisable(py, Some(slf.as_any()));
     }
 }
 
@@ -492,26 +102,28 @@ impl Hook {
             }
         };
         let memory = kind.has_memory();
-        Ok(Hook {
+        let recording = Recording {
+            kind,
+            index: 0,
+            probe: memory.then(|| SampledProbe::new(interval)),
+            target: Target::Idle,
+            focus: None,
+            session: 0,
+            active: false,
+            error: None,
+            choice: Choice::Auto,
+            #[cfg(Py_3_12)]
+            monitoring: None,
+            used_monitoring: false,
+            all_threads: false,
+            panic_at: None,
+            label: String::from("a monitor"),
+        };
+        Ok(Hook::with(
             hook_kind,
-            state: GilCell::new(HookState {
-                kind,
-                index: 0,
-                probe: memory.then(|| SampledProbe::new(interval)),
-                target: Target::Idle,
-                focus: None,
-                session: 0,
-                active: false,
-                error: None,
-                choice: Choice::Auto,
-                #[cfg(Py_3_12)]
-                monitoring: None,
-                used_monitoring: false,
-                all_threads: false,
-                panic_at: None,
-                label: String::from("a monitor"),
-            }),
-        })
+            legacy::callback_for(hook_kind),
+            recording,
+        ))
     }
 
     /// For the tests of pikos only: the hook panics (an internal error) at
@@ -546,11 +158,7 @@ impl Hook {
         let code_type = py
             .import(intern!(py, "types"))?
             .getattr(intern!(py, "CodeType"))?;
-        let mut focus = Focus {
-            codes: FxHashSet::default(),
-            refs: Vec::with_capacity(codes.len()),
-            last: (0, false),
-        };
+        let mut focus = Focus::with_capacity(codes.len());
         for code in codes {
             if !code.is_instance(&code_type)? {
                 return Err(PyTypeError::new_err(format!(
@@ -643,7 +251,12 @@ impl Hook {
             } else {
                 crate::monitoring::SessionKind::Lines
             };
-            match crate::monitoring::Session::start(slf, focus, kind, all_threads) {
+            match crate::monitoring::Session::start(
+                slf.as_any(),
+                kind.callbacks(),
+                focus,
+                all_threads,
+            ) {
                 Ok(Some(session)) => {
                     let st = this.state(py);
                     st.monitoring = Some(session);
@@ -721,7 +334,7 @@ impl Hook {
         }
         // SAFETY: GIL held.
         let previous = unsafe { Self::take_previous(py, this) };
-        let saved = previous.raw().is(this.callback()).then_some(previous);
+        let saved = previous.raw().is(this.callback).then_some(previous);
         Self::install_here(slf, 0, saved)
     }
 
@@ -743,7 +356,7 @@ impl Hook {
 
     /// The mechanism of the next sessions of a line or statistics hook:
     /// "auto" (the default: `sys.monitoring` where
-    /// `HookState::wants_monitoring` says and a tool id is free, else the
+    /// `Recording::wants_monitoring` says and a tool id is free, else the
     /// legacy hook), "legacy", or "monitoring" (3.12+; enabling fails when
     /// no tool id is free).  Other function hooks always use the profile
     /// hook.
@@ -792,10 +405,8 @@ impl Hook {
         #[cfg(Py_3_12)]
         {
             let monitoring = py.import("sys")?.getattr("monitoring")?;
-            for id in crate::monitoring::TOOL_IDS {
-                if monitoring.call_method1("get_tool", (id,))?.is_none() {
-                    return Ok(false);
-                }
+            if crate::monitoring::free_tool_id(&monitoring)?.is_some() {
+                return Ok(false);
             }
         }
         Ok(true)
@@ -875,7 +486,7 @@ fn deliver(
     // SAFETY: GIL held; `obj` is our thread hook, `frame` a frame object
     // and `arg` what the interpreter passed with the event (None stands
     // for NULL).
-    let result = unsafe { (hook.callback())(obj, frame.as_ptr() as *mut _, what, arg) };
+    let result = unsafe { (hook.callback)(obj, frame.as_ptr() as *mut _, what, arg) };
     match result {
         0 => Ok(()),
         _ => Err(PyErr::take(py).unwrap_or_else(|| {
@@ -918,7 +529,7 @@ impl ThreadHook {
             tstate::install(
                 kind,
                 RawHook {
-                    func: Some(hook.callback()),
+                    func: Some(hook.callback),
                     obj: slf.as_ptr(),
                 },
             )
@@ -926,513 +537,5 @@ impl ThreadHook {
         deliver(py, hook, slf.as_ptr(), frame, event, arg)?;
         // The trace layer makes the result the frame's local trace function.
         Ok((kind == HookKind::Trace).then(|| slf.clone()))
-    }
-}
-
-/// How many frames on the calling thread's stack run focused code: a
-/// monitor enabled inside a focused function is inside its window.
-///
-/// # Safety
-/// GIL held.
-unsafe fn focused_frames_on_stack(focus: &Focus) -> u32 {
-    let mut depth = 0;
-    // SAFETY: GIL held; PyEval_GetFrame is borrowed, GetBack/GetCode return
-    // new references, released as we go.
-    unsafe {
-        let mut frame = ffi::PyEval_GetFrame();
-        ffi::Py_XINCREF(frame as *mut ffi::PyObject);
-        while !frame.is_null() {
-            let code = ffi::PyFrame_GetCode(frame);
-            if focus.codes.contains(&(code as usize)) {
-                depth += 1;
-            }
-            ffi::Py_DECREF(code as *mut ffi::PyObject);
-            let back = ffi::PyFrame_GetBack(frame);
-            ffi::Py_DECREF(frame as *mut ffi::PyObject);
-            frame = back;
-        }
-    }
-    depth
-}
-
-/// The hook of another tool that this thread's hook took over (a debugger,
-/// coverage.py, a profiler), if any.
-///
-/// # Safety
-/// GIL held; `obj` is the ThreadHook our callback was called with.
-#[inline(always)]
-unsafe fn taken_over(obj: *mut ffi::PyObject) -> Option<RawHook> {
-    // SAFETY: as above; no other borrow of the thread's state is live at
-    // the start of a callback.
-    unsafe {
-        let py = Python::assume_attached();
-        let thread_hook = pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<ThreadHook>();
-        let saved = thread_hook.get().local.get_mut(py).saved.as_ref()?;
-        let raw = saved.raw();
-        raw.func.is_some().then_some(raw)
-    }
-}
-
-/// Hands an event of pikos' own code (enable's and disable's frames) to
-/// the tool whose hook this one took over: that tool saw these frames
-/// start before the hook was ours, or sees them end once it is theirs
-/// again, so it sees their whole life and its own view of the stack stays
-/// balanced.  None for events of other code (recorded, or not, as usual).
-///
-/// # Safety
-/// The interpreter's arguments of a hook call; `taken` a live hook.
-#[cold]
-unsafe fn forward_own(
-    taken: RawHook,
-    frame: *mut ffi::PyFrameObject,
-    what: c_int,
-    arg: *mut ffi::PyObject,
-) -> Option<c_int> {
-    // SAFETY: as above.
-    unsafe {
-        let py = Python::assume_attached();
-        let slot = codes::lookup(py, frames::code(frame), frame, false).ok()?;
-        let func = taken.func?;
-        slot.own.then(|| func(taken.obj, frame, what, arg))
-    }
-}
-
-/// Hands an event on to the hook this thread's hook took over: every event
-/// when that is another pikos monitor's (monitors enabled one inside the
-/// other all record: one hook serves them all, newest first), else only the
-/// events of pikos' own frames ([`forward_own`]).  `Some` ends the event
-/// here with that result: an own frame's event, or an exception the older
-/// monitor passed to the program.
-///
-/// # Safety
-/// The interpreter's arguments of a hook call; `taken` a live hook.
-#[inline(always)]
-unsafe fn hand_over(
-    taken: RawHook,
-    ours: ffi::Py_tracefunc,
-    frame: *mut ffi::PyFrameObject,
-    what: c_int,
-    arg: *mut ffi::PyObject,
-) -> Option<c_int> {
-    // SAFETY: as above.
-    unsafe {
-        match taken.func {
-            Some(func) if taken.is(ours) => match func(taken.obj, frame, what, arg) {
-                0 => None,
-                failed => Some(failed),
-            },
-            _ => forward_own(taken, frame, what, arg),
-        }
-    }
-}
-
-unsafe extern "C" fn profile_callback(
-    obj: *mut ffi::PyObject,
-    frame: *mut ffi::PyFrameObject,
-    what: c_int,
-    arg: *mut ffi::PyObject,
-) -> c_int {
-    // SAFETY: the interpreter calls us with the GIL held and valid pointers.
-    if let Some(taken) = unsafe { taken_over(obj) } {
-        if let Some(result) = unsafe { hand_over(taken, profile_callback, frame, what, arg) } {
-            return result;
-        }
-    }
-    let kind = match what {
-        ffi::PyTrace_CALL => EventKind::Call,
-        ffi::PyTrace_RETURN => EventKind::Return,
-        ffi::PyTrace_C_CALL => EventKind::CCall,
-        ffi::PyTrace_C_RETURN => EventKind::CReturn,
-        ffi::PyTrace_C_EXCEPTION => EventKind::CException,
-        _ => return 0,
-    };
-    // SAFETY: the interpreter calls us with the GIL held and valid pointers.
-    unsafe { dispatch(obj, frame, kind, arg) }
-}
-
-unsafe extern "C" fn trace_callback(
-    obj: *mut ffi::PyObject,
-    frame: *mut ffi::PyFrameObject,
-    what: c_int,
-    arg: *mut ffi::PyObject,
-) -> c_int {
-    // SAFETY: as above.
-    if let Some(taken) = unsafe { taken_over(obj) } {
-        if let Some(result) = unsafe { hand_over(taken, trace_callback, frame, what, arg) } {
-            return result;
-        }
-    }
-    if what != ffi::PyTrace_LINE {
-        if what == ffi::PyTrace_CALL {
-            // SAFETY: a valid frame; `obj` is our ThreadHook.
-            unsafe { frames::adopt_trace(frame, obj) };
-        }
-        return 0;
-    }
-    // SAFETY: as above.
-    unsafe { dispatch(obj, frame, EventKind::Line, arg) }
-}
-
-/// Never lets an error or a panic reach the interpreter: either becomes a
-/// failed (removed) hook and one report.
-#[inline(always)]
-unsafe fn dispatch(
-    obj: *mut ffi::PyObject,
-    frame: *mut ffi::PyFrameObject,
-    kind: EventKind,
-    arg: *mut ffi::PyObject,
-) -> c_int {
-    // SAFETY: the interpreter holds the GIL while calling a hook.
-    let py = unsafe { Python::assume_attached() };
-    // SAFETY: our callbacks are only installed with a ThreadHook, which the
-    // thread's slot keeps alive for the duration of the call (borrowed: no
-    // reference count traffic on the hot path).
-    let borrowed = unsafe { pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<ThreadHook>() };
-    let thread_hook = borrowed.get();
-    // SAFETY: a valid frame from the interpreter.
-    let code = unsafe { frames::code(frame) };
-    let mut error = None;
-    let outcome = match gate(py, thread_hook, code, kind) {
-        Gate::Skip => return 0,
-        Gate::Stale => Flow::Stale,
-        // The guarded part returns one byte; the error, if any, comes back
-        // through `error` (a large result kept the closure out of line).
-        Gate::Record => catch_unwind(AssertUnwindSafe(|| unsafe {
-            match record_event(py, thread_hook, frame, code, kind, arg) {
-                Ok(()) => Flow::Done,
-                Err(err) => {
-                    error = Some(err);
-                    Flow::Failed
-                }
-            }
-        }))
-        .unwrap_or(Flow::Panicked),
-    };
-    let err = match outcome {
-        Flow::Done => return 0,
-        Flow::Stale => None,
-        Flow::Failed if error.as_ref().is_some_and(|e| for_the_program(py, e)) => {
-            if let Some(err) = error {
-                err.restore(py);
-            }
-            return -1;
-        }
-        Flow::Failed => error,
-        Flow::Panicked => Some(PyRuntimeError::new_err(
-            "pikos: internal error (panic) in the interpreter hook; monitoring stopped",
-        )),
-    };
-    // Slow paths: strong references, since taking the hook off the thread
-    // releases the slot's.
-    let owner = borrowed.to_owned();
-    let hook = thread_hook.hook.bind(py).clone();
-    match err {
-        None => Hook::remove_here(&hook),
-        Some(err) => Hook::fail(&hook, err),
-    }
-    drop(owner);
-    0
-}
-
-/// Whether an error raised by a Python filter or recorder belongs to the
-/// program rather than to pikos: a `BaseException` that is not an
-/// `Exception` (Ctrl-C's `KeyboardInterrupt`, `sys.exit`'s `SystemExit`).
-/// It reaches the program where it was raised, as it would without pikos,
-/// and the monitor goes on recording (that event's record is not taken).
-pub(crate) fn for_the_program(py: Python<'_>, err: &PyErr) -> bool {
-    !err.is_instance_of::<pyo3::exceptions::PyException>(py)
-}
-
-enum Gate {
-    /// Not recorded (outside the focus).
-    Skip,
-    Record,
-    /// The monitor was disabled: take the hook off this thread.
-    Stale,
-}
-
-enum Flow {
-    Done,
-    Stale,
-    Failed,
-    Panicked,
-}
-
-/// Whether the event is recorded: the session is current and, for focused
-/// monitors, the event is inside the focus.  Plain arithmetic and one hash
-/// probe, nothing that can panic, so it runs before `catch_unwind`.
-#[inline(always)]
-fn gate(
-    py: Python<'_>,
-    thread_hook: &ThreadHook,
-    code: *mut ffi::PyCodeObject,
-    kind: EventKind,
-) -> Gate {
-    let hook = thread_hook.hook.get();
-    let st = hook.state(py);
-    if !st.active || thread_hook.session != st.session {
-        return Gate::Stale;
-    }
-    let Some(focus) = &mut st.focus else {
-        return Gate::Record;
-    };
-    let focused = focus.contains(code as usize);
-    if hook.hook_kind == HookKind::Trace {
-        return if focused { Gate::Record } else { Gate::Skip };
-    }
-    // SAFETY: GIL held; no Python call while borrowed.
-    let depth = unsafe { &mut thread_hook.local.get_mut(py).depth };
-    match kind {
-        EventKind::Call if focused => *depth += 1,
-        // The focused frame's own return is the window's last event.
-        EventKind::Return if focused && *depth > 0 => *depth -= 1,
-        _ if *depth == 0 => return Gate::Skip,
-        _ => {}
-    }
-    Gate::Record
-}
-
-#[inline(always)]
-unsafe fn record_event(
-    py: Python<'_>,
-    thread_hook: &ThreadHook,
-    frame: *mut ffi::PyFrameObject,
-    code: *mut ffi::PyCodeObject,
-    kind: EventKind,
-    arg: *mut ffi::PyObject,
-) -> PyResult<()> {
-    let hook = thread_hook.hook.get();
-    // SAFETY: `code` and `frame` are valid (the frame holds the code).
-    let slot = unsafe { codes::lookup(py, code, frame, kind == EventKind::Line)? };
-    if slot.own {
-        return Ok(());
-    }
-    let statistics = matches!(hook.state(py).target, Target::Stats(_));
-    let function = match kind {
-        // SAFETY: for c_* events `arg` is the called builtin.
-        EventKind::CCall | EventKind::CReturn | EventKind::CException => unsafe {
-            if statistics {
-                codes::builtin_label(py, arg)?
-            } else {
-                codes::builtin_name(py, arg)?
-            }
-        },
-        _ => slot.name,
-    };
-    if statistics {
-        // No record: the event goes into the totals, keyed by the thread's
-        // hook object (one per covered thread).
-        let thread = thread_hook as *const ThreadHook as usize;
-        let event = match kind {
-            // SAFETY: the frame and code of this event.
-            EventKind::Call if slot.generator && unsafe { frames::resumed(frame, code) } => {
-                StatsEvent::Resume
-            }
-            EventKind::Call => StatsEvent::Call,
-            EventKind::Return => StatsEvent::Return,
-            EventKind::CCall => StatsEvent::CCall,
-            EventKind::CReturn | EventKind::CException => StatsEvent::CReturn,
-            EventKind::Line => return Ok(()),
-        };
-        stats_event(py, hook, thread, event, slot.plain, function);
-        return Ok(());
-    }
-    let lineno = if kind == EventKind::Line {
-        // Line events: the line the tracing machinery set on the frame.
-        // SAFETY: valid frame.
-        unsafe { ffi::PyFrame_GetLineNumber(frame) }
-    } else {
-        // SAFETY: valid frame running `code`, whose slot this is.
-        unsafe { slot.line_of(frame) }
-    };
-    emit(py, hook, slot, function, lineno, kind)
-}
-
-/// A function event for a statistics hook: the thread's key, the event,
-/// the code id and the function's name (or the builtin's label).
-#[inline(always)]
-pub(crate) fn stats_event(
-    py: Python<'_>,
-    hook: &Hook,
-    thread: usize,
-    kind: StatsEvent,
-    code: u32,
-    function: u32,
-) {
-    if let Target::Stats(stats) = &hook.state(py).target {
-        stats.get().event(py, thread, kind, code, function);
-    }
-}
-
-/// Records one event of `slot`'s code: memory (for memory monitors), the
-/// next index, then the sink or the recorder.
-#[inline(always)]
-pub(crate) fn emit(
-    py: Python<'_>,
-    hook: &Hook,
-    slot: codes::CodeSlot,
-    function: u32,
-    lineno: i32,
-    kind: EventKind,
-) -> PyResult<()> {
-    let st = hook.state(py);
-    let memory = st
-        .probe
-        .as_mut()
-        .map(SampledProbe::read)
-        .unwrap_or_default();
-    let (time, thread) = if st.kind.is_timed() {
-        // SAFETY: no precondition (the calling thread's identifier).
-        let thread = unsafe { ffi::PyThread_get_thread_ident() };
-        // c_ulong: u64 here, u32 on Windows.
-        #[allow(clippy::useless_conversion)]
-        let thread = u64::from(thread);
-        (pikos_core::clock::ticks(), thread)
-    } else {
-        (0, 0)
-    };
-    let event = Event {
-        index: st.index,
-        rss: memory.rss,
-        vms: memory.vms,
-        time,
-        thread,
-        code: slot.with_lines.unwrap_or(slot.plain),
-        function,
-        lineno: if lineno < 0 { NO_LINE } else { lineno },
-        kind,
-    };
-    st.index += 1;
-    match &mut st.target {
-        Target::Native(sink) => {
-            if let Err(event) = sink.get().push_native(py, event) {
-                // Streams call Python: a strong reference, as the state may
-                // change meanwhile.
-                let sink = sink.bind(py).clone();
-                sink.get().push(py, event)?;
-            }
-        }
-        Target::Python {
-            recorder,
-            record_type,
-            strings,
-            view,
-        } => {
-            if st.panic_at == Some(event.index) {
-                panic!(
-                    "pikos: a panic injected by a test at record {}",
-                    event.index
-                );
-            }
-            let values = rows::event_values(py, st.kind, &event, strings, view)?;
-            let recorder = recorder.clone_ref(py);
-            let record_type = record_type.as_ref().map(|t| t.clone_ref(py));
-            let values = PyTuple::new(py, values)?;
-            let record = match record_type {
-                Some(t) => t.call1(py, values)?,
-                None => values.into_any().unbind(),
-            };
-            recorder.call_method1(py, intern!(py, "record"), (record,))?;
-        }
-        // Statistics take their events in `record_event`.
-        Target::Stats(_) | Target::Idle => {}
-    }
-    Ok(())
-}
-
-unsafe extern "C" fn empty_callback(
-    _obj: *mut ffi::PyObject,
-    _frame: *mut ffi::PyFrameObject,
-    _what: c_int,
-    _arg: *mut ffi::PyObject,
-) -> c_int {
-    0
-}
-
-/// The probe of the "empty hook that reads memory" floor.
-static FLOOR_PROBE: GilCell<Option<MemoryProbe>> = GilCell::new(None);
-
-fn floor_read(py: Python<'_>) {
-    // SAFETY: GIL held; no Python call while borrowed.
-    let probe = unsafe { FLOOR_PROBE.get_mut(py) };
-    std::hint::black_box(probe.get_or_insert_with(MemoryProbe::new).read());
-}
-
-/// Reads memory at every profile event, as a function memory monitor does.
-unsafe extern "C" fn memory_profile_callback(
-    _obj: *mut ffi::PyObject,
-    _frame: *mut ffi::PyFrameObject,
-    _what: c_int,
-    _arg: *mut ffi::PyObject,
-) -> c_int {
-    // SAFETY: the interpreter holds the GIL while calling a hook.
-    floor_read(unsafe { Python::assume_attached() });
-    0
-}
-
-/// Reads memory at every line event, as a line memory monitor does.
-unsafe extern "C" fn memory_trace_callback(
-    _obj: *mut ffi::PyObject,
-    _frame: *mut ffi::PyFrameObject,
-    what: c_int,
-    _arg: *mut ffi::PyObject,
-) -> c_int {
-    if what == ffi::PyTrace_LINE {
-        // SAFETY: the interpreter holds the GIL while calling a hook.
-        floor_read(unsafe { Python::assume_attached() });
-    }
-    0
-}
-
-/// Installs a C hook that does nothing (or, with `memory`, only reads the
-/// process's memory at the events a memory monitor reads it): the floors
-/// the benchmarks compare against.  Not for recording.
-#[pyfunction]
-#[pyo3(signature = (trace, memory=false))]
-pub fn empty_hook_enable(trace: bool, memory: bool) {
-    let kind = if trace {
-        HookKind::Trace
-    } else {
-        HookKind::Profile
-    };
-    let func: ffi::Py_tracefunc = match (memory, trace) {
-        (false, _) => empty_callback,
-        (true, false) => memory_profile_callback,
-        (true, true) => memory_trace_callback,
-    };
-    // SAFETY: called from Python, so the GIL is held.
-    unsafe {
-        tstate::install(
-            kind,
-            RawHook {
-                func: Some(func),
-                obj: std::ptr::null_mut(),
-            },
-        );
-    }
-}
-
-/// Removes the hooks `empty_hook_enable` installed.
-#[pyfunction]
-pub fn empty_hook_disable() {
-    // SAFETY: called from Python, so the GIL is held.
-    unsafe {
-        for kind in [HookKind::Profile, HookKind::Trace] {
-            let current = tstate::current(kind);
-            let floors = [
-                empty_callback as ffi::Py_tracefunc,
-                memory_profile_callback,
-                memory_trace_callback,
-            ];
-            if floors.into_iter().any(|f| current.is(f)) {
-                tstate::install(
-                    kind,
-                    RawHook {
-                        func: None,
-                        obj: std::ptr::null_mut(),
-                    },
-                );
-            }
-        }
     }
 }

@@ -5,15 +5,20 @@ mod codes;
 mod convert;
 mod errors;
 mod export;
+#[cfg(feature = "floors")]
+mod floors;
 mod frames;
 mod gil_cell;
 mod hook;
+mod legacy;
 mod live;
 #[cfg(Py_3_12)]
 mod monitoring;
+mod recording;
 mod rows;
 mod sink;
 mod stats;
+mod thread_hook;
 mod tstate;
 
 use pyo3::exceptions::PyImportError;
@@ -64,8 +69,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     unsafe { frames::self_check(m.as_ptr()) };
     frames::init(py)?;
     codes::init(py)?;
-    m.add_class::<hook::Hook>()?;
-    m.add_class::<hook::ThreadHook>()?;
+    m.add_class::<recording::Hook>()?;
+    m.add_class::<thread_hook::ThreadHook>()?;
     m.add_class::<sink::Sink>()?;
     m.add_class::<stats::Stats>()?;
     m.add_class::<live::Subscriber>()?;
@@ -74,8 +79,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(export::export_trace, m)?)?;
     m.add_function(wrap_pyfunction!(template_supported, m)?)?;
     m.add_function(wrap_pyfunction!(monitoring_noop, m)?)?;
-    m.add_function(wrap_pyfunction!(hook::empty_hook_enable, m)?)?;
-    m.add_function(wrap_pyfunction!(hook::empty_hook_disable, m)?)?;
+    #[cfg(feature = "floors")]
+    {
+        m.add_function(wrap_pyfunction!(floors::empty_hook_enable, m)?)?;
+        m.add_function(wrap_pyfunction!(floors::empty_hook_disable, m)?)?;
+    }
     m.add("NO_SOURCE", pikos_core::sink::NO_SOURCE)?;
     Ok(())
 }
