@@ -3,7 +3,7 @@
 :class:`~pikos.monitors.stats_monitor.StatsMonitor` publishes.
 
     >>> from pikos.live import subscribe
-    >>> for message in subscribe("tcp://127.0.0.1:9001", timeout=0.1):
+    >>> for message in subscribe(timeout=0.1):  # pikos-run ... --live
     ...     print(message.kind, message.pid, message.data)
 
 Each message is a :class:`Message`: a session header (``kind ==
@@ -33,8 +33,11 @@ __all__ = [
 #: The wire format version this pikos writes and reads.
 WIRE_VERSION = _native.WIRE_VERSION
 
-#: Where ``ZeroMQRecorder()`` publishes and ``pikos live`` connects by default.
-DEFAULT_ADDRESS = "tcp://127.0.0.1:9001"
+#: Where ``ZeroMQRecorder()`` publishes and ``pikos live`` connects by
+#: default: a Unix socket in a directory only this user can enter
+#: (``$XDG_RUNTIME_DIR/pikos/live``, else ``/tmp/pikos-UID/live``; TCP on
+#: Windows).  The core owns this rule (docs/security.md).
+DEFAULT_ADDRESS = _native.DEFAULT_LIVE_ADDRESS
 
 #: ZeroMQ transports that can reach another process.
 TRANSPORTS = ("tcp", "ipc", "pgm", "epgm", "tipc", "vmci", "ws", "wss")
@@ -48,7 +51,7 @@ def check_address(address, bind):
     libzmq itself would take ``tcp://HOST:99999`` as port 34463 (modulo
     65536) and ``inproc://`` as an endpoint no other process reaches, so
     both are refused here, for every pikos end of a stream."""
-    example = f"such as {DEFAULT_ADDRESS} or ipc:///tmp/pikos"
+    example = "such as ipc:///run/user/1000/pikos/live or tcp://127.0.0.1:9001"
     if not isinstance(address, str):
         raise ValueError(f"{address!r} is not a ZeroMQ address: give one {example}")
     transport, separator, rest = address.partition("://")
