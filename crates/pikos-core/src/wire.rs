@@ -99,7 +99,10 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
     } else if !meta.is_dir() {
         "it is not a directory".to_owned()
     } else if meta.uid() != me {
-        format!("it belongs to uid {}, not to this user (uid {me})", meta.uid())
+        format!(
+            "it belongs to uid {}, not to this user (uid {me})",
+            meta.uid()
+        )
     } else if meta.mode() & 0o077 != 0 {
         format!("its mode is {:o}, not 700", meta.mode() & 0o7777)
     } else {
@@ -646,9 +649,18 @@ mod tests {
         let publisher = Publisher::open(first.clone()).unwrap();
         // libzmq alone would take the path over from the first program.
         let err = Publisher::open(first.clone()).err().unwrap().to_string();
-        assert!(err.ends_with("cannot bind: Address already in use"), "{err}");
-        let err = Subscriber::open(&address, true, &[]).err().unwrap().to_string();
-        assert!(err.ends_with("cannot bind: Address already in use"), "{err}");
+        assert!(
+            err.ends_with("cannot bind: Address already in use"),
+            "{err}"
+        );
+        let err = Subscriber::open(&address, true, &[])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.ends_with("cannot bind: Address already in use"),
+            "{err}"
+        );
         drop(publisher);
         // Gone with its program: the path is free again.
         drop(Publisher::open(first).unwrap());
