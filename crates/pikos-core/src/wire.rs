@@ -42,11 +42,12 @@ pub const MAX_MESSAGE_BYTES: i64 = 16 << 20;
 /// [`MAX_MESSAGE_BYTES`] this bounds what a flood can make a reader keep.
 pub const SUBSCRIBER_HWM: i32 = 100;
 
-/// The live stream's TCP address when one is named without a port
-/// (`ZeroMQRecorder(zmq_host=...)`), and the default where Unix sockets are
-/// not available (Windows).  Any local user can reach a TCP port:
-/// docs/security.md.
-pub const TCP_ADDRESS: &str = "tcp://127.0.0.1:9001";
+/// The live stream's TCP host and port when only one of them is named
+/// (`ZeroMQRecorder(zmq_port=...)`), and the default address where Unix
+/// sockets are not available (Windows).  Any local user can reach a TCP
+/// port: docs/security.md.
+pub const TCP_HOST: &str = "127.0.0.1";
+pub const TCP_PORT: u16 = 9001;
 
 /// The per-user directory of the default live address:
 /// `$XDG_RUNTIME_DIR/pikos`, else `/tmp/pikos-UID`.  Both ends compute it
@@ -70,7 +71,7 @@ pub fn default_address() -> String {
     }
     #[cfg(not(unix))]
     {
-        TCP_ADDRESS.to_owned()
+        format!("tcp://{TCP_HOST}:{TCP_PORT}")
     }
 }
 

@@ -71,6 +71,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<live::Subscriber>()?;
     m.add("WIRE_VERSION", pikos_core::wire::VERSION)?;
     m.add("DEFAULT_LIVE_ADDRESS", pikos_core::wire::default_address())?;
+    m.add("LIVE_TCP_HOST", pikos_core::wire::TCP_HOST)?;
+    m.add("LIVE_TCP_PORT", pikos_core::wire::TCP_PORT)?;
     m.add(
         "LIVE_MAX_MESSAGE_BYTES",
         pikos_core::wire::MAX_MESSAGE_BYTES,

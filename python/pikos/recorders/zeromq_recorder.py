@@ -19,9 +19,9 @@ from pikos.live import DEFAULT_ADDRESS, check_address
 from pikos.recorders.sink_recorder import SinkRecorder
 
 #: The TCP host and port of ``ZeroMQRecorder(zmq_host=...)`` or
-#: ``ZeroMQRecorder(zmq_port=...)`` when the other is not given.
-TCP_HOST = "127.0.0.1"
-TCP_PORT = 9001
+#: ``ZeroMQRecorder(zmq_port=...)`` when the other is not given (the core's).
+TCP_HOST = _native.LIVE_TCP_HOST
+TCP_PORT = _native.LIVE_TCP_PORT
 
 #: Seconds within which records reach the socket while the program runs.
 PUBLISH_EVERY_SECONDS = 0.1
