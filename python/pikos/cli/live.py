@@ -697,7 +697,7 @@ class Receiver:
                 frames = self._subscriber.recv(POLL_SECONDS)
             except OSError as error:
                 # The socket itself failed: nothing more will come.
-                self.queue.put(f"receiving stopped: {error}")
+                self._put(f"receiving stopped: {error}")
                 return
             if frames is None:
                 continue
