@@ -412,3 +412,103 @@ def test_pikos_run_live_usage_errors(args, message):
     assert proc.stderr.startswith("pikos-run: error: ")
     assert message in proc.stderr
     assert proc.stderr.count("\n") == 1
+
+
+# --- Who can reach the stream (docs/security.md) -------------------------------
+
+VIEWER = """
+import sys
+from pikos.live import DEFAULT_ADDRESS, subscribe
+print(DEFAULT_ADDRESS)
+kinds = []
+for message in subscribe(timeout=30):
+    kinds.append(message.kind)
+    if message.kind == "end":
+        break
+print(" ".join(sorted(set(kinds))))
+"""
+
+
+def test_by_default_the_stream_is_a_socket_only_the_user_can_reach(tmp_path):
+    """`pikos-run --live` and a reader with no address agree on a Unix
+    socket in a per-user directory of mode 0700 (here under a private
+    XDG_RUNTIME_DIR, so the test shares nothing with other runs)."""
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path))
+    viewer = subprocess.Popen(
+        [sys.executable, "-c", VIEWER], stdout=subprocess.PIPE, text=True, env=env
+    )
+    proc = run_live("functions", "--live", "--live-wait", env=env)
+    out, err = proc.communicate(timeout=TIMEOUT)
+    seen, _ = viewer.communicate(timeout=TIMEOUT)
+    assert (proc.returncode, out, err) == (0, expected_total(2000), "")
+    address, kinds = seen.splitlines()
+    assert address == f"ipc://{tmp_path}/pikos/live"
+    assert kinds == "end header records"
+    directory = tmp_path / "pikos"
+    assert directory.stat().st_mode & 0o777 == 0o700
+    assert directory.stat().st_uid == os.geteuid()
+    # TCP only when asked for, by host or port.
+    assert ZeroMQRecorder().address.startswith("ipc://")
+    assert ZeroMQRecorder(zmq_port=9001).address == "tcp://127.0.0.1:9001"
+    assert ZeroMQRecorder(zmq_host="::1").address == "tcp://::1:9001"
+
+
+@pytest.mark.parametrize("kind", ["open", "symlink"])
+def test_a_default_directory_others_could_use_is_refused(tmp_path, monkeypatch, kind):
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    directory = tmp_path / "pikos"
+    if kind == "open":
+        directory.mkdir(mode=0o755)
+        directory.chmod(0o755)
+        problem = "its mode is 755, not 700"
+    else:
+        (tmp_path / "elsewhere").mkdir(mode=0o700)
+        directory.symlink_to(tmp_path / "elsewhere")
+        problem = "it is a symbolic link"
+    monitor = FunctionMonitor(ZeroMQRecorder(address=f"ipc://{directory}/live"))
+    with pytest.raises(OSError, match="is not a private directory") as error:
+        monitor.enable()
+    assert problem in str(error.value)
+    assert sys.getprofile() is None
+
+
+def test_a_unix_socket_in_use_or_a_file_is_never_taken_over(tmp_path):
+    """As with a TCP port in use, a second program on the same ipc path
+    fails (libzmq alone would silently take the path over), and a path
+    that is not a socket is left alone (libzmq would delete it)."""
+    address = f"ipc://{tmp_path}/live"
+    first = ZeroMQRecorder(address=address)
+    first.prepare(FunctionRecord)
+    try:
+        monitor = FunctionMonitor(ZeroMQRecorder(address=address))
+        with pytest.raises(OSError, match="cannot bind: Address already in use"):
+            monitor.enable()
+    finally:
+        first.finalize()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("keep me")
+    monitor = FunctionMonitor(ZeroMQRecorder(address=f"ipc://{notes}"))
+    with pytest.raises(OSError, match="exists and is not a socket"):
+        monitor.enable()
+    assert notes.read_text() == "keep me"
+
+
+def test_an_oversized_subscription_is_refused_not_kept():
+    """A peer's oversized subscription used to be kept by the publisher
+    (50 MiB took a program from 21 MB to 4.6 GB) and count as a viewer:
+    ZeroMQ now drops the peer before keeping it, so no viewer came.  (16
+    KiB: libzmq's SUB side keeps its own subscriptions in a trie it walks
+    recursively, so a larger one would overflow this test's stack.)"""
+    port = free_port()
+    context = zmq.Context()
+    peer = context.socket(zmq.SUB)
+    peer.setsockopt(zmq.LINGER, 0)
+    peer.setsockopt(zmq.SUBSCRIBE, b"x" * (16 * 1024))
+    peer.connect(f"tcp://127.0.0.1:{port}")
+    try:
+        recorder = ZeroMQRecorder(zmq_port=port, wait_for_ready=True, ready_timeout=1)
+        with pytest.raises(RecorderError, match="no viewer subscribed"):
+            FunctionMonitor(recorder).enable()
+    finally:
+        peer.close()
+        context.term()

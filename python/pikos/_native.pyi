@@ -6,6 +6,13 @@ from typing import Any
 
 NO_SOURCE: str
 WIRE_VERSION: int
+#: where the live stream is published and read by default (computed at import)
+DEFAULT_LIVE_ADDRESS: str
+#: the host and port of a TCP live address when only one of them is named
+LIVE_TCP_HOST: str
+LIVE_TCP_PORT: int
+#: the largest frame a live subscriber takes in
+LIVE_MAX_MESSAGE_BYTES: int
 
 def set_own_prefix(prefix: str) -> None: ...
 def monitoring_noop(code: Any, offset: Any, a: Any = None, b: Any = None) -> None: ...

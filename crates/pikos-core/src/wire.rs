@@ -11,6 +11,7 @@
 //! same library pyzmq ships, so the two interoperate by construction, and
 //! its PUB side drops at the high-water mark instead of blocking.
 
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -25,6 +26,135 @@ pub const TOPIC_HEADER: &str = "pikos.header";
 pub const TOPIC_RECORDS: &str = "pikos.records";
 pub const TOPIC_STATS: &str = "pikos.stats";
 pub const TOPIC_END: &str = "pikos.end";
+
+/// The largest message a publisher takes in.  Its peers only send
+/// subscriptions (a flag byte and a topic prefix such as `pikos.`): a peer
+/// that sends more is disconnected by ZeroMQ before the message is kept
+/// (a 50 MiB subscription used to grow the profiled program by gigabytes).
+pub const MAX_SUBSCRIPTION_BYTES: i64 = 1024;
+
+/// The largest message frame a subscriber takes in; a publisher that sends
+/// a larger one is disconnected (it reconnects, and the reader counts the
+/// lost messages).  A batch of 8192 records is far below it.
+pub const MAX_MESSAGE_BYTES: i64 = 16 << 20;
+
+/// Messages a subscriber queues per publisher before ZeroMQ drops: with
+/// [`MAX_MESSAGE_BYTES`] this bounds what a flood can make a reader keep.
+pub const SUBSCRIBER_HWM: i32 = 100;
+
+/// The live stream's TCP host and port when only one of them is named
+/// (`ZeroMQRecorder(zmq_port=...)`), and the default address where Unix
+/// sockets are not available (Windows).  Any local user can reach a TCP
+/// port: docs/security.md.
+pub const TCP_HOST: &str = "127.0.0.1";
+pub const TCP_PORT: u16 = 9001;
+
+/// The per-user directory of the default live address:
+/// `$XDG_RUNTIME_DIR/pikos`, else `/tmp/pikos-UID`.  Both ends compute it
+/// the same way, so `pikos live` finds `pikos-run --live` of the same user.
+#[cfg(unix)]
+pub fn private_dir() -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
+        Some(dir) if dir.is_absolute() => dir.join("pikos"),
+        // SAFETY: geteuid cannot fail and touches no memory of ours.
+        _ => PathBuf::from(format!("/tmp/pikos-{}", unsafe { libc::geteuid() })),
+    }
+}
+
+/// Where a recorder publishes and a viewer connects by default: a Unix
+/// socket in [`private_dir`], which only this user can reach (the owner of
+/// this rule: Python reads it as `pikos.live.DEFAULT_ADDRESS`).
+pub fn default_address() -> String {
+    #[cfg(unix)]
+    {
+        format!("ipc://{}/live", private_dir().display())
+    }
+    #[cfg(not(unix))]
+    {
+        format!("tcp://{TCP_HOST}:{TCP_PORT}")
+    }
+}
+
+/// Makes `dir` (mode 0700) if it is missing, then checks that it is a
+/// directory, not a symbolic link, owned by this user and closed to
+/// everyone else; anything else is refused rather than used or repaired.
+#[cfg(unix)]
+pub fn ensure_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let shown = dir.display();
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => {
+            return Err(Error::Socket(format!(
+                "cannot make the live stream's private directory {shown}: {e}"
+            )))
+        }
+    }
+    let meta = std::fs::symlink_metadata(dir)
+        .map_err(|e| Error::Socket(format!("cannot check {shown}: {e}")))?;
+    // SAFETY: geteuid cannot fail and touches no memory of ours.
+    let me = unsafe { libc::geteuid() };
+    let problem = if meta.file_type().is_symlink() {
+        "it is a symbolic link".to_owned()
+    } else if !meta.is_dir() {
+        "it is not a directory".to_owned()
+    } else if meta.uid() != me {
+        format!(
+            "it belongs to uid {}, not to this user (uid {me})",
+            meta.uid()
+        )
+    } else if meta.mode() & 0o077 != 0 {
+        format!("its mode is {:o}, not 700", meta.mode() & 0o7777)
+    } else {
+        return Ok(());
+    };
+    Err(Error::Socket(format!(
+        "{shown} is not a private directory ({problem}): the live stream's default \
+         address is refused there; remove it, or name another address"
+    )))
+}
+
+/// Before a socket uses an `ipc://` address: the default directory is made
+/// private (both ends, so either may start first); a binding end refuses a
+/// path another program is listening on (libzmq would silently take it
+/// over, where TCP says the address is in use) and a path that is not a
+/// socket (libzmq would delete it).
+#[cfg(unix)]
+fn prepare_ipc(address: &str, bind: bool) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let Some(path) = address.strip_prefix("ipc://") else {
+        return Ok(());
+    };
+    if path.starts_with('@') {
+        return Ok(()); // Linux's abstract namespace: no file
+    }
+    let path = Path::new(path);
+    if path.parent() == Some(private_dir().as_path()) {
+        ensure_private_dir(&private_dir())?;
+    }
+    if !bind {
+        return Ok(());
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => {
+            if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                return Err(socket_err(address, "bind", zmq::Error::EADDRINUSE));
+            }
+            Ok(()) // left by a process that ended: libzmq replaces it
+        }
+        Ok(_) => Err(Error::Socket(format!(
+            "ZeroMQ {address}: cannot bind: {} exists and is not a socket",
+            path.display()
+        ))),
+        Err(_) => Ok(()),
+    }
+}
+
+#[cfg(not(unix))]
+fn prepare_ipc(_address: &str, _bind: bool) -> Result<()> {
+    Ok(())
+}
 
 /// How often the publisher looks for new subscribers (who get the session
 /// header at once) while the program runs.
@@ -118,6 +248,10 @@ impl Publisher {
         socket
             .set_xpub_verbose(true)
             .map_err(err("set it verbose"))?;
+        socket
+            .set_maxmsgsize(MAX_SUBSCRIPTION_BYTES)
+            .map_err(err("set its largest message"))?;
+        prepare_ipc(&address, !config.connect)?;
         if config.connect {
             // Nothing is queued for a collector that is not there yet: a
             // missing viewer costs no memory and closing does not wait.
@@ -294,7 +428,13 @@ impl Subscriber {
         let err = |what| failed(address, what);
         let socket = context().socket(zmq::SUB).map_err(err("make a socket"))?;
         socket.set_linger(0).map_err(err("set its linger"))?;
-        socket.set_rcvhwm(10_000).map_err(err("set its hwm"))?;
+        socket
+            .set_rcvhwm(SUBSCRIBER_HWM)
+            .map_err(err("set its hwm"))?;
+        socket
+            .set_maxmsgsize(MAX_MESSAGE_BYTES)
+            .map_err(err("set its largest message"))?;
+        prepare_ipc(address, bind)?;
         if topics.is_empty() {
             socket.set_subscribe(b"").map_err(err("subscribe"))?;
         }
@@ -438,6 +578,102 @@ mod tests {
             err.contains("no viewer subscribed to tcp://127.0.0.1:"),
             "{err}"
         );
+    }
+
+    /// A fresh directory under the system's temporary one.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("pikos-wire-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn sockets_cap_what_they_take_in() {
+        let mut config = config("tcp://127.0.0.1:*", false);
+        config.wait_for_ready = None;
+        let publisher = Publisher::open(config).unwrap();
+        assert_eq!(
+            publisher.socket.get_maxmsgsize().unwrap(),
+            MAX_SUBSCRIPTION_BYTES
+        );
+        let sub = Subscriber::open("tcp://127.0.0.1:*", true, &[]).unwrap();
+        assert_eq!(sub.socket.get_maxmsgsize().unwrap(), MAX_MESSAGE_BYTES);
+        assert_eq!(sub.socket.get_rcvhwm().unwrap(), SUBSCRIBER_HWM);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_default_address_is_a_socket_in_a_private_directory() {
+        let address = default_address();
+        let dir = private_dir();
+        assert_eq!(address, format!("ipc://{}/live", dir.display()));
+        assert!(address.len() < 100, "{address}: too long for a Unix socket");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn private_directories_are_made_0700_and_checked() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = scratch("private");
+        let dir = root.join("made");
+        ensure_private_dir(&dir).unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        ensure_private_dir(&dir).unwrap(); // already there: fine
+
+        let open = root.join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let err = ensure_private_dir(&open).unwrap_err().to_string();
+        assert!(err.contains("its mode is 755, not 700"), "{err}");
+
+        let link = root.join("link");
+        std::os::unix::fs::symlink(&dir, &link).unwrap();
+        let err = ensure_private_dir(&link).unwrap_err().to_string();
+        assert!(err.contains("it is a symbolic link"), "{err}");
+
+        let file = root.join("file");
+        std::fs::write(&file, b"x").unwrap();
+        let err = ensure_private_dir(&file).unwrap_err().to_string();
+        assert!(err.contains("it is not a directory"), "{err}");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_ipc_address_in_use_or_not_a_socket_is_refused() {
+        let root = scratch("ipc");
+        let address = format!("ipc://{}/live", root.display());
+        let mut first = config(&address, false);
+        first.wait_for_ready = None;
+        let publisher = Publisher::open(first.clone()).unwrap();
+        // libzmq alone would take the path over from the first program.
+        let err = Publisher::open(first.clone()).err().unwrap().to_string();
+        assert!(
+            err.ends_with("cannot bind: Address already in use"),
+            "{err}"
+        );
+        let err = Subscriber::open(&address, true, &[])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.ends_with("cannot bind: Address already in use"),
+            "{err}"
+        );
+        drop(publisher);
+        // Gone with its program: the path is free again.
+        drop(Publisher::open(first).unwrap());
+
+        let file = root.join("notes.txt");
+        std::fs::write(&file, b"keep me").unwrap();
+        let mut config = config(&format!("ipc://{}", file.display()), false);
+        config.wait_for_ready = None;
+        let err = Publisher::open(config).err().unwrap().to_string();
+        assert!(err.ends_with("exists and is not a socket"), "{err}");
+        assert_eq!(std::fs::read(&file).unwrap(), b"keep me");
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

@@ -75,6 +75,13 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<stats::Stats>()?;
     m.add_class::<live::Subscriber>()?;
     m.add("WIRE_VERSION", pikos_core::wire::VERSION)?;
+    m.add("DEFAULT_LIVE_ADDRESS", pikos_core::wire::default_address())?;
+    m.add("LIVE_TCP_HOST", pikos_core::wire::TCP_HOST)?;
+    m.add("LIVE_TCP_PORT", pikos_core::wire::TCP_PORT)?;
+    m.add(
+        "LIVE_MAX_MESSAGE_BYTES",
+        pikos_core::wire::MAX_MESSAGE_BYTES,
+    )?;
     m.add_function(wrap_pyfunction!(set_own_prefix, m)?)?;
     m.add_function(wrap_pyfunction!(export::export_trace, m)?)?;
     m.add_function(wrap_pyfunction!(template_supported, m)?)?;

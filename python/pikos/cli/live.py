@@ -2,8 +2,9 @@
 
     pikos live [--connect ADDR | --bind ADDR]
 
-By default the viewer connects to ``tcp://127.0.0.1:9001``, where
-``pikos-run MONITOR script.py --live`` publishes.  With ``--bind ADDR`` it
+By default the viewer connects to :data:`pikos.live.DEFAULT_ADDRESS` (a
+Unix socket only this user can reach), where ``pikos-run MONITOR script.py
+--live`` publishes.  With ``--bind ADDR`` it
 collects instead: it binds ``ADDR`` and any number of programs connect to it
 (``pikos-run MONITOR script.py --live-connect=ADDR``).  Each program's
 session gets a tab of its own, in the order they were first heard from.
@@ -12,7 +13,10 @@ A memory monitor's tab shows the current RSS and VMS and a chart of both over
 time; a ``stats`` tab shows the functions' running totals (calls, own time,
 cumulative time), sorted as asked; any other monitor's tab shows its last
 record.  The programs never wait for the viewer: messages it was too slow
-for are lost, and counted.
+for are lost, and counted.  Messages that do not follow the wire format
+are dropped and counted too, and what is kept is bounded: at most
+``MAX_SESSIONS`` tabs (the quietest is forgotten), ``MAX_QUEUED`` messages
+waiting for the display, one record per tab (docs/security.md).
 
 Keys: ``q`` quit; Tab, Right or ``l`` next tab; Shift-Tab, Left or ``h``
 previous tab; ``1``-``9`` tab N; ``c``, ``o``, ``t``, ``n`` sort the
@@ -25,7 +29,6 @@ terminal: both can be tested, or reused, without one.
 """
 
 import copy
-import json
 import locale
 import os
 import queue
@@ -38,7 +41,7 @@ from itertools import zip_longest
 
 from pikos import _native, live
 from pikos.cli._common import CommandError, Parser, UsageError, run_command
-from pikos.live import DEFAULT_ADDRESS, decode
+from pikos.live import DEFAULT_ADDRESS, MAX_SESSIONS, BadMessage, decode
 
 __all__ = ["LiveModel", "Tab", "Receiver", "render", "apply_key", "bar_chart"]
 
@@ -46,6 +49,10 @@ MIB = 2**20
 
 #: Memory samples kept per tab (one per records message, about 10 a second).
 MAX_SAMPLES = 2000
+
+#: Decoded messages waiting for the display; more are dropped (and counted)
+#: rather than kept, so a flood cannot grow the viewer.
+MAX_QUEUED = 1000
 
 #: Seconds a receive waits before the receiving thread checks for a stop.
 POLL_SECONDS = 0.2
@@ -155,9 +162,11 @@ class Tab:
     def add_records(self, message):
         """Count a records message's records; sample its memory."""
         data = message.data if isinstance(message.data, bytes) else b""
-        count = data.count(b"\n")
-        if data and not data.endswith(b"\n"):
-            count += 1
+        count = message.count
+        if count is None:
+            count = data.count(b"\n")
+            if data and not data.endswith(b"\n"):
+                count += 1
         self.records += count
         try:
             # One line decoded per message: enough for a live figure, and
@@ -223,8 +232,9 @@ class LiveModel:
     :class:`Tab` per session, the selected tab and the statistics' sort
     order.  No terminal involved."""
 
-    def __init__(self, max_samples=MAX_SAMPLES):
+    def __init__(self, max_samples=MAX_SAMPLES, max_tabs=MAX_SESSIONS):
         self.max_samples = max_samples
+        self.max_tabs = max_tabs
         #: session id -> Tab, in the order the sessions were first heard from
         self.tabs = {}
         #: the selected tab's position in :attr:`tabs`
@@ -236,6 +246,10 @@ class LiveModel:
         #: the last unreadable message's problem, and how many there were
         self.error = None
         self.errors = 0
+        #: messages the receiver had no room for (the display fell behind)
+        self.lost = 0
+        #: tabs forgotten to make room for new sessions
+        self.forgotten = 0
 
     def feed(self, message, received=None):
         """Take one message; return its session's tab.  ``received`` is
@@ -243,6 +257,8 @@ class LiveModel:
         self.messages += 1
         tab = self.tabs.get(message.session)
         if tab is None:
+            if len(self.tabs) >= self.max_tabs:
+                self._forget_one()
             tab = Tab(
                 message.session, message.pid, samples=deque(maxlen=self.max_samples)
             )
@@ -267,6 +283,22 @@ class LiveModel:
             ):
                 tab.sent = message.data["records"]
         return tab
+
+    def _forget_one(self):
+        """Make room for a tab: forget an ended session's tab, else the
+        one heard from least recently (never the selected one)."""
+        tabs = self.tab_list
+        selected = self.current_tab
+        candidates = [t for t in tabs if t is not selected] or tabs
+        ended = [t for t in candidates if t.ended]
+        victim = min(
+            ended or candidates,
+            key=lambda t: -1.0 if t.received is None else t.received,
+        )
+        del self.tabs[victim.session]
+        self.forgotten += 1
+        if selected is not None and selected is not victim:
+            self.current = self.tab_list.index(selected)
 
     def note_error(self, text):
         """Remember a message that could not be read (shown, not fatal)."""
@@ -541,6 +573,17 @@ def _record_lines(tab):
     return lines
 
 
+def _dropped_line(model):
+    parts = []
+    if model.lost:
+        parts.append(f"{model.lost:,} messages dropped (the display fell behind)")
+    if model.forgotten:
+        parts.append(
+            f"{model.forgotten:,} sessions forgotten (at most {model.max_tabs} tabs)"
+        )
+    return "dropped: " + "; ".join(parts)
+
+
 def render(
     model, width, height, waiting="", paused=False, unseen=0, ascii_only=False, now=None
 ):
@@ -556,6 +599,8 @@ def render(
     if model.error is not None:
         count = f" ({model.errors:,} unreadable messages)" if model.errors > 1 else ""
         top.append([(f"error: {model.error}{count}", "error")])
+    if model.lost or model.forgotten:
+        top.append([(_dropped_line(model), "error")])
     if height == 1:
         return [_fit(top[0], width)]
     room = height - len(top) - 1
@@ -601,17 +646,26 @@ def open_subscriber(address, bind):
 
 
 def _describe(error):
-    if isinstance(error, json.JSONDecodeError) or not isinstance(error, ValueError):
-        return f"unreadable message ({type(error).__name__}: {error})"
-    return str(error)  # another wire format version: decode says which
+    if isinstance(error, BadMessage):
+        return f"unreadable message: {error}"  # decode names the problem
+    return f"unreadable message ({type(error).__name__}: {error})"
 
 
 class Receiver:
     """The subscriber, read on a daemon thread: the messages, and the text
-    of the problems (unreadable messages), go on :attr:`queue`."""
+    of the problems (unreadable messages), go on :attr:`queue`, at most
+    ``max_queued`` of them; what finds it full is counted in :attr:`lost`.
+    Nothing a peer sends stops the thread: a message that does not follow
+    the wire format is a problem on the queue, and the next one is read."""
 
-    def __init__(self, address, bind):
-        self.queue = queue.Queue()
+    def __init__(self, address, bind, max_queued=MAX_QUEUED):
+        self.queue = queue.Queue(maxsize=max_queued)
+        #: messages and problems dropped because the queue was full
+        self.lost = 0
+        #: messages that did not follow the wire format
+        self.rejected = 0
+        #: sessions the decoder knows (bounded by pikos.live.MAX_SESSIONS)
+        self.sessions = {}
         self._subscriber = open_subscriber(address, bind)
         #: the endpoint bound or connected (with the port ``*`` chose)
         self.endpoint = self._subscriber.endpoint or address
@@ -631,23 +685,36 @@ class Receiver:
         if self._thread.is_alive():
             self._thread.join(timeout)
 
+    def _put(self, item):
+        try:
+            self.queue.put_nowait(item)
+        except queue.Full:
+            self.lost += 1
+
     def _receive(self):
-        sessions = {}
         while not self._stopping.is_set():
             try:
                 frames = self._subscriber.recv(POLL_SECONDS)
             except OSError as error:
-                self.queue.put(f"receiving stopped: {error}")
+                # The socket itself failed: nothing more will come.
+                self._put(f"receiving stopped: {error}")
                 return
             if frames is None:
                 continue
             try:
-                message = decode(frames, sessions)
-            except (ValueError, KeyError, TypeError) as error:
-                self.queue.put(_describe(error))
+                message = decode(frames, self.sessions)
+            except Exception as error:  # noqa: BLE001 - a peer's bytes must never stop us
+                self.rejected += 1
+                self._put(_describe(error))
                 continue
-            if message is not None:
-                self.queue.put(message)
+            if message is None:
+                continue
+            if message.kind == "records":
+                # The view needs the count and the last record only: the
+                # rest of the batch is not kept while it waits.
+                last = message.data.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+                message.data = last + b"\n" if last else b""
+            self._put(message)
 
 
 def drain(messages, model, limit=DRAIN_SECONDS):
@@ -661,8 +728,11 @@ def drain(messages, model, limit=DRAIN_SECONDS):
             return
         if isinstance(item, str):
             model.note_error(item)
-        else:
+            continue
+        try:
             model.feed(item)
+        except Exception as error:  # noqa: BLE001 - the viewer outlives any message
+            model.note_error(f"unshowable message ({type(error).__name__}: {error})")
 
 
 def _styles(curses):
@@ -732,6 +802,7 @@ def _loop(stdscr, curses, receiver, waiting, ascii_only):
     frozen = None  # the paused display's copy of the model
     while True:
         drain(receiver.queue, model)
+        model.lost = receiver.lost
         view = model if frozen is None else frozen
         height, width = stdscr.getmaxyx()
         unseen = 0 if frozen is None else model.messages - frozen.messages

@@ -48,6 +48,7 @@ from pikos.cli._common import (
     run_command,
 )
 from pikos.errors import RecorderError
+from pikos.live import DEFAULT_ADDRESS
 from pikos.monitors import focus
 from pikos.monitors.api import (
     FocusedFunctionMemoryMonitor,
@@ -80,8 +81,9 @@ MONITORS = {
     "stats": (StatsMonitor, None),
 }
 
-#: Where `--live` publishes (and `pikos live` connects) by default.
-LIVE_ADDRESS = "tcp://127.0.0.1:9001"
+#: Where `--live` publishes (and `pikos live` connects) by default: the
+#: core's per-user Unix socket (pikos.live.DEFAULT_ADDRESS).
+LIVE_ADDRESS = DEFAULT_ADDRESS
 #: Seconds `--live-wait` waits for a viewer before the script starts.
 LIVE_WAIT_SECONDS = 30.0
 

@@ -3,7 +3,7 @@
 :class:`~pikos.monitors.stats_monitor.StatsMonitor` publishes.
 
     >>> from pikos.live import subscribe
-    >>> for message in subscribe("tcp://127.0.0.1:9001", timeout=0.1):
+    >>> for message in subscribe(timeout=0.1):  # pikos-run ... --live
     ...     print(message.kind, message.pid, message.data)
 
 Each message is a :class:`Message`: a session header (``kind ==
@@ -17,6 +17,7 @@ read it (any ZeroMQ SUB socket and a JSON parser will do).
 """
 
 import json
+import math
 from dataclasses import dataclass, field
 
 from pikos import _native
@@ -24,20 +25,44 @@ from pikos import _native
 __all__ = [
     "Message",
     "Session",
+    "BadMessage",
     "subscribe",
+    "decode",
     "check_address",
     "WIRE_VERSION",
     "DEFAULT_ADDRESS",
+    "MAX_SESSIONS",
 ]
 
 #: The wire format version this pikos writes and reads.
 WIRE_VERSION = _native.WIRE_VERSION
 
-#: Where ``ZeroMQRecorder()`` publishes and ``pikos live`` connects by default.
-DEFAULT_ADDRESS = "tcp://127.0.0.1:9001"
+#: Where ``ZeroMQRecorder()`` publishes and ``pikos live`` connects by
+#: default: a Unix socket in a directory only this user can enter
+#: (``$XDG_RUNTIME_DIR/pikos/live``, else ``/tmp/pikos-UID/live``; TCP on
+#: Windows).  The core owns this rule (docs/security.md).
+DEFAULT_ADDRESS = _native.DEFAULT_LIVE_ADDRESS
 
 #: ZeroMQ transports that can reach another process.
 TRANSPORTS = ("tcp", "ipc", "pgm", "epgm", "tipc", "vmci", "ws", "wss")
+
+# What a reader takes from the stream (docs/wire-format.md, "Limits"):
+# anything larger, deeper or of another type is a BadMessage.
+#: An envelope's bytes.
+MAX_ENVELOPE_BYTES = 4096
+#: A session id's characters.
+MAX_SESSION_ID = 128
+#: A header's or an end marker's bytes.
+MAX_HEADER_BYTES = 256 * 1024
+#: A statistics payload's bytes and rows.
+MAX_STATS_BYTES = 8 * 2**20
+MAX_STATS_ROWS = 100_000
+#: One record's bytes (a line of a records payload).
+MAX_RECORD_BYTES = 64 * 1024
+#: How deep a header's values nest (``{"argv": [...]}`` is 2).
+MAX_HEADER_DEPTH = 4
+#: Sessions a reader keeps (the least recently heard from is forgotten).
+MAX_SESSIONS = 64
 
 
 def check_address(address, bind):
@@ -48,7 +73,7 @@ def check_address(address, bind):
     libzmq itself would take ``tcp://HOST:99999`` as port 34463 (modulo
     65536) and ``inproc://`` as an endpoint no other process reaches, so
     both are refused here, for every pikos end of a stream."""
-    example = f"such as {DEFAULT_ADDRESS} or ipc:///tmp/pikos"
+    example = "such as ipc:///run/user/1000/pikos/live or tcp://127.0.0.1:9001"
     if not isinstance(address, str):
         raise ValueError(f"{address!r} is not a ZeroMQ address: give one {example}")
     transport, separator, rest = address.partition("://")
@@ -85,6 +110,210 @@ _KINDS = {
 }
 
 
+class BadMessage(ValueError):
+    """A message that does not follow the wire format (of this version):
+    the text names what is wrong.  Readers drop such messages and count
+    them."""
+
+
+def _reject_constant(name):
+    raise BadMessage(f"{name} is not JSON (the stream is strict JSON)")
+
+
+def _load(data, limit, what):
+    """``data`` (bytes) parsed as JSON, at most ``limit`` bytes long."""
+    if len(data) > limit:
+        raise BadMessage(f"{what} of {len(data):,} bytes (at most {limit:,})")
+    try:
+        return json.loads(data, parse_constant=_reject_constant)
+    except RecursionError:
+        raise BadMessage(f"{what} nests too deep") from None
+    except BadMessage:
+        raise
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
+        raise BadMessage(f"{what} is not JSON: {error}") from None
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return _is_int(value)
+
+
+def _check_depth(value, limit, what):
+    """Raise unless ``value`` nests at most ``limit`` containers deep (no
+    recursion: a deep value must not exhaust the stack of its checker)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                raise BadMessage(f"{what} nests deeper than {limit} levels")
+            items = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in items)
+
+
+def _want(condition, what):
+    if not condition:
+        raise BadMessage(what)
+
+
+def _envelope(kind, data):
+    envelope = _load(data, MAX_ENVELOPE_BYTES, "the envelope")
+    _want(isinstance(envelope, dict), "the envelope is not a JSON object")
+    version = envelope.get("version")
+    if version != WIRE_VERSION or not _is_int(version):
+        raise BadMessage(
+            f"pikos wire format version {version!r} (this pikos reads "
+            f"version {WIRE_VERSION}): upgrade the older side"
+        )
+    session = envelope.get("session")
+    _want(
+        isinstance(session, str) and 0 < len(session) <= MAX_SESSION_ID,
+        f"the envelope's session is not a string of 1-{MAX_SESSION_ID} "
+        f"characters: {str(session)[:40]!r}",
+    )
+    for key in ("pid", "seq"):
+        value = envelope.get(key)
+        _want(
+            _is_int(value) and 0 <= value < 2**63,
+            f"the envelope's {key} is not a number >= 0: {str(value)[:40]!r}",
+        )
+    _want(
+        _is_number(envelope.get("time")),
+        f"the envelope's time is not a number: {str(envelope.get('time'))[:40]!r}",
+    )
+    count = envelope.get("records")
+    if kind == "records" or count is not None:
+        _want(
+            _is_int(count) and count >= 0,
+            f"the envelope's records is not a number >= 0: {str(count)[:40]!r}",
+        )
+    return envelope
+
+
+#: The types of a header's documented keys (others may be added: any JSON
+#: of at most MAX_HEADER_DEPTH levels).
+_HEADER_TYPES = {
+    "monitor": (str,),
+    "record": (str, type(None)),
+    "host": (str,),
+    "program": (str,),
+    "python": (str,),
+}
+
+
+def _header(data):
+    header = _load(data, MAX_HEADER_BYTES, "the header")
+    _want(isinstance(header, dict), "the header is not a JSON object")
+    _check_depth(header, MAX_HEADER_DEPTH, "the header")
+    for key, types in _HEADER_TYPES.items():
+        if key in header:
+            _want(
+                isinstance(header[key], types),
+                f"the header's {key} is not a string: {str(header[key])[:40]!r}",
+            )
+    for key in ("fields", "argv"):
+        if key in header:
+            value = header[key]
+            _want(
+                isinstance(value, list) and all(isinstance(v, str) for v in value),
+                f"the header's {key} is not a list of strings",
+            )
+    if "pid" in header:
+        _want(_is_int(header["pid"]), "the header's pid is not a number")
+    if "started" in header:
+        _want(_is_number(header["started"]), "the header's started is not a number")
+    return header
+
+
+def _stats(data):
+    stats = _load(data, MAX_STATS_BYTES, "the statistics")
+    _want(isinstance(stats, dict), "the statistics are not a JSON object")
+    rows = stats.get("functions")
+    _want(isinstance(rows, list), "the statistics have no list of functions")
+    _want(
+        len(rows) <= MAX_STATS_ROWS,
+        f"the statistics have {len(rows):,} rows (at most {MAX_STATS_ROWS:,})",
+    )
+    for row in rows:
+        _want(
+            isinstance(row, list)
+            and len(row) == 7
+            and isinstance(row[0], str)
+            and _is_int(row[1])
+            and isinstance(row[2], str)
+            and _is_int(row[3])
+            and _is_int(row[4])
+            and _is_number(row[5])
+            and _is_number(row[6]),
+            f"a statistics row is not [file, line, name, calls, primitive "
+            f"calls, own s, cumulative s]: {str(row)[:60]!r}",
+        )
+    _check_depth(stats, MAX_HEADER_DEPTH, "the statistics")
+    return stats
+
+
+def _end(data):
+    end = _load(data, MAX_HEADER_BYTES, "the end marker")
+    _want(isinstance(end, dict), "the end marker is not a JSON object")
+    _check_depth(end, MAX_HEADER_DEPTH, "the end marker")
+    for key in ("records", "messages"):
+        if key in end:
+            _want(
+                _is_int(end[key]) and end[key] >= 0,
+                f"the end marker's {key} is not a number >= 0",
+            )
+    if "seconds" in end:
+        _want(_is_number(end["seconds"]), "the end marker's seconds is not a number")
+    return end
+
+
+def record(line):
+    """One line of a records payload (bytes) as a tuple of its values;
+    BadMessage unless it is a JSON array of numbers, strings and nulls of at
+    most ``MAX_RECORD_BYTES``."""
+    values = _load(line, MAX_RECORD_BYTES, "a record")
+    _want(isinstance(values, list), f"a record is a JSON array, not {line[:40]!r}")
+    for value in values:
+        _want(
+            value is None or isinstance(value, str) or _is_number(value),
+            f"a record holds {type(value).__name__} values: {line[:40]!r}",
+        )
+    return tuple(values)
+
+
+def _records(data, count):
+    """Checks a records payload without decoding every record: its size,
+    its lines' sizes and number, and its last record."""
+    _want(
+        len(data) <= _native.LIVE_MAX_MESSAGE_BYTES,
+        f"records of {len(data):,} bytes",
+    )
+    _want(
+        not data or data.endswith(b"\n"),
+        "a records payload does not end with a new line",
+    )
+    lines = data.split(b"\n")
+    lines.pop()  # after the last new line
+    _want(
+        len(lines) == count,
+        f"{len(lines):,} records where the envelope says {count:,}",
+    )
+    longest = max(map(len, lines), default=0)
+    _want(
+        longest <= MAX_RECORD_BYTES,
+        f"a record of {longest:,} bytes (at most {MAX_RECORD_BYTES:,})",
+    )
+    if lines:
+        record(lines[-1])
+    return data
+
+
 @dataclass
 class Message:
     """One message of the stream."""
@@ -106,13 +335,19 @@ class Message:
     dropped: int = 0
     #: the session's header, when it has been seen
     header: dict | None = None
+    #: a records message's number of records (its envelope's, checked
+    #: against the payload), None for other kinds
+    count: int | None = None
+    #: unreadable messages (any session) this reader dropped so far
+    rejected: int = 0
 
     @property
     def records(self):
-        """A records message's records, as tuples in field order."""
+        """A records message's records, as tuples in field order
+        (BadMessage for a line that is not a record)."""
         if self.kind != "records":
             return []
-        return [tuple(json.loads(line)) for line in self.data.splitlines() if line]
+        return [record(line) for line in self.data.splitlines() if line]
 
     @property
     def last_record(self):
@@ -123,10 +358,7 @@ class Message:
         last = self.data.rstrip(b"\n").rsplit(b"\n", 1)[-1]
         if not last:
             return None
-        values = json.loads(last)
-        if not isinstance(values, list):
-            raise ValueError(f"a record is a JSON array, not {last[:40]!r}")
-        return tuple(values)
+        return record(last)
 
 
 @dataclass
@@ -141,24 +373,40 @@ class Session:
     extra: dict = field(default_factory=dict)
 
 
-def decode(frames, sessions, count_drops=True):
+def decode(frames, sessions, count_drops=True, max_sessions=MAX_SESSIONS):
     """The :class:`Message` of ``frames`` (topic, envelope, payload),
-    updating ``sessions`` (session id -> :class:`Session`); None for a
-    message that is not pikos'.  Raises ValueError for a message of another
-    wire format version.  Sequence numbers run over all kinds of a session,
-    so drops are only counted (``count_drops``) when all kinds are read."""
+    updating ``sessions`` (session id -> :class:`Session`, at most
+    ``max_sessions``: the one heard from least recently is forgotten); None
+    for a message that is not pikos'.
+
+    Every message is checked against the wire format (docs/wire-format.md:
+    types, sizes, depth) before anything is kept: :class:`BadMessage`
+    names what is wrong, a message of another wire format version
+    included.  Records are checked by size and count, and the last one
+    decoded; :attr:`Message.records` decodes the others.  Sequence numbers
+    run over all kinds of a session, so drops are only counted
+    (``count_drops``) when all kinds are read."""
     if len(frames) != 3 or frames[0] not in _KINDS:
         return None
     kind = _KINDS[frames[0]]
-    envelope = json.loads(frames[1])
-    version = envelope.get("version")
-    if version != WIRE_VERSION:
-        raise ValueError(
-            f"pikos wire format version {version!r} (this pikos reads "
-            f"version {WIRE_VERSION}): upgrade the older side"
-        )
-    data = frames[2] if kind == "records" else json.loads(frames[2])
-    session = sessions.setdefault(envelope["session"], Session())
+    envelope = _envelope(kind, frames[1])
+    payload = frames[2]
+    if kind == "records":
+        data = _records(payload, envelope["records"])
+    elif kind == "header":
+        data = _header(payload)
+    elif kind == "stats":
+        data = _stats(payload)
+    else:
+        data = _end(payload)
+    key = envelope["session"]
+    # Most recently heard from last: the first is the one to forget.
+    session = sessions.pop(key, None)
+    if session is None:
+        session = Session()
+        while sessions and len(sessions) >= max_sessions:
+            del sessions[next(iter(sessions))]
+    sessions[key] = session
     seq = envelope["seq"]
     # A viewer that joins mid-session starts counting at its first message.
     dropped = 0
@@ -169,23 +417,27 @@ def decode(frames, sessions, count_drops=True):
     if kind == "header":
         session.header = data
     elif kind == "records":
-        session.records += envelope.get("records", 0)
+        session.records += envelope["records"]
     elif kind == "end":
         session.ended = True
     return Message(
         kind=kind,
-        session=envelope["session"],
+        session=key,
         pid=envelope["pid"],
         seq=seq,
         time=envelope["time"],
         data=data,
         dropped=dropped,
         header=session.header,
+        count=envelope["records"] if kind == "records" else None,
     )
 
 
-def subscribe(address=DEFAULT_ADDRESS, *, bind=False, timeout=None, topics=()):
-    """Yield the :class:`Message` s published on ``address``.
+def subscribe(
+    address=DEFAULT_ADDRESS, *, bind=False, timeout=None, topics=(), on_bad=None
+):
+    """Yield the :class:`Message` s published on ``address`` (by default
+    the same user's ``pikos-run --live``: :data:`DEFAULT_ADDRESS`).
 
     Connects to a publisher (a ``ZeroMQRecorder`` that binds, the default),
     or with ``bind=True`` binds ``address`` for publishers to connect to
@@ -194,16 +446,28 @@ def subscribe(address=DEFAULT_ADDRESS, *, bind=False, timeout=None, topics=()):
     closing the generator or with Ctrl-C).  ``topics`` limits the kinds
     received, e.g. ``("stats",)`` (headers always come; drops are then
     not counted, see :func:`decode`).
+
+    Messages that do not follow the wire format are dropped: each
+    message's ``rejected`` counts them, and ``on_bad``, when given, is
+    called with each one's :class:`BadMessage`.
     """
     wanted = [f"pikos.{t}" for t in topics]
     if wanted:
         wanted.append("pikos.header")
     subscriber = _native.Subscriber(address, bind, wanted)
     sessions = {}
+    rejected = 0
     while True:
         frames = subscriber.recv(timeout)
         if frames is None:
             return
-        message = decode(frames, sessions, count_drops=not wanted)
+        try:
+            message = decode(frames, sessions, count_drops=not wanted)
+        except BadMessage as error:
+            rejected += 1
+            if on_bad is not None:
+                on_bad(error)
+            continue
         if message is not None:
+            message.rejected = rejected
             yield message

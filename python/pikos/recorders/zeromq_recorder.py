@@ -15,8 +15,13 @@ import time
 import uuid
 
 from pikos import _native
-from pikos.live import check_address
+from pikos.live import DEFAULT_ADDRESS, check_address
 from pikos.recorders.sink_recorder import SinkRecorder
+
+#: The TCP host and port of ``ZeroMQRecorder(zmq_host=...)`` or
+#: ``ZeroMQRecorder(zmq_port=...)`` when the other is not given (the core's).
+TCP_HOST = _native.LIVE_TCP_HOST
+TCP_PORT = _native.LIVE_TCP_PORT
 
 #: Seconds within which records reach the socket while the program runs.
 PUBLISH_EVERY_SECONDS = 0.1
@@ -61,7 +66,11 @@ class ZeroMQRecorder(SinkRecorder):
     """Publish each record on a ZeroMQ socket, from a thread of its own.
 
     By default the recorder binds a PUB socket on
-    ``tcp://{zmq_host}:{zmq_port}`` and viewers connect to it.  With
+    :data:`pikos.live.DEFAULT_ADDRESS`, a Unix socket in a directory only
+    this user can enter, where ``pikos live`` connects by default.  Given
+    ``zmq_host`` or ``zmq_port`` (default ``127.0.0.1`` and ``9001``), it
+    binds ``tcp://{zmq_host}:{zmq_port}`` instead, which every local user
+    (and with another host, the network) can read: docs/security.md.  With
     ``connect=True`` it connects instead, to a viewer that binds (collector
     mode: ``pikos live --bind ADDR`` and many programs streaming into it).
     ``address`` gives any ZeroMQ endpoint directly (``ipc:///tmp/pikos``).
@@ -89,8 +98,8 @@ class ZeroMQRecorder(SinkRecorder):
 
     def __init__(
         self,
-        zmq_host="127.0.0.1",
-        zmq_port=9001,
+        zmq_host=None,
+        zmq_port=None,
         filter_=None,
         wait_for_ready=False,
         *,
@@ -100,8 +109,11 @@ class ZeroMQRecorder(SinkRecorder):
         linger=1.0,
         ready_timeout=30.0,
     ):
-        if address is None:
-            _check_port(zmq_port)
+        if address is None and zmq_host is None and zmq_port is None:
+            address = DEFAULT_ADDRESS
+        elif address is None:
+            zmq_host = TCP_HOST if zmq_host is None else zmq_host
+            zmq_port = _check_port(TCP_PORT if zmq_port is None else zmq_port)
             if not isinstance(zmq_host, str) or not zmq_host:
                 raise ValueError(f"zmq_host must be a host name, not {zmq_host!r}")
             port = "*" if zmq_port == 0 else zmq_port
