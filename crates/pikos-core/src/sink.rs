@@ -231,6 +231,41 @@ impl Pipeline {
     }
 }
 
+/// Built-in filters over events kept in memory (a `ListRecorder`'s): each
+/// event is judged on the values of its record, in order, exactly as a
+/// [`Pipeline`] judges it before encoding.
+pub struct EventFilter {
+    kind: RecordKind,
+    filters: FilterSet,
+    view: TablesView,
+}
+
+impl EventFilter {
+    pub fn new(kind: RecordKind, filters: FilterSet) -> Self {
+        EventFilter {
+            kind,
+            filters,
+            view: TablesView::default(),
+        }
+    }
+
+    /// Keeps, in order, the events of `events[from..]` the filters keep.
+    pub fn retain(&mut self, events: &mut Vec<Event>, from: usize) {
+        let fields = self.kind.fields();
+        let mut kept = from;
+        for i in from..events.len() {
+            let event = events[i];
+            self.view.ensure(event.code, event.function);
+            let row = Pipeline::values(&self.view, fields, &event);
+            if self.filters.keep(&row[..fields.len()]) {
+                events[kept] = event;
+                kept += 1;
+            }
+        }
+        events.truncate(kept);
+    }
+}
+
 /// One row from its cached fixed runs and the event's varying numbers.
 #[inline]
 fn emit_row(
