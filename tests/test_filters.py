@@ -222,12 +222,113 @@ def test_python_filter_receives_real_records():
 
     recorder = ListRecorder(filter_=keep_calls)
     FunctionMonitor(recorder).attach(targets.work)()
-    # (ListRecorder may run the filter lazily, when `records` is read)
     records = recorder.records
     assert records
     assert all(record.type == "call" for record in records)
     assert len(seen) > len(records)
     assert set(seen) == {FunctionRecord}
+
+
+# --- when a filter runs (issue 17) ---------------------------------------------
+
+
+def marker():
+    return "marker"
+
+
+@pytest.mark.parametrize("make_recorder", RECORDERS)
+def test_a_python_filter_runs_at_the_event(make_recorder):
+    # A filter that depends on state outside the record: it keeps what
+    # happens while `window["open"]` is set, so it must run when the event
+    # happens, not later (ListRecorder ran it when `records` was read).
+    window = {"open": False}
+    seen = []
+
+    def in_window(record):
+        seen.append(record.index)
+        return window["open"]
+
+    def program():
+        marker()
+        window["open"] = True
+        marker()
+        window["open"] = False
+        marker()
+
+    everything = ListRecorder()
+    FunctionMonitor(everything).attach(program)()
+    recorder, output, oracle = make_recorder(in_window)
+    FunctionMonitor(recorder).attach(program)()
+    seen_during_run = list(seen)
+    # The second marker's call and return.
+    expected = [r for r in everything.records if r.function == "marker"][2:4]
+    text = output()
+    assert seen == seen_during_run  # reading the output runs no filter
+    assert seen == [r.index for r in everything.records]
+    assert text == oracle(FunctionRecord._fields, expected)
+
+
+class FilterError(Exception):
+    pass
+
+
+def test_a_raising_filter_stops_a_list_recorder_at_the_event(monkeypatch):
+    reports = []
+    monkeypatch.setattr(sys, "unraisablehook", reports.append)
+    error = FilterError("the filter's own error")
+
+    def fails_at_3(record):
+        if record.index == 3:
+            raise error
+        return True
+
+    recorder = ListRecorder(filter_=fails_at_3)
+    monitor = FunctionMonitor(recorder)
+    with monitor:
+        marker()
+        marker()
+        marker()
+    # The program went on; the failure is the monitor's, reported once.
+    assert monitor.error is error
+    assert [r.exc_value for r in reports] == [error]
+    assert [r.index for r in recorder.records] == [0, 1, 2]
+
+
+class CountingOnChange(OnChange):
+    """A built-in filter that counts the calls Python makes of it."""
+
+    calls = 0
+
+    def __call__(self, record):
+        CountingOnChange.calls += 1
+        return super().__call__(record)
+
+
+def test_list_recorder_runs_built_in_filters_natively():
+    # No Python call per event, and OnChange keeps its state across a read
+    # of `records` in the middle of the run, and across the batches the
+    # core filters as they fill (records as tuples: reading them records
+    # no namedtuple construction).
+    def program(recorder):
+        targets.work()
+        recorder.records  # noqa: B018 (reading is what is tested)
+        for _ in range(5000):
+            targets.leaf(1)
+        targets.work()
+
+    everything = ListRecorder()
+    FunctionMonitor(everything, record_type=tuple).attach(program)(everything)
+    records = everything.records
+    assert len(records) > 8192
+    expected, previous = [], None
+    for record in records:
+        if not expected or record[2] != previous:
+            expected.append(record)
+        previous = record[2]
+    recorder = ListRecorder(filter_=CountingOnChange("function"))
+    FunctionMonitor(recorder, record_type=tuple).attach(program)(recorder)
+    assert recorder.records == expected
+    assert CountingOnChange.calls == 0
 
 
 # --- unknown fields -----------------------------------------------------------

@@ -239,6 +239,84 @@ def test_a_disk_that_fills_up_midway_leaves_whole_rows(tmp_path, recorder):
         assert [int(line.split()[0]) for line in body] == list(range(len(body)))
 
 
+# --- a write that fails at the end of the session (issue 17) ---------------------
+
+
+class FullAfter(io.StringIO):
+    """A text stream on a disk that is full after ``room`` characters."""
+
+    def __init__(self, room):
+        super().__init__()
+        self.room = room
+
+    def write(self, text):
+        if self.tell() + len(text) > self.room:
+            raise OSError(28, "No space left on device")
+        return super().write(text)
+
+
+@pytest.mark.parametrize("end", ["with", "disable"])
+def test_a_stream_that_fills_up_at_finalize_is_reported_not_raised(end, reports):
+    # Room for the header only, and fewer events than a stream batch: the
+    # first write of records is at finalize.
+    monitor = FunctionMonitor(CSVRecorder(FullAfter(room=100)))
+    if end == "with":
+        with monitor:
+            result = work(10)
+    else:
+        monitor.enable()
+        result = work(10)
+        monitor.disable()
+    assert result == work(10)
+    assert len(reports) == 1
+    assert isinstance(reports[0].exc_value, OSError)
+    assert reports[0].exc_value.errno == 28
+    assert "FunctionMonitor" in reports[0].object
+    assert monitor.error is reports[0].exc_value
+    assert "could not write the last records" in str(monitor.error.__notes__)
+
+
+@pytest.mark.skipif(resource is None, reason="needs setrlimit")
+@pytest.mark.parametrize("calls", [300, 5_000, 30_000])
+def test_a_disk_that_fills_up_is_reported_the_same_way_whenever(tmp_path, calls):
+    """The writer meets a full disk (EFBIG past 2 kB) in the final partial
+    batch (300 calls), in the first full batch with the session ending
+    before the hook hands over another (5,000), or midway (30,000): one
+    report, the monitor's error, never an exception from ``with``."""
+    out = tmp_path / "out.csv"
+    script = tmp_path / "s.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import resource, signal, sys
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (2_000, 2_000))
+            from pikos.monitors.api import FunctionMonitor
+            from pikos.recorders.api import CSVFileRecorder
+
+            def leaf(i):
+                return i + 1
+
+            monitor = FunctionMonitor(CSVFileRecorder({str(out)!r}))
+            with monitor:
+                total = sum(leaf(i) for i in range({calls}))
+            print(total, sys.getprofile(), type(monitor.error).__name__)
+            """
+        )
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"{sum(i + 1 for i in range(calls))} None OSError\n"
+    assert proc.stderr.count("File too large") == 1, proc.stderr
+    assert "Exception ignored in: <pikos hook of FunctionMonitor" in proc.stderr
+    text = out.read_bytes().decode("utf-8")
+    assert text.endswith("\r\n")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert [int(row[0]) for row in rows[1:]] == list(range(len(rows) - 1))
+
+
 # --- a panic inside the hook ------------------------------------------------------
 
 

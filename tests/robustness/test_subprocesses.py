@@ -315,3 +315,75 @@ def test_children_stream_to_the_same_collector(tmp_path):
     child, spawned, parent = map(int, out.split())
     assert ended == {child, spawned, parent}
     assert leaves == {child: 1, parent: 1}
+
+
+#: Pool's exit terminates its workers (SIGTERM); a child killed by SIGTERM
+#: stays killed by it, and a child with a SIGTERM handler of its own keeps
+#: it.  Prints the two children's exit codes.
+TERMINATED = textwrap.dedent(
+    """\
+    import json, multiprocessing as mp, signal, sys, time
+
+    def leaf(i):
+        return i
+
+    def work(n):
+        return sum(leaf(i) for i in range(n))
+
+    def sleeper(ready):
+        work(10)
+        ready.set()
+        time.sleep(60)
+
+    def own_handler(ready):
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(7))
+        ready.set()
+        time.sleep(60)
+
+    if __name__ == "__main__":
+        ctx = mp.get_context(sys.argv[1])
+        with ctx.Pool(2) as pool:
+            assert pool.map(work, [1000] * 8) == [499500] * 8
+        codes = []
+        for target in (sleeper, own_handler):
+            ready = ctx.Event()
+            p = ctx.Process(target=target, args=(ready,))
+            p.start()
+            ready.wait()
+            p.terminate()
+            p.join()
+            codes.append(p.exitcode)
+        print(json.dumps(codes))
+    """
+)
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_children_ended_by_sigterm_write_every_record(tmp_path, method):
+    script = tmp_path / "pool.py"
+    script.write_text(TERMINATED)
+    plain = subprocess.run(
+        [sys.executable, str(script), method],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert plain.stdout == "[-15, 7]\n", plain.stderr
+    proc = subprocess.run(
+        [PIKOS_RUN, "functions", str(script), "--recording", "csv"]
+        + ["--subprocesses", "--buffered", "--", method],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert (proc.returncode, proc.stdout) == (0, plain.stdout), proc.stderr
+    children = [
+        name
+        for name in os.listdir(tmp_path)
+        if name.startswith("monitor_records.") and name != "monitor_records.csv"
+    ]
+    # Every file whole (read_csv checks), every leaf call of the pool's
+    # workers and of the terminated sleeper written.
+    calls = sum(leaf_calls(read_csv(tmp_path / name)) for name in children)
+    assert calls == 8 * 1000 + 10

@@ -231,6 +231,41 @@ impl Pipeline {
     }
 }
 
+/// Built-in filters over events kept in memory (a `ListRecorder`'s): each
+/// event is judged on the values of its record, in order, exactly as a
+/// [`Pipeline`] judges it before encoding.
+pub struct EventFilter {
+    kind: RecordKind,
+    filters: FilterSet,
+    view: TablesView,
+}
+
+impl EventFilter {
+    pub fn new(kind: RecordKind, filters: FilterSet) -> Self {
+        EventFilter {
+            kind,
+            filters,
+            view: TablesView::default(),
+        }
+    }
+
+    /// Keeps, in order, the events of `events[from..]` the filters keep.
+    pub fn retain(&mut self, events: &mut Vec<Event>, from: usize) {
+        let fields = self.kind.fields();
+        let mut kept = from;
+        for i in from..events.len() {
+            let event = events[i];
+            self.view.ensure(event.code, event.function);
+            let row = Pipeline::values(&self.view, fields, &event);
+            if self.filters.keep(&row[..fields.len()]) {
+                events[kept] = event;
+                kept += 1;
+            }
+        }
+        events.truncate(kept);
+    }
+}
+
 /// One row from its cached fixed runs and the event's varying numbers.
 #[inline]
 fn emit_row(
@@ -281,6 +316,11 @@ pub trait Output: Send + 'static {
     fn write(&mut self, bytes: &[u8]) -> Result<()>;
     /// Everything written so far handed on (to the OS, to the network).
     fn flush(&mut self) -> Result<()>;
+    /// The rows of one batch of events were written: an output that
+    /// gathers small writes hands them on now (see [`FileOutput`]).
+    fn batch_written(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// A message of the output's own kind (only outputs that have some).
     fn publish(&mut self, topic: &str, _payload: &[u8]) -> Result<()> {
         Err(Error::State(format!("this output cannot publish {topic}")))
@@ -311,6 +351,12 @@ const FILE_BUFFER: usize = 1 << 20;
 /// buffers.  When a write fails (a full disk, a file size limit), the file
 /// is cut back to the end of the last buffer written whole, so it ends
 /// with a complete row whatever the failure.
+///
+/// The rows of a batch of events go to the OS as soon as they are encoded
+/// ([`Output::batch_written`]): a process that ends without finalizing
+/// (`os._exit`, a kill) then loses only the batches the writer had not
+/// reached, not also up to 1 MiB of rows encoded before them.  The buffer
+/// gathers the small writes: rows recorded from Python, one at a time.
 pub struct FileOutput {
     path: String,
     file: File,
@@ -380,6 +426,10 @@ impl Output for FileOutput {
         self.buffer = buffer;
         self.buffer.clear();
         written
+    }
+
+    fn batch_written(&mut self) -> Result<()> {
+        self.flush()
     }
 
     fn live(&self) -> bool {
@@ -696,6 +746,7 @@ impl Writer {
                     self.pipeline
                         .events(&events, out)
                         .and_then(|()| output.write(out))
+                        .and_then(|()| output.batch_written())
                 };
                 events.clear();
                 let _ = self.recycle.try_send(events);
@@ -865,6 +916,51 @@ mod tests {
         }
         let err = sink.close().unwrap_err().to_string();
         assert!(err.contains("/dev/full"), "{err}");
+    }
+
+    #[test]
+    fn a_batch_of_rows_reaches_the_os_at_once() {
+        let dir = std::env::temp_dir().join(format!("pikos-core-batch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("batch.csv");
+        let path = path.to_str().unwrap();
+        let on_disk = || std::fs::metadata(path).unwrap().len();
+        let mut file = FileOutput::open(path, false, false).unwrap();
+        file.write(b"0,row\r\n").unwrap();
+        assert_eq!(on_disk(), 0, "a small write is gathered");
+        file.batch_written().unwrap();
+        assert_eq!(on_disk(), 7, "a batch's rows are handed to the OS");
+        drop(file);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn event_filters_keep_what_the_pipeline_keeps() {
+        let ids = code("m.py", &[]);
+        let filters = || {
+            FilterSet::new(vec![Filter::OnValue {
+                at: 1,
+                values: vec![OwnedValue::Str("call".into())],
+            }])
+        };
+        let mut events: Vec<Event> = (0..10)
+            .map(|i| {
+                let kind = if i % 3 == 0 {
+                    EventKind::Call
+                } else {
+                    EventKind::Return
+                };
+                event(i, kind, ids, 3)
+            })
+            .collect();
+        let mut filter = EventFilter::new(RecordKind::Function, filters());
+        // Two runs, as a memory sink makes them: the first part kept as is.
+        filter.retain(&mut events, 0);
+        let first = events.len();
+        events.extend((10..13).map(|i| event(i, EventKind::Call, ids, 3)));
+        filter.retain(&mut events, first);
+        let kept: Vec<u64> = events.iter().map(|e| e.index).collect();
+        assert_eq!(kept, [0, 3, 6, 9, 10, 11, 12]);
     }
 
     #[test]

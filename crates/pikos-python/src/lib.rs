@@ -21,6 +21,7 @@ mod stats;
 mod thread_hook;
 mod tstate;
 
+use pyo3::exceptions::PyBaseException;
 use pyo3::exceptions::PyImportError;
 use pyo3::prelude::*;
 
@@ -48,6 +49,14 @@ fn monitoring_noop(
 #[pyfunction]
 fn template_supported(template: &str) -> bool {
     pikos_core::Template::parse(template).is_ok()
+}
+
+/// Reports `error` through `sys.unraisablehook`, naming `object`: how a
+/// monitor reports a failure that stopped its recording (the hook does the
+/// same for failures while recording).
+#[pyfunction]
+fn report_unraisable(error: Bound<'_, PyBaseException>, object: &Bound<'_, PyAny>) {
+    PyErr::from_value(error.into_any()).write_unraisable(object.py(), Some(object));
 }
 
 #[pymodule(gil_used = true)]
@@ -85,6 +94,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_own_prefix, m)?)?;
     m.add_function(wrap_pyfunction!(export::export_trace, m)?)?;
     m.add_function(wrap_pyfunction!(template_supported, m)?)?;
+    m.add_function(wrap_pyfunction!(report_unraisable, m)?)?;
     m.add_function(wrap_pyfunction!(monitoring_noop, m)?)?;
     #[cfg(feature = "floors")]
     {

@@ -3,9 +3,12 @@
 //! `recorder.record()`), pre-formatted text, and the prepare/finalize calls.
 
 use pikos_core::event::OwnedValue;
+use pikos_core::sink::BATCH;
 use pikos_core::tables::TablesView;
 use pikos_core::wire::{Publisher, PublisherConfig};
-use pikos_core::{Encoder, Event, JsonEncoder, Pipeline, RecordKind, ThreadSink, Value};
+use pikos_core::{
+    Encoder, Event, EventFilter, JsonEncoder, Pipeline, RecordKind, ThreadSink, Value,
+};
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -39,9 +42,36 @@ enum State {
     Memory {
         kind: RecordKind,
         pending: Vec<Event>,
+        /// Built-in filters, run over each batch of events as it fills (so
+        /// what is filtered out is not kept) and before `take_rows`.
+        filter: Option<MemoryFilter>,
     },
     /// Counts events and keeps nothing.
     Discard,
+}
+
+/// A memory sink's built-in filters and how far they have run.
+struct MemoryFilter {
+    filter: EventFilter,
+    /// `pending[..checked]` has been filtered.
+    checked: usize,
+}
+
+impl MemoryFilter {
+    #[inline(always)]
+    fn push(&mut self, pending: &mut Vec<Event>, event: Event) {
+        pending.push(event);
+        if pending.len() - self.checked >= BATCH {
+            self.run(pending);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn run(&mut self, pending: &mut Vec<Event>) {
+        self.filter.retain(pending, self.checked);
+        self.checked = pending.len();
+    }
 }
 
 #[pyclass(frozen, weakref, module = "pikos._native")]
@@ -187,7 +217,16 @@ impl Sink {
                     return Err(event);
                 }
             }
-            State::Memory { pending, .. } => pending.push(event),
+            State::Memory {
+                pending,
+                filter: None,
+                ..
+            } => pending.push(event),
+            State::Memory {
+                pending,
+                filter: Some(filter),
+                ..
+            } => filter.push(pending, event),
             // SAFETY: GIL held; no call into Python while borrowed.
             State::Discard => unsafe { *self.discarded.get_mut(py) += 1 },
             State::Stream { .. } | State::Closed => return Err(event),
@@ -207,8 +246,13 @@ impl Sink {
                 file.push(event);
                 Ok(())
             }
-            State::Memory { pending, .. } => {
-                pending.push(event);
+            State::Memory {
+                pending, filter, ..
+            } => {
+                match filter {
+                    Some(filter) => filter.push(pending, event),
+                    None => pending.push(event),
+                }
                 Ok(())
             }
             State::Discard => {
@@ -354,9 +398,16 @@ impl Sink {
         let Some(encoder) = encoder else {
             let kind = kind_of(kind)?
                 .ok_or_else(|| PyValueError::new_err("a memory sink needs a record kind"))?;
+            let filters = convert::filters(filters)?.ok_or_else(|| {
+                PyValueError::new_err("filter values that pikos cannot compare natively")
+            })?;
             *this.state(py) = State::Memory {
                 kind,
                 pending: Vec::new(),
+                filter: (!filters.is_empty()).then(|| MemoryFilter {
+                    filter: EventFilter::new(kind, filters),
+                    checked: 0,
+                }),
             };
             return Ok(());
         };
@@ -520,9 +571,17 @@ impl Sink {
                     closed => closed.map_err(|e| write_error(e.to_string())),
                 }
             }
-            State::Memory { kind, pending } if !pending.is_empty() => {
+            State::Memory {
+                kind,
+                pending,
+                filter,
+            } if !pending.is_empty() => {
                 // Keep events Python has not taken yet.
-                *self.state(py) = State::Memory { kind, pending };
+                *self.state(py) = State::Memory {
+                    kind,
+                    pending,
+                    filter,
+                };
                 Ok(())
             }
             _ => Ok(()),
@@ -579,7 +638,17 @@ impl Sink {
     /// The events collected by a memory sink, as tuples in record order.
     fn take_rows<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let (kind, events) = match self.state(py) {
-            State::Memory { kind, pending } => (*kind, std::mem::take(pending)),
+            State::Memory {
+                kind,
+                pending,
+                filter,
+            } => {
+                if let Some(filter) = filter {
+                    filter.run(pending);
+                    filter.checked = 0;
+                }
+                (*kind, std::mem::take(pending))
+            }
             _ => return Ok(PyList::empty(py)),
         };
         let mut view = TablesView::default();

@@ -439,7 +439,29 @@ class HookMonitor(Monitor):
         names = getattr(self._recorder, "_pikos_thread_names", None)
         if names is not None:
             names(dict(self._thread_names))
-        self._recorder.finalize()
+        self._finalize_recorder()
+
+    def _finalize_recorder(self):
+        """Finalize the recorder.  A built-in recorder that cannot write its
+        last records (a full disk at the last batch) stopped recording like
+        one that fails midway, and is reported the same way, whenever the
+        writer meets the fault: kept in ``error`` and reported once through
+        :func:`sys.unraisablehook`, never raised into the program."""
+        finalize = getattr(self._recorder, "_pikos_finalize", None)
+        if finalize is None:
+            self._recorder.finalize()
+            return
+        error = finalize()
+        if error is None:
+            return
+        error.add_note(
+            f"pikos could not write the last records of {type(self).__name__} "
+            f"-> {type(self._recorder).__name__}; the program goes on, and the "
+            "records written before are kept"
+        )
+        if self._error is None:
+            self._error = error
+        _native.report_unraisable(error, self._hook)
 
 
 class MemoryHookMonitor(HookMonitor):

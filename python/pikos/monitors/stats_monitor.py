@@ -131,7 +131,7 @@ class StatsMonitor(HookMonitor):
         sink, self._sink = self._sink, None
         if sink is not None:
             self._totals.stop_publishing(sink)
-            self._recorder.finalize()
+            self._finalize_recorder()
 
     def _stop_in_child(self):
         super()._stop_in_child()

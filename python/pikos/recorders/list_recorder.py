@@ -15,8 +15,12 @@ class ListRecorder(AbstractRecorder):
         >>> [(r.type, r.function) for r in recorder.records]
         [('c_call', 'abs'), ('c_return', 'abs')]
 
-    When a monitor feeds it, events are kept compactly in pikos' core and
-    become record objects (and pass ``filter_``) when ``records`` is read.
+    A filter runs at each event, as on every recorder.  Without a filter,
+    or with a built-in one (``OnValue``, ``NotOnValue``, ``OnChange``), a
+    monitor keeps its events compactly in pikos' core, filtered there, and
+    they become record objects when ``records`` is read.  A Python callable
+    is called with each record as it happens; if it raises, the monitor
+    stops and keeps the error in ``monitor.error``.
     """
 
     def __init__(self, filter_=None):
@@ -47,27 +51,33 @@ class ListRecorder(AbstractRecorder):
         rows = self._sink.take_rows()
         if not rows:
             return
-        records = map(self._make, rows)
-        if self._filter is not None:
-            records = filter(self._filter, records)
-        self._records.extend(records)
+        # Built-in filters ran in the core.
+        self._records.extend(map(self._make, rows))
 
     def prepare(self, record):
         """Check the filter against the record's fields."""
-        self._check_filter(record, None)
+        self._native_filters(record, None)
 
-    def _check_filter(self, record_type, kind):
+    def _native_filters(self, record_type, kind):
+        """The filter as native specs (``[]`` for none), or None when it is
+        a Python callable (or has values only Python can compare)."""
+        if self._filter is None:
+            return []
         spec = getattr(self._filter, "_pikos_spec", None)
-        if spec is not None:
-            spec(fields_of(record_type, kind))  # ValueError for an unknown field
+        if spec is None:
+            return None
+        spec = spec(fields_of(record_type, kind))  # ValueError: unknown field
+        return None if spec is None else [spec]
 
     def _pikos_prepare(self, record_type, kind, native_ok):
-        self._check_filter(record_type, kind)
-        if not native_ok:
-            return None
+        filters = self._native_filters(record_type, kind)
         self._collect()
+        if not native_ok or filters is None:
+            # The monitor calls record() per event, which filters it then.
+            self._make = None
+            return None
         self._make = tuple if record_type is tuple else record_type._make
-        self._sink.prepare(kind, None, [], None)
+        self._sink.prepare(kind, None, filters, None)
         return self._sink
 
     def finalize(self):

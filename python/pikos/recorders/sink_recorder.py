@@ -131,6 +131,16 @@ class SinkRecorder(AbstractRecorder):
         self._check_ready("finalize")
         self._sink.flush()
 
+    def _pikos_finalize(self):
+        """``finalize()`` for a monitor: a write error (``OSError``) is
+        returned, for the monitor to report as a stopped recording, not
+        raised."""
+        try:
+            self.finalize()
+        except OSError as error:
+            return error
+        return None
+
     def _pikos_pause_for_fork(self):
         """Before ``fork``: no thread of this recorder runs (see
         ``HookMonitor``)."""
