@@ -6,13 +6,15 @@ from typing import Any
 
 NO_SOURCE: str
 WIRE_VERSION: int
+INTEGER_FIELDS: list[str]
+TEXT_FIELDS: list[str]
 
 def set_own_prefix(prefix: str) -> None: ...
 def monitoring_noop(code: Any, offset: Any, a: Any = None, b: Any = None) -> None: ...
 def template_supported(template: str) -> bool: ...
 def export_trace(
-    input: str | PathLike[str],
-    output: str | PathLike[str],
+    input: str | bytes | PathLike[str] | PathLike[bytes],
+    output: str | bytes | PathLike[str] | PathLike[bytes] | None,
     format: str,
     name: str = "",
     pid: int = 0,
@@ -68,8 +70,9 @@ class Sink:
         encoder: tuple[Any, ...] | None,
         filters: list[tuple[str, int, tuple[Any, ...]]],
         header: list[str] | None,
-        path: str | None = None,
+        path: str | bytes | None = None,
         append: bool = False,
+        private: bool = False,
     ) -> None: ...
     def write_row(self, row: tuple[Any, ...]) -> None: ...
     def write_text(self, text: str) -> None: ...
