@@ -222,11 +222,20 @@ def test_pikos_run_takes_a_non_utf8_output_and_script(tmp_path):
             assert [os.path.basename(name) for name in files] == ["sc\\udcffript.py"]
         else:
             assert b"sc\\udcffript.py" in written, written[:300]
+    # A UTF-8 locale's stdout is strict: the name goes out as its bytes.
+    strict = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    folded = RAW_OUT + b".folded"
     proc = run(
-        [PIKOS, "export", RAW_OUT + b".csv", "-o", RAW_OUT + b".folded"], cwd=raw_dir
+        [PIKOS, "export", RAW_OUT + b".csv", "-o", folded], cwd=raw_dir, env=strict
     )
     assert proc.returncode == 0, proc.stderr
-    assert os.path.exists(os.path.join(raw_dir, RAW_OUT + b".folded"))
+    assert proc.stdout.startswith(folded + b": 2 calls from 4 records")
+    assert os.path.exists(os.path.join(raw_dir, folded))
+    argv = [PIKOS_RUN, "function_memory", RAW_SCRIPT, "-o", RAW_OUT + b".mem.csv"]
+    assert run(argv, cwd=raw_dir).returncode == 0
+    proc = run([PIKOS, "report", RAW_OUT + b".mem.csv"], cwd=raw_dir, env=strict)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == RAW_OUT + b".mem.html\n"
 
 
 def test_recorders_take_non_utf8_paths_as_str_or_bytes(tmp_path):

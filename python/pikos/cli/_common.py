@@ -98,6 +98,26 @@ def check_writable(path, create=False):
         raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
 
 
+def say(text, stream=None):
+    """Print the line ``text``, which may name a path as the OS gave it: a
+    name that is not UTF-8 (surrogate escapes) goes out as its bytes, as
+    ``ls`` prints it, even where the stream's errors are strict (a UTF-8
+    locale's stdout), instead of a traceback."""
+    stream = sys.stdout if stream is None else stream
+    line = text + "\n"
+    try:
+        stream.write(line)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        try:
+            data = line.encode(encoding, "surrogateescape")
+        except UnicodeEncodeError:
+            data = line.encode(encoding, "backslashreplace")
+        stream.flush()
+        stream.buffer.write(data)
+        stream.flush()
+
+
 def counted(number, noun):
     """``1 thread``, ``2 threads``, ``0 threads``: English plurals of the
     nouns the commands count (each takes an ``s``)."""

@@ -24,6 +24,7 @@ from pikos.cli._common import (
     check_writable,
     counted,
     run_command,
+    say,
 )
 from pikos.recorders.trace_recorders import as_text
 
@@ -131,14 +132,14 @@ def _export(argv, prog):
         notes.append(
             f"{counted(summary['unfinished'], 'call')} still open closed at the end"
         )
-    print(
+    say(
         f"{'stdout' if to_stdout else output}: "
         f"{counted(summary['calls'], 'call')} from "
         f"{counted(summary['records'], 'record')}, "
         f"{counted(summary['threads'], 'thread')}, "
         f"{counted(summary['frames'], 'frame')}"
         + (f" ({'; '.join(notes)})" if notes else ""),
-        file=sys.stderr if to_stdout else sys.stdout,
+        sys.stderr if to_stdout else sys.stdout,
     )
     return 0
 

@@ -35,6 +35,7 @@ from pikos.cli._common import (
     counted,
     output_beside,
     run_command,
+    say,
 )
 
 #: Output formats, by extension.
@@ -238,7 +239,7 @@ def _plot(argv, prog):
             ) from None
 
     rss = series[0]
-    print(
+    say(
         f"wrote {output} ({counted(len(index), 'record')}, "
         f"RSS {rss.min() / MiB:.1f}..{rss.max() / MiB:.1f} MiB)"
     )

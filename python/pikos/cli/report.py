@@ -48,6 +48,7 @@ from pikos.cli._common import (
     check_writable,
     output_beside,
     run_command,
+    say,
 )
 
 MB = 2**20
@@ -732,11 +733,15 @@ def _report(argv, prog):
 
     page = render(memory, title, name, args.top, __version__)
     try:
-        with open(output, "w", encoding="utf-8", newline="\n") as out:
+        # A name that is not UTF-8 reads as records write it: the byte
+        # backslash-escaped.
+        with open(
+            output, "w", encoding="utf-8", errors="backslashreplace", newline="\n"
+        ) as out:
             out.write(page)
     except OSError as error:
         raise UsageError(f"cannot write {output}: {error.strerror or error}") from None
-    print(output)
+    say(output)
     return 0
 
 
