@@ -73,3 +73,41 @@ def test_snippet_runs_as_written(tmp_path, code, reason, where):
     # Examples write their files where they run, never into the repository
     # (a `calls.csv` once got committed that way).
     assert sorted(os.listdir(ROOT)) == before
+
+
+# --- what the docs cite ----------------------------------------------------------
+
+PATH_BASES = [ROOT, ROOT / "python", ROOT / "python" / "pikos"]
+
+
+def test_architecture_names_only_files_in_the_repository():
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    tree = text.split("```\n", 2)[1]  # the map of the repository
+    missing, directory = [], ROOT
+    for line in tree.splitlines():
+        if line and not line.startswith(" "):
+            name = line.split()[0]
+            if not (ROOT / name).exists():
+                missing.append(name)
+            if name.endswith("/"):
+                directory = ROOT / name
+                if (directory / "Cargo.toml").exists():
+                    directory = directory / "src"  # a crate: its sources
+        elif line.startswith("  ") and line[2] != " ":
+            names = re.match(r"[\w./-]+(?:, [\w./-]+)*", line.strip()).group()
+            for name in names.split(", "):
+                if not (directory / name).exists():
+                    missing.append(str((directory / name).relative_to(ROOT)))
+    # Paths in the prose: `dir/file.ext`, from the root or the package.
+    for name in re.findall(r"`([\w./-]+/[\w.-]+\.(?:py|rs|md|sh))`", text):
+        found = [(base / name).resolve() for base in PATH_BASES]
+        if not any(p.exists() and p.is_relative_to(ROOT) for p in found):
+            missing.append(name)
+    assert missing == []
+
+
+def test_no_doc_promises_an_install_from_a_package_index():
+    # No registry serves pikos: the docs say to install from a checkout.
+    for path in DOCS:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"pip install '?pikos\b", text), path.name
