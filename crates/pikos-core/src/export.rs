@@ -850,6 +850,48 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn outputs_are_written_as_open_w_and_replaced_only_when_ours() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("pikos-core-out-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bytes = |text: &'static str| {
+            move |out: &mut dyn Write| {
+                out.write_all(text.as_bytes())
+                    .map_err(|e| Error::io(None, e))
+            }
+        };
+        // A regular file: replaced whole, keeping its permissions.
+        let file = dir.join("out.json");
+        std::fs::write(&file, "old").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_output(&file, bytes("new")).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "new");
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+        // A link: its target is written, the link stays.
+        let link = dir.join("link.json");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        write_output(&link, bytes("through")).unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "through");
+        // A failed write leaves the old file and no partial file.
+        let failing = |_: &mut dyn Write| Err(Error::Input("no".into()));
+        assert!(write_output(&file, failing).is_err());
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "through");
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["link.json", "out.json"]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     #[test]
     fn csv_errors_name_the_file_and_line() {
         let mut trace = Trace::new();
