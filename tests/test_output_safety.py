@@ -236,6 +236,9 @@ def test_pikos_run_takes_a_non_utf8_output_and_script(tmp_path):
     proc = run([PIKOS, "report", RAW_OUT + b".mem.csv"], cwd=raw_dir, env=strict)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == RAW_OUT + b".mem.html\n"
+    proc = run([PIKOS, "plot", RAW_OUT + b".mem.csv"], cwd=raw_dir, env=strict)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(b"wrote " + RAW_OUT + b".mem.png (")
 
 
 def test_recorders_take_non_utf8_paths_as_str_or_bytes(tmp_path):

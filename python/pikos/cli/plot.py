@@ -37,6 +37,7 @@ from pikos.cli._common import (
     run_command,
     say,
 )
+from pikos.recorders.trace_recorders import as_text
 
 #: Output formats, by extension.
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -223,7 +224,9 @@ def _plot(argv, prog):
     if not len(index):
         raise CommandError(f"{path}: no records to plot")
 
-    title = (
+    # A name that is not UTF-8 is drawn as records write it (the byte
+    # backslash-escaped): fonts have no glyph for a lone surrogate.
+    title = as_text(
         args.title if args.title is not None else f"Memory of {os.path.basename(path)}"
     )
     rc = {"svg.fonttype": "none", "savefig.bbox": "standard"}
