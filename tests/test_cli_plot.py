@@ -83,7 +83,7 @@ def test_png_is_800_by_450(memory_csv, tmp_path, capsys):
     output = tmp_path / "out.png"
     status, out, err = run(capsys, memory_csv, "-o", output)
     assert (status, err) == (0, "")
-    assert out == f"wrote {output} (3 records, RSS 10.0..30.0 MB)\n"
+    assert out == f"wrote {output} (3 records, RSS 10.0..30.0 MiB)\n"
     assert png_size(output) == (800, 450)
 
 
@@ -102,7 +102,7 @@ def test_svg_keeps_text_and_size(memory_csv, tmp_path, capsys):
     assert (root.get("width"), root.get("height")) == ("576pt", "324pt")
     assert any(True for _ in root.iter(f"{SVG}path"))
     texts = svg_texts(root)
-    assert "RSS (MB)" in texts
+    assert "RSS (MiB)" in texts
     assert "record index" in texts
     assert "Memory of memory.csv" in texts
     assert "VMS" not in texts
@@ -154,7 +154,7 @@ def test_large_csv_is_decimated(tmp_path, capsys):
     path = write_csv(tmp_path / "big.csv", rss)
     status, out, err = run(capsys, path)
     assert (status, err) == (0, "")
-    assert out == f"wrote {tmp_path / 'big.png'} (300000 records, RSS 20.0..99.0 MB)\n"
+    assert out == f"wrote {tmp_path / 'big.png'} (300000 records, RSS 20.0..99.0 MiB)\n"
     assert png_size(tmp_path / "big.png") == (800, 450)
 
 
@@ -179,7 +179,7 @@ def test_umbrella_command(memory_csv, tmp_path):
         check=False,
     )
     assert (done.returncode, done.stderr) == (0, "")
-    assert done.stdout == f"wrote {output} (3 records, RSS 10.0..30.0 MB)\n"
+    assert done.stdout == f"wrote {output} (3 records, RSS 10.0..30.0 MiB)\n"
     assert svg_root(output).get("width") == "576pt"
 
 

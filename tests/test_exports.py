@@ -481,3 +481,19 @@ def test_export_errors_are_one_line(tmp_path):
     assert sorted(os.listdir(tmp_path)) == sorted(
         ["plain.csv", "bad.csv", "lines.csv", "empty.csv", "header.csv"]
     )
+
+
+def test_export_counts_in_the_singular(tmp_path):
+    one = tmp_path / "one.csv"
+    one.write_text(
+        "index,type,function,lineNo,filename,time,thread\r\n"
+        "0,call,f,1,a.py,10,1\r\n"
+        "1,return,f,1,a.py,11,1\r\n",
+        encoding="utf-8",
+    )
+    proc = run([PIKOS, "export", str(one), "-o", str(tmp_path / "one.json")])
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        proc.stdout
+        == f"{tmp_path / 'one.json'}: 1 call from 2 records, 1 thread, 1 frame\n"
+    )

@@ -54,7 +54,48 @@ def test_on_value_compares_values_like_python():
     keep = OnValue("lineNo", 12)
     assert keep(call(0, line=12)) is True
     assert keep(call(0, line=13)) is False
-    assert OnValue("lineNo", "12")(call(0, line=12)) is False
+    assert OnValue("lineNo", 12.0)(call(0, line=12)) is True
+
+
+# --- bad filters fail at construction (issue 17) --------------------------------
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: OnValue("function"), "OnValue('function') has no values"),
+        (lambda: NotOnValue("type"), "NotOnValue('type') has no values"),
+        (
+            lambda: OnValue("lineNo", "6"),
+            "OnValue: lineNo is a number, not '6' (str)",
+        ),
+        (
+            lambda: NotOnValue("function", 3),
+            "NotOnValue: function is text, not 3 (int)",
+        ),
+        (lambda: OnValue(3, "f"), "OnValue: the field must be a name (str), not 3"),
+        (lambda: OnChange(None), "OnChange: the field must be a name (str), not None"),
+    ],
+)
+def test_bad_built_in_filters_fail_at_construction(make, message):
+    with pytest.raises((TypeError, ValueError)) as error:
+        make()
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda f: ListRecorder(filter_=f),
+        lambda f: CSVRecorder(io.StringIO(), filter_=f),
+        lambda f: TextStreamRecorder(io.StringIO(), filter_=f),
+    ],
+)
+def test_a_non_callable_filter_fails_at_construction(make):
+    with pytest.raises(
+        TypeError, match=r"filter_ must be callable .*not 'type' \(str\)"
+    ):
+        make("type")
 
 
 def test_on_change_keeps_first_record_and_each_change():
@@ -341,8 +382,8 @@ UNKNOWN_FIELD_CASES = [
     pytest.param(LineMonitor, "type", id="LineMonitor-type"),
 ]
 FILTER_FACTORIES = [
-    pytest.param(lambda field: OnValue(field, 1), id="OnValue"),
-    pytest.param(lambda field: NotOnValue(field, 1), id="NotOnValue"),
+    pytest.param(lambda field: OnValue(field, "x"), id="OnValue"),
+    pytest.param(lambda field: NotOnValue(field, "x"), id="NotOnValue"),
     pytest.param(lambda field: OnChange(field), id="OnChange"),
 ]
 

@@ -219,6 +219,18 @@ def test_page_is_self_contained(line_csv, tmp_path, capsys):
     assert text.startswith("<!DOCTYPE html>")
 
 
+def test_rss_alone_is_drawn_by_default(line_csv, tmp_path, capsys):
+    # VMS (110 MiB here) on RSS's axis squashed RSS (10-19 MiB) to a sliver:
+    # it is off by default, and its box turns it on (issue 17).
+    output = tmp_path / "page.html"
+    assert run(capsys, line_csv, "-o", output)[0] == 0
+    page = Page(output.read_text(encoding="utf-8"))
+    tag, attrs = page.ids["show-vms"]
+    assert (tag, attrs["type"]) == ("input", "checkbox")
+    assert "checked" not in attrs
+    assert 'if (vmsBox && vmsBox.checked) { list.unshift(["vms"' in report.SCRIPT
+
+
 def test_function_records_with_time_and_thread_columns(tmp_path):
     header = FUNCTION_HEADER + ["time", "thread"]
     rows = [
@@ -690,7 +702,7 @@ def test_chromium_draws_the_chart(real_run, tmp_path):
     chart = image[top : top + height, left : left + width]
     # Each line is 2 pixels thick across the plot: well over 1000 pixels.
     assert colour_pixels(chart, report.RSS_COLOUR) > 1000
-    assert colour_pixels(chart, report.VMS_COLOUR) > 1000
+    assert colour_pixels(chart, report.VMS_COLOUR) == 0  # VMS is off by default
     # And the rest of the page does not use those colours (the legend's
     # swatches aside): what was counted is the chart.
     outside = image.copy()
@@ -707,7 +719,7 @@ def test_chromium_vms_box_and_readout(real_run, tmp_path):
 
     binary = find_chromium()
     _, page = real_run
-    # The page, then a script that unticks VMS and points at the chart.
+    # The page, then a script that ticks VMS and points at the chart.
     poke = (
         '<script>var chart = document.getElementById("chart");'
         'document.getElementById("show-vms").click();'
@@ -722,7 +734,8 @@ def test_chromium_vms_box_and_readout(real_run, tmp_path):
     dom = headless(binary, tmp_path, "--dump-dom", url)
     readout = re.search(r'<span id="readout">([^<]*)</span>', dom).group(1)
     assert re.fullmatch(
-        r"record [\d,]+ · RSS [\d.]+ MiB( \(bucket extremes\))?", readout
+        r"record [\d,]+ · RSS [\d.]+ MiB · VMS [\d.]+ MiB( \(bucket extremes\))?",
+        readout,
     )
     shot = tmp_path / "shot.png"
     headless(binary, tmp_path, f"--screenshot={shot}", url)
@@ -731,4 +744,4 @@ def test_chromium_vms_box_and_readout(real_run, tmp_path):
     left, top, width, height = (int(v) for v in attrs["data-box"].split(","))
     chart = image[top : top + height, left : left + width]
     assert colour_pixels(chart, report.RSS_COLOUR) > 1000
-    assert colour_pixels(chart, report.VMS_COLOUR) == 0
+    assert colour_pixels(chart, report.VMS_COLOUR) > 1000

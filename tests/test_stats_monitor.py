@@ -739,6 +739,18 @@ def test_pikos_run_stats_output_file(tmp_path):
     }
 
 
+def test_pikos_run_stats_txt_output_is_the_table(tmp_path):
+    # A .txt name gets the table pstats prints, not binary pstats (issue 17).
+    write(tmp_path / "s.py", SCRIPT)
+    result = run_pikos("stats", "s.py", "-o", "prof.txt", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (result.stdout, result.stderr) == ("script says hi\n", "")
+    text = (tmp_path / "prof.txt").read_text(encoding="utf-8")
+    assert "11 function calls in " in text
+    assert "Ordered by: cumulative time" in text
+    assert table_rows(text) == SCRIPT_ROWS
+
+
 @pytest.mark.parametrize(
     "options",
     [["--recording", "csv"], ["--focused-on", "work"]],

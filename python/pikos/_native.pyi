@@ -13,14 +13,16 @@ LIVE_TCP_HOST: str
 LIVE_TCP_PORT: int
 #: the largest frame a live subscriber takes in
 LIVE_MAX_MESSAGE_BYTES: int
+INTEGER_FIELDS: list[str]
+TEXT_FIELDS: list[str]
 
 def set_own_prefix(prefix: str) -> None: ...
 def monitoring_noop(code: Any, offset: Any, a: Any = None, b: Any = None) -> None: ...
 def template_supported(template: str) -> bool: ...
 def report_unraisable(error: BaseException, object: object) -> None: ...
 def export_trace(
-    input: str | PathLike[str],
-    output: str | PathLike[str],
+    input: str | bytes | PathLike[str] | PathLike[bytes],
+    output: str | bytes | PathLike[str] | PathLike[bytes] | None,
     format: str,
     name: str = "",
     pid: int = 0,
@@ -78,8 +80,9 @@ class Sink:
         encoder: tuple[Any, ...] | None,
         filters: list[tuple[str, int, tuple[Any, ...]]],
         header: list[str] | None,
-        path: str | None = None,
+        path: str | bytes | None = None,
         append: bool = False,
+        private: bool = False,
     ) -> None: ...
     def write_row(self, row: tuple[Any, ...]) -> None: ...
     def write_text(self, text: str) -> None: ...

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use pikos_core::encode::CsvEncoder;
 use pikos_core::event::EventKind;
 use pikos_core::{
-    tables, CodeEntry, CsvDialect, Event, FilterSet, Pipeline, RecordKind, ThreadSink,
+    tables, CodeEntry, CsvDialect, Event, FileMode, FilterSet, Pipeline, RecordKind, ThreadSink,
 };
 
 const CODES: u32 = 40;
@@ -132,8 +132,15 @@ fn main() {
 
         let to_file = best(3, || {
             let fields = kind.field_names();
-            let mut sink =
-                ThreadSink::open("/dev/null", false, true, pipeline(kind), &fields, false).unwrap();
+            let mut sink = ThreadSink::open(
+                "/dev/null",
+                FileMode::Write,
+                true,
+                pipeline(kind),
+                &fields,
+                false,
+            )
+            .unwrap();
             for event in &events {
                 sink.push(*event);
             }

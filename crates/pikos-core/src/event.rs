@@ -66,6 +66,29 @@ pub enum Field {
 }
 
 impl Field {
+    /// Every field, in declaration order.
+    pub const ALL: [Field; 10] = [
+        Field::Index,
+        Field::Type,
+        Field::Function,
+        Field::LineNo,
+        Field::Line,
+        Field::Filename,
+        Field::Rss,
+        Field::Vms,
+        Field::Time,
+        Field::Thread,
+    ];
+
+    /// Whether the field holds an integer (else text): what a filter's
+    /// values are checked against.
+    pub fn integer(self) -> bool {
+        matches!(
+            self,
+            Field::Index | Field::LineNo | Field::Rss | Field::Vms | Field::Time | Field::Thread
+        )
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Field::Index => "index",

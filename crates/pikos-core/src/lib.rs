@@ -25,5 +25,5 @@ pub use encode::{CsvDialect, CsvQuoting, Encoder, JsonEncoder, Template, TextEnc
 pub use error::{Error, Result};
 pub use event::{Event, EventKind, Field, RecordKind, Value};
 pub use filter::{Filter, FilterSet};
-pub use sink::{EventFilter, Output, Pipeline, ThreadSink};
+pub use sink::{EventFilter, FileMode, Output, Pipeline, ThreadSink};
 pub use tables::{tables, CodeEntry, Tables};

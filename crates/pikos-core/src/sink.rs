@@ -4,6 +4,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -343,6 +344,51 @@ pub trait Output: Send + 'static {
     }
 }
 
+/// How a [`FileOutput`] opens its path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileMode {
+    /// As Python's `open(path, "w")`: created or truncated, through links,
+    /// into FIFOs and devices.
+    Write,
+    /// As `open(path, "a")`.
+    Append,
+    /// A private file the caller made beforehand (a spool made with
+    /// `O_EXCL`): truncated, never created, never opened through a link,
+    /// and it must be a regular file, so a name swapped for a link or a
+    /// FIFO is refused, not followed.
+    PrivateWrite,
+    /// The same, appended to.
+    PrivateAppend,
+}
+
+impl FileMode {
+    fn open(self, path: &Path) -> std::io::Result<File> {
+        let mut options = OpenOptions::new();
+        match self {
+            FileMode::Write => options.write(true).create(true).truncate(true),
+            FileMode::Append => options.append(true).create(true),
+            FileMode::PrivateWrite => options.write(true).truncate(true),
+            FileMode::PrivateAppend => options.append(true),
+        };
+        let private = matches!(self, FileMode::PrivateWrite | FileMode::PrivateAppend);
+        #[cfg(unix)]
+        if private {
+            use std::os::unix::fs::OpenOptionsExt;
+            // O_NONBLOCK: a FIFO put there fails the open instead of
+            // blocking it; a regular file ignores the flag.
+            options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        }
+        let file = options.open(path)?;
+        if private && !file.metadata()?.is_file() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not the regular file pikos made (replaced since)",
+            ));
+        }
+        Ok(file)
+    }
+}
+
 /// Bytes a [`FileOutput`] gathers before it writes them.
 const FILE_BUFFER: usize = 1 << 20;
 
@@ -367,18 +413,14 @@ pub struct FileOutput {
 }
 
 impl FileOutput {
-    /// Opens `path` (truncating, or appending when `append`).  A `live`
-    /// file is kept current: see [`Output::live`].
-    pub fn open(path: &str, append: bool, live: bool) -> Result<Self> {
-        let file = if append {
-            OpenOptions::new().append(true).create(true).open(path)
-        } else {
-            File::create(path)
-        }
-        .map_err(|e| Error::io(Some(path), e))?;
+    /// Opens `path` as `mode` says (any path the OS takes: not UTF-8
+    /// too).  A `live` file is kept current: see [`Output::live`].
+    pub fn open(path: &Path, mode: FileMode, live: bool) -> Result<Self> {
+        let shown = path.display().to_string();
+        let file = mode.open(path).map_err(|e| Error::io(Some(&shown), e))?;
         let length = file.metadata().map(|m| m.len()).unwrap_or(0);
         Ok(FileOutput {
-            path: path.to_owned(),
+            path: shown,
             file,
             buffer: Vec::with_capacity(FILE_BUFFER),
             length,
@@ -466,17 +508,18 @@ struct Parked {
 }
 
 impl ThreadSink {
-    /// Opens `path` (truncating, or appending when `append`), writes the
-    /// header when asked, and starts the writer thread.
+    /// Opens `path` as `mode` says, writes the header when asked, and
+    /// starts the writer thread.
     pub fn open(
-        path: &str,
-        append: bool,
+        path: impl AsRef<Path>,
+        mode: FileMode,
         write_header: bool,
         mut pipeline: Pipeline,
         header: &[&str],
         live: bool,
     ) -> Result<Self> {
-        let mut file = FileOutput::open(path, append, live)?;
+        let path = path.as_ref();
+        let mut file = FileOutput::open(path, mode, live)?;
         if write_header {
             let mut out = Vec::new();
             pipeline.header(header, &mut out)?;
@@ -485,7 +528,7 @@ impl ThreadSink {
             // the program runs.
             file.flush()?;
         }
-        Self::start(path, pipeline, Box::new(file))
+        Self::start(&path.display().to_string(), pipeline, Box::new(file))
     }
 
     /// Starts the writer thread of `pipeline` into `output`; `name` (a path,
@@ -883,8 +926,12 @@ mod tests {
                 FilterSet::default(),
                 Box::new(CsvEncoder::new(CsvDialect::default())),
             );
-            let mut sink =
-                ThreadSink::open(path, append, !append, pipeline, &fields, false).unwrap();
+            let mode = if append {
+                FileMode::Append
+            } else {
+                FileMode::Write
+            };
+            let mut sink = ThreadSink::open(path, mode, !append, pipeline, &fields, false).unwrap();
             for i in 0..(BATCH as u64 * 3 + 7) {
                 sink.push(event(i, EventKind::Call, ids, 3));
             }
@@ -899,6 +946,31 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn private_files_are_never_created_or_opened_through_a_link() {
+        let dir = std::env::temp_dir().join(format!("pikos-core-private-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let victim = dir.join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        let link = dir.join("spool");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        for mode in [FileMode::PrivateWrite, FileMode::PrivateAppend] {
+            assert!(FileOutput::open(&link, mode, false).is_err());
+            assert!(FileOutput::open(&dir.join("absent"), mode, false).is_err());
+        }
+        assert!(!dir.join("absent").exists());
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        // The file itself, once there, is opened.
+        std::fs::remove_file(&link).unwrap();
+        std::fs::write(&link, "old").unwrap();
+        let mut out = FileOutput::open(&link, FileMode::PrivateWrite, false).unwrap();
+        out.write(b"new").unwrap();
+        out.flush().unwrap();
+        assert_eq!(std::fs::read_to_string(&link).unwrap(), "new");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     #[test]
     fn file_sink_reports_write_errors() {
         if !std::path::Path::new("/dev/full").exists() {
@@ -910,7 +982,8 @@ mod tests {
             FilterSet::default(),
             Box::new(TextEncoder::Plain),
         );
-        let mut sink = ThreadSink::open("/dev/full", true, false, pipeline, &[], false).unwrap();
+        let mut sink =
+            ThreadSink::open("/dev/full", FileMode::Append, false, pipeline, &[], false).unwrap();
         for i in 0..(BATCH as u64 * 200) {
             sink.push(event(i, EventKind::Call, ids, 3));
         }
@@ -923,9 +996,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("pikos-core-batch-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("batch.csv");
-        let path = path.to_str().unwrap();
-        let on_disk = || std::fs::metadata(path).unwrap().len();
-        let mut file = FileOutput::open(path, false, false).unwrap();
+        let on_disk = || std::fs::metadata(&path).unwrap().len();
+        let mut file = FileOutput::open(&path, FileMode::Write, false).unwrap();
         file.write(b"0,row\r\n").unwrap();
         assert_eq!(on_disk(), 0, "a small write is gathered");
         file.batch_written().unwrap();
@@ -975,7 +1047,7 @@ mod tests {
             FilterSet::default(),
             Box::new(TextEncoder::Plain),
         );
-        let mut sink = ThreadSink::open(path, false, false, pipeline, &[], true).unwrap();
+        let mut sink = ThreadSink::open(path, FileMode::Write, false, pipeline, &[], true).unwrap();
         let rows = || std::fs::read_to_string(path).unwrap().lines().count();
         for i in 0..3 {
             sink.push(event(i, EventKind::Call, ids, 3));

@@ -12,15 +12,16 @@ use pyo3::types::PyDict;
 use crate::errors::core_err;
 
 /// Converts the timed function CSV `input` to `format` ("speedscope",
-/// "chrome" or "collapsed") at `output`; returns what it saw (records,
-/// calls, unmatched returns, unfinished calls, threads, frames).  The GIL
-/// is released meanwhile.
+/// "chrome" or "collapsed") at `output` (None: stdout); returns what it saw
+/// (records, calls, unmatched returns, unfinished calls, threads, frames).
+/// Paths are `str` or `bytes` as the OS gives them.  The GIL is released
+/// meanwhile.
 #[pyfunction]
 #[pyo3(signature = (input, output, format, name=String::new(), pid=0, thread_names=HashMap::new()))]
 pub fn export_trace<'py>(
     py: Python<'py>,
     input: PathBuf,
-    output: PathBuf,
+    output: Option<PathBuf>,
     format: &str,
     name: String,
     pid: u32,
@@ -38,7 +39,7 @@ pub fn export_trace<'py>(
         thread_names: thread_names.into_iter().collect(),
     };
     let summary = py
-        .detach(|| convert(&input, &output, format, &options))
+        .detach(|| convert(&input, output.as_deref(), format, &options))
         .map_err(core_err)?;
     let result = PyDict::new(py);
     result.set_item("records", summary.events)?;

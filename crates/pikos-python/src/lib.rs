@@ -102,5 +102,18 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add_function(wrap_pyfunction!(floors::empty_hook_disable, m)?)?;
     }
     m.add("NO_SOURCE", pikos_core::sink::NO_SOURCE)?;
+    // The kinds of the records' fields, for the filters' checks at
+    // construction (the core owns the layouts).
+    let (integer, text): (Vec<_>, Vec<_>) = pikos_core::Field::ALL
+        .into_iter()
+        .partition(|f| f.integer());
+    m.add(
+        "INTEGER_FIELDS",
+        integer.iter().map(|f| f.name()).collect::<Vec<_>>(),
+    )?;
+    m.add(
+        "TEXT_FIELDS",
+        text.iter().map(|f| f.name()).collect::<Vec<_>>(),
+    )?;
     Ok(())
 }

@@ -7,12 +7,13 @@ use pikos_core::sink::BATCH;
 use pikos_core::tables::TablesView;
 use pikos_core::wire::{Publisher, PublisherConfig};
 use pikos_core::{
-    Encoder, Event, EventFilter, JsonEncoder, Pipeline, RecordKind, ThreadSink, Value,
+    Encoder, Event, EventFilter, FileMode, JsonEncoder, Pipeline, RecordKind, ThreadSink, Value,
 };
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple, PyWeakrefReference};
+use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -376,9 +377,11 @@ impl Sink {
     }
 
     /// Opens the output.  `header` (field names) is encoded and written when
-    /// given; `path` is the file of a file sink, truncated unless `append`.
-    /// `encoder=None` makes a memory sink.
-    #[pyo3(signature = (kind, encoder, filters, header, path=None, append=false))]
+    /// given; `path` is the file of a file sink (`str` or `bytes`, as the OS
+    /// gives it), truncated unless `append`; a `private` one is a file the
+    /// recorder made (a spool): never created here, never opened through a
+    /// link.  `encoder=None` makes a memory sink.
+    #[pyo3(signature = (kind, encoder, filters, header, path=None, append=false, private=false))]
     #[allow(clippy::too_many_arguments)] // mirrors the Python keyword signature
     fn prepare(
         slf: &Bound<'_, Self>,
@@ -386,8 +389,9 @@ impl Sink {
         encoder: Option<&Bound<'_, PyTuple>>,
         filters: &Bound<'_, PyAny>,
         header: Option<Vec<String>>,
-        path: Option<&str>,
+        path: Option<PathBuf>,
         append: bool,
+        private: bool,
     ) -> PyResult<()> {
         let (this, py) = (slf.get(), slf.py());
         this.close(py)?;
@@ -416,8 +420,14 @@ impl Sink {
         if let Some(path) = path {
             let write_header = header.is_some();
             let live = this.flush_every.is_some();
+            let mode = match (private, append) {
+                (false, false) => FileMode::Write,
+                (false, true) => FileMode::Append,
+                (true, false) => FileMode::PrivateWrite,
+                (true, true) => FileMode::PrivateAppend,
+            };
             let file = py
-                .detach(|| ThreadSink::open(path, append, write_header, pipeline, &fields, live))
+                .detach(|| ThreadSink::open(&path, mode, write_header, pipeline, &fields, live))
                 .map_err(core_err)?;
             *this.state(py) = State::Thread(file);
             return Self::start_flusher(slf);

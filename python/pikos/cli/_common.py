@@ -72,12 +72,21 @@ def run_command(prog, body, argv):
 def check_writable(path, create=False):
     """Raise UsageError, naming ``path`` and the reason, unless a file can
     be written there; with ``create`` the (empty) file is created, which
-    proves it.  Called before long work, so nothing is lost to a typo."""
+    proves it.  Called before long work, so nothing is lost to a typo.
+
+    A FIFO or a device (or a link to one) is never opened here: opening
+    and closing a FIFO would hand its reader an end of file.  Its
+    permission is checked instead, and the write itself reports the rest."""
     if os.path.isdir(path):
         raise UsageError(f"cannot write {path}: it is a directory")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise UsageError(f"cannot write {path}: no such directory {directory}")
+    special = os.path.exists(path) and not os.path.isfile(path)
+    if special:
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"cannot write {path}: permission denied")
+        return
     if not create:
         if not os.access(directory, os.W_OK):
             raise UsageError(f"cannot write {path}: permission denied")
@@ -87,6 +96,32 @@ def check_writable(path, create=False):
             pass
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def say(text, stream=None):
+    """Print the line ``text``, which may name a path as the OS gave it: a
+    name that is not UTF-8 (surrogate escapes) goes out as its bytes, as
+    ``ls`` prints it, even where the stream's errors are strict (a UTF-8
+    locale's stdout), instead of a traceback."""
+    stream = sys.stdout if stream is None else stream
+    line = text + "\n"
+    try:
+        stream.write(line)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        try:
+            data = line.encode(encoding, "surrogateescape")
+        except UnicodeEncodeError:
+            data = line.encode(encoding, "backslashreplace")
+        stream.flush()
+        stream.buffer.write(data)
+        stream.flush()
+
+
+def counted(number, noun):
+    """``1 thread``, ``2 threads``, ``0 threads``: English plurals of the
+    nouns the commands count (each takes an ``s``)."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def output_beside(path, output, extension):

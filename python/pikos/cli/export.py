@@ -8,11 +8,13 @@ monitor) to the files viewers open.
 
 Without ``--format``, the output's name chooses (``.speedscope.json``,
 ``.trace.json``, ``.collapsed.txt`` or ``.folded``), else speedscope.
-Without ``-o``, the output is the input's name with the format's ending.
+Without ``-o``, the output is the input's name with the format's ending;
+``-o -`` writes to stdout (the summary line then goes to stderr).
 """
 
 import argparse
 import os
+import sys
 
 from pikos import _native
 from pikos.cli._common import (
@@ -20,8 +22,11 @@ from pikos.cli._common import (
     Parser,
     UsageError,
     check_writable,
+    counted,
     run_command,
+    say,
 )
+from pikos.recorders.trace_recorders import as_text
 
 #: format -> the ending of its default output name
 ENDINGS = {
@@ -61,7 +66,7 @@ def _parser(prog):
     parser.add_argument(
         "-f", "--format", choices=list(ENDINGS), help="The output format."
     )
-    parser.add_argument("-o", "--output", help="The output file.")
+    parser.add_argument("-o", "--output", help="The output file ('-': stdout).")
     parser.add_argument(
         "--name",
         help="The profile's name (speedscope) or process's (chrome); default: "
@@ -102,25 +107,39 @@ def _export(argv, prog):
         why = "it is a directory" if os.path.isdir(args.input) else "no such file"
         raise UsageError(f"cannot read {args.input}: {why}")
     output = args.output or default_output(args.input, fmt)
-    if os.path.exists(output) and os.path.samefile(output, args.input):
-        raise UsageError(f"{output} is the input: give another -o")
-    check_writable(output)
-    name = args.name if args.name is not None else os.path.basename(args.input)
+    to_stdout = output == "-"
+    if not to_stdout:
+        if os.path.exists(output) and os.path.samefile(output, args.input):
+            raise UsageError(f"{output} is the input: give another -o")
+        check_writable(output)
+    name = as_text(args.name if args.name is not None else os.path.basename(args.input))
+    if to_stdout:
+        sys.stdout.flush()  # what Python wrote goes first
     try:
-        summary = _native.export_trace(args.input, output, fmt, name=name)
+        summary = _native.export_trace(
+            args.input, None if to_stdout else output, fmt, name=name
+        )
     except ValueError as error:
         raise CommandError(str(error)) from None
     except OSError as error:
         raise CommandError(f"cannot export: {error}") from None
     notes = []
     if summary["unmatched"]:
-        notes.append(f"{summary['unmatched']} returns without their call skipped")
+        notes.append(
+            f"{counted(summary['unmatched'], 'return')} without their call skipped"
+        )
     if summary["unfinished"]:
-        notes.append(f"{summary['unfinished']} calls still open closed at the end")
-    print(
-        f"{output}: {summary['calls']} calls from {summary['records']} records, "
-        f"{summary['threads']} threads, {summary['frames']} frames"
-        + (f" ({'; '.join(notes)})" if notes else "")
+        notes.append(
+            f"{counted(summary['unfinished'], 'call')} still open closed at the end"
+        )
+    say(
+        f"{'stdout' if to_stdout else output}: "
+        f"{counted(summary['calls'], 'call')} from "
+        f"{counted(summary['records'], 'record')}, "
+        f"{counted(summary['threads'], 'thread')}, "
+        f"{counted(summary['frames'], 'frame')}"
+        + (f" ({'; '.join(notes)})" if notes else ""),
+        sys.stderr if to_stdout else sys.stdout,
     )
     return 0
 

@@ -8,7 +8,7 @@
 found by name (``index``, ``RSS`` and, for ``--vms``, ``VMS``; sizes in
 bytes), so the order of the columns and the other columns do not matter.
 
-The figure is a step plot of RSS in MB (MiB: bytes / 2**20) against the
+The figure is a step plot of RSS in MiB (bytes / 2**20) against the
 record index, 8 x 4.5 inches at 100 dpi (an 800 x 450 PNG); ``--vms`` adds
 VMS as a second line.  ``OUTPUT`` defaults to the CSV's path with the suffix
 ``.png``; its extension (``.png``, ``.svg`` or ``.pdf``) chooses the format.
@@ -32,9 +32,12 @@ from pikos.cli._common import (
     Parser,
     UsageError,
     check_writable,
+    counted,
     output_beside,
     run_command,
+    say,
 )
+from pikos.recorders.trace_recorders import as_text
 
 #: Output formats, by extension.
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -46,7 +49,7 @@ MAX_POINTS = 100_000
 FIGSIZE = (8, 4.5)
 DPI = 100
 
-MB = 2**20
+MiB = 2**20
 
 
 def _parser(prog):
@@ -179,7 +182,7 @@ def _decimate(numpy, series, limit=MAX_POINTS):
 
 
 def _draw(Figure, numpy, index, lines, title):
-    """A figure with one step line of MB against ``index`` per
+    """A figure with one step line of MiB against ``index`` per
     ``(label, values)`` of ``lines``."""
     figure = Figure(figsize=FIGSIZE, dpi=DPI)
     axes = figure.add_subplot()
@@ -188,10 +191,10 @@ def _draw(Figure, numpy, index, lines, title):
     marker = "o" if len(x) == 1 else None
     for label, values in lines:
         axes.plot(
-            x, values[shown] / MB, drawstyle="steps-post", marker=marker, label=label
+            x, values[shown] / MiB, drawstyle="steps-post", marker=marker, label=label
         )
     axes.set_xlabel("record index")
-    axes.set_ylabel(" and ".join(label for label, _ in lines) + " (MB)")
+    axes.set_ylabel(" and ".join(label for label, _ in lines) + " (MiB)")
     axes.set_title(title)
     axes.grid(True, alpha=0.3)
     if len(lines) > 1:
@@ -221,7 +224,9 @@ def _plot(argv, prog):
     if not len(index):
         raise CommandError(f"{path}: no records to plot")
 
-    title = (
+    # A name that is not UTF-8 is drawn as records write it (the byte
+    # backslash-escaped): fonts have no glyph for a lone surrogate.
+    title = as_text(
         args.title if args.title is not None else f"Memory of {os.path.basename(path)}"
     )
     rc = {"svg.fonttype": "none", "savefig.bbox": "standard"}
@@ -237,9 +242,9 @@ def _plot(argv, prog):
             ) from None
 
     rss = series[0]
-    print(
-        f"wrote {output} ({len(index)} records, "
-        f"RSS {rss.min() / MB:.1f}..{rss.max() / MB:.1f} MB)"
+    say(
+        f"wrote {output} ({counted(len(index), 'record')}, "
+        f"RSS {rss.min() / MiB:.1f}..{rss.max() / MiB:.1f} MiB)"
     )
     return 0
 

@@ -12,8 +12,10 @@ The page (``OUTPUT``, by default the CSV's path with the suffix ``.html``)
 holds everything it shows: no network, no external file.  It has
 
 * a summary: records, peak RSS and VMS, first and last RSS, net change;
-* RSS and VMS (MiB) against the record index, drawn on a ``<canvas>`` by an
-  inline script from JSON embedded in the page;
+* RSS (MiB) against the record index, drawn on a ``<canvas>`` by an
+  inline script from JSON embedded in the page; VMS is off by default (it
+  is usually far above RSS, which would shrink to a sliver at the bottom of
+  a shared axis) and a tick of its box draws it too;
 * the ``--top`` lines (line records) or functions (function records) under
   which RSS grew most.
 
@@ -46,6 +48,7 @@ from pikos.cli._common import (
     check_writable,
     output_beside,
     run_command,
+    say,
 )
 
 MB = 2**20
@@ -402,7 +405,7 @@ def _where(location):
 def _summary(memory):
     change = memory.last_rss - memory.first_rss
     parts = [
-        f"<b>{memory.records:,}</b> records",
+        f"<b>{memory.records:,}</b> record{'' if memory.records == 1 else 's'}",
         f"peak RSS <b>{_mib(memory.peak_rss)} MiB</b> (record {memory.peak_rss_at:,})",
         f"peak VMS <b>{_mib(memory.peak_vms)} MiB</b> (record {memory.peak_vms_at:,})",
         f"RSS first {_mib(memory.first_rss)} MiB, last {_mib(memory.last_rss)} MiB",
@@ -482,7 +485,7 @@ def render(memory, title, source_name, top=DEFAULT_TOP, version=""):
         '<div class="legend">'
         f'<span class="key"><span class="swatch" style="background:{RSS_COLOUR}">'
         "</span>RSS</span>"
-        '<label class="key"><input type="checkbox" id="show-vms" checked>'
+        '<label class="key"><input type="checkbox" id="show-vms">'
         f'<span class="swatch" style="background:{VMS_COLOUR}"></span>VMS</label>'
         '<span id="readout"></span></div>\n',
         '<canvas id="chart" role="img" '
@@ -566,7 +569,7 @@ SCRIPT = """\
 
   function shown() {
     var list = [["rss", data.rss]];
-    if (!vmsBox || vmsBox.checked) { list.unshift(["vms", data.vms]); }
+    if (vmsBox && vmsBox.checked) { list.unshift(["vms", data.vms]); }
     return list;
   }
 
@@ -730,11 +733,15 @@ def _report(argv, prog):
 
     page = render(memory, title, name, args.top, __version__)
     try:
-        with open(output, "w", encoding="utf-8", newline="\n") as out:
+        # A name that is not UTF-8 reads as records write it: the byte
+        # backslash-escaped.
+        with open(
+            output, "w", encoding="utf-8", errors="backslashreplace", newline="\n"
+        ) as out:
             out.write(page)
     except OSError as error:
         raise UsageError(f"cannot write {output}: {error.strerror or error}") from None
-    print(output)
+    say(output)
     return 0
 
 

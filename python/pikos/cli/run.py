@@ -131,7 +131,7 @@ examples:
   %(prog)s functions script.py --recording speedscope -o profile.speedscope.json
   %(prog)s functions script.py --recording chrome   (Perfetto: trace.json)
   %(prog)s stats script.py                  (cProfile-style table on stdout)
-  %(prog)s stats script.py -o profile.pstats
+  %(prog)s stats script.py -o profile.pstats  (binary pstats; -o NAME.txt: the table)
   %(prog)s line_memory script.py --live     (then, elsewhere: pikos live)"""
 
 # Options that take a value, and flags, as pikos-run knows them.
@@ -176,7 +176,7 @@ def _parser(prog):
         help="Output results to a file ('-': standard output).  Without "
         "--recording, the name chooses: .csv csv, .speedscope.json speedscope, "
         ".trace.json chrome, .collapsed.txt or .folded collapsed, any other "
-        "text.",
+        "text.  stats: .txt the table, any other name a binary .pstats file.",
     )
     parser.add_argument(
         "--buffered",
@@ -665,12 +665,17 @@ def live_recorder(args):
 
 
 def stats_report(monitor, output):
-    """After a stats run: the table on stdout, or the ``.pstats`` file."""
+    """After a stats run: the table on stdout, the same table in a ``.txt``
+    file (what ``pstats``' ``print_stats`` writes), or else the binary
+    ``.pstats`` file (``pstats.Stats`` and snakeviz read it)."""
 
     def report():
         if output is None or output == "-":
             monitor.print_stats(sort="cumulative", stream=sys.stdout)
             sys.stdout.flush()
+        elif output.lower().endswith(".txt"):
+            with open(output, "w", encoding="utf-8") as stream:
+                monitor.print_stats(sort="cumulative", stream=stream)
         else:
             monitor.dump_stats(output)
 

@@ -1,5 +1,6 @@
 """Keep a record when a field changes."""
 
+from pikos.filters.checks import check_field
 from pikos.filters.on_value import field_position
 
 # ``previous`` before the first record: unequal to every value, None included.
@@ -21,6 +22,7 @@ class OnChange:
     """
 
     def __init__(self, field):
+        check_field("OnChange", field)
         self.field = field
         self.previous = _NOTHING
 

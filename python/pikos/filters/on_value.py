@@ -1,5 +1,7 @@
 """Keep records whose field has one of the given values."""
 
+from pikos.filters.checks import check_field, check_values
+
 _NATIVE_VALUE_TYPES = (int, float, str, bool, type(None))
 
 
@@ -23,12 +25,18 @@ class OnValue:
         True
 
     With the built-in recorders the comparison runs in pikos' core, without
-    making a Python record per event.
+    making a Python record per event.  At least one value is needed, and for
+    the fields of pikos' records each must be of the field's kind (numbers
+    for ``index``, ``lineNo``, ``RSS``, ``VMS``, ``time``, ``thread``; text
+    for the others): ``OnValue("lineNo", "6")`` raises ``TypeError``.
     """
 
     _kind = "on_value"
 
     def __init__(self, field, *args):
+        name = type(self).__name__
+        check_field(name, field)
+        check_values(name, field, args)
         self.field = field
         self.values = list(args)
 

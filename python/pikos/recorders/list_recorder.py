@@ -1,6 +1,7 @@
 """Keep records in a list."""
 
 from pikos import _native
+from pikos.filters.checks import check_filter
 from pikos.recorders.abstract_recorder import AbstractRecorder
 from pikos.recorders.sink_recorder import fields_of
 
@@ -24,7 +25,7 @@ class ListRecorder(AbstractRecorder):
     """
 
     def __init__(self, filter_=None):
-        self._filter = filter_
+        self._filter = check_filter(filter_)
         self._records = []
         self._sink = _native.Sink.memory()
         self._make = None

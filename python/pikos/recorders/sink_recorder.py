@@ -11,6 +11,7 @@ import os
 
 from pikos import _native
 from pikos.errors import RecorderError
+from pikos.filters.checks import check_filter
 from pikos.monitors.records import RECORD_CLASSES
 from pikos.recorders.abstract_recorder import AbstractRecorder
 
@@ -37,8 +38,10 @@ def native_row(data):
 
 
 def check_output_path(filename):
-    """Fail early, naming the path, when ``filename`` cannot be a file."""
-    path = os.fspath(filename)
+    """The output path as a ``str`` (``bytes`` and ``str`` paths that are
+    not UTF-8 are taken as the OS gives them: surrogate escapes); fail
+    early, naming the path, when ``filename`` cannot be a file."""
+    path = os.fsdecode(filename)
     if os.path.isdir(path):
         raise IsADirectoryError(
             21, "a recorder's output must be a file, not a directory", path
@@ -50,7 +53,7 @@ class SinkRecorder(AbstractRecorder):
     """Base of the built-in recorders (not part of the public API)."""
 
     def __init__(self, filter_, sink):
-        self._filter = filter_
+        self._filter = check_filter(filter_)
         self._sink = sink
         self._ready = False
         self._kind = None
@@ -172,6 +175,10 @@ class FileOutput:
     records reach it within about 0.1 s, without a write per record.
     """
 
+    #: A private file (a spool) made beforehand by the recorder: the core
+    #: opens it without following a link, and never creates it.
+    _private = False
+
     def _init_file(self, filename, auto_flush):
         self._filename = check_output_path(filename)
         self._sessions = 0
@@ -194,6 +201,7 @@ class FileOutput:
             header if first else None,
             path=self._filename,
             append=not first,
+            private=self._private,
         )
 
     def _write_header_text(self, header):

@@ -4,21 +4,26 @@ collapsed stacks (flame graphs).
 
 Records are spooled as CSV by the core's writer thread, as
 :class:`~pikos.recorders.csv_file_recorder.CSVFileRecorder` writes them (the
-program never waits for the format), to a hidden file beside the output.
-At ``finalize`` the core converts the spool into the output file (all the
-sessions so far: a decorated function called twice gives one file with both
-calls).  The spool is deleted when the recorder is, or at exit; if a
-conversion fails, it is kept and the error names it, so no record is lost
-(``pikos export`` converts it later).
+program never waits for the format), to a private file beside the output:
+made when the recorder is, with an unpredictable name, ``O_EXCL`` and mode
+0600 (``tempfile.mkstemp``), and opened by the core without following a
+link.  At ``finalize`` the core converts the spool into the output file (all
+the sessions so far: a decorated function called twice gives one file with
+both calls), written as ``open(path, "w")`` would (see ``export::convert``).
+The spool is deleted when the recorder is, or at exit; if a conversion
+fails, it is kept and the error names it, so no record is lost (``pikos
+export`` converts it later).
 """
 
 import os
 import sys
+import tempfile
 import threading
 import weakref
 
 from pikos import _native
 from pikos.errors import RecorderError
+from pikos.filters.checks import check_filter
 from pikos.recorders.csv_recorder import CSVRecorder
 from pikos.recorders.sink_recorder import FileOutput, check_output_path
 
@@ -30,6 +35,12 @@ def _remove(path):
         os.remove(path)
     except FileNotFoundError:
         pass
+
+
+def as_text(name):
+    """``name`` as text the formats can hold: a surrogate escape (a byte of
+    a name that is not UTF-8) backslash-escaped, as records write it."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def thread_names():
@@ -52,18 +63,30 @@ class _TraceRecorder(FileOutput, CSVRecorder):
 
     _pikos_needs_timed = True
     _format = None
+    #: the spool is ours alone: opened without following a link (FileOutput)
+    _private = True
 
     def __init__(self, filename, filter_=None, *, name=None):
         output = check_output_path(filename)
+        check_filter(filter_)  # before the spool is made: nothing left over
         directory, base = os.path.split(os.path.abspath(output))
         self._output = output
         self._name = None if name is None else str(name)
         self._summary = None
         self._names = {}
-        spool = os.path.join(directory, f".{base}.pikos-spool.csv")
+        try:
+            descriptor, spool = tempfile.mkstemp(
+                prefix=f".{base}.", suffix=".pikos-spool.csv", dir=directory
+            )
+        except OSError as error:
+            raise RecorderError(
+                f"{type(self).__name__} cannot write beside {output}: "
+                f"{error.strerror or error}"
+            ) from None
+        os.close(descriptor)
+        self._spool_cleanup = weakref.finalize(self, _remove, spool)
         self._init_file(spool, False)
         CSVRecorder.__init__(self, None, filter_)
-        self._spool_cleanup = weakref.finalize(self, _remove, spool)
 
     @property
     def filename(self):
@@ -108,9 +131,12 @@ class _TraceRecorder(FileOutput, CSVRecorder):
                 self._filename,
                 self._output,
                 self._format,
-                name=program_name() if self._name is None else self._name,
+                name=as_text(program_name() if self._name is None else self._name),
                 pid=os.getpid(),
-                thread_names={**self._names, **thread_names()},
+                thread_names={
+                    ident: as_text(name)
+                    for ident, name in {**self._names, **thread_names()}.items()
+                },
             )
         except (OSError, ValueError) as error:
             self._spool_cleanup.detach()
