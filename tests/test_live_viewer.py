@@ -266,6 +266,14 @@ def test_stats_before_the_header_still_show_the_table():
     assert any("middle (prog.py:10)" in line for line in text(render(model, 100, 20)))
 
 
+def test_the_stats_summary_counts_in_the_singular():
+    model = LiveModel()
+    one = [["prog.py", 1, "only", 1, 1, 0.5, 0.5]]
+    model.feed(message("stats", seq=1, data={"functions": one}))
+    screen = text(render(model, 100, 20))
+    assert any("1 function, 1 call;" in line for line in screen)
+
+
 def test_malformed_payloads_do_not_break_the_model():
     model = LiveModel()
     model.feed(message("header", data=MEMORY_HEADER))

@@ -118,10 +118,12 @@ def say(text, stream=None):
         stream.flush()
 
 
-def counted(number, noun):
+def counted(number, noun, grouped=False):
     """``1 thread``, ``2 threads``, ``0 threads``: English plurals of the
-    nouns the commands count (each takes an ``s``)."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+    nouns the commands count (each takes an ``s``); ``grouped`` writes the
+    number with thousands separators (``1,234 calls``)."""
+    shown = f"{number:,}" if grouped else f"{number}"
+    return f"{shown} {noun}{'' if number == 1 else 's'}"
 
 
 def output_beside(path, output, extension):

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from itertools import zip_longest
 
 from pikos import _native, live
-from pikos.cli._common import CommandError, Parser, UsageError, run_command
+from pikos.cli._common import CommandError, Parser, UsageError, counted, run_command
 from pikos.live import DEFAULT_ADDRESS, MAX_SESSIONS, BadMessage, decode
 
 __all__ = ["LiveModel", "Tab", "Receiver", "render", "apply_key", "bar_chart"]
@@ -540,7 +540,13 @@ def _stats_lines(model, tab, height):
     rows = model.sorted_functions(tab)
     calls = sum(row[3] for row in rows)
     lines = [
-        [(f"{len(rows):,} functions, {calls:,} calls; sorted by {model.sort}", "")],
+        [
+            (
+                f"{counted(len(rows), 'function', grouped=True)}, "
+                f"{counted(calls, 'call', grouped=True)}; sorted by {model.sort}",
+                "",
+            )
+        ],
         [(_stats_header(model.sort), "bold")],
     ]
     room = height - len(lines)
