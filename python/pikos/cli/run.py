@@ -39,7 +39,7 @@ import types
 from dataclasses import dataclass, field
 
 from pikos import _native
-from pikos.cli import export, subprocesses
+from pikos.cli import subprocesses
 from pikos.cli._common import (
     CommandError,
     Parser,
@@ -51,61 +51,22 @@ from pikos.errors import RecorderError
 from pikos.live import DEFAULT_ADDRESS
 from pikos.monitors import focus
 from pikos.monitors.api import (
-    FocusedFunctionMemoryMonitor,
-    FocusedFunctionMonitor,
-    FocusedLineMemoryMonitor,
-    FocusedLineMonitor,
-    FunctionMemoryMonitor,
-    FunctionMonitor,
-    LineMemoryMonitor,
-    LineMonitor,
     StatsMonitor,
 )
-from pikos.recorders.csv_file_recorder import CSVFileRecorder
-from pikos.recorders.csv_recorder import CSVRecorder
-from pikos.recorders.text_file_recorder import TextFileRecorder
-from pikos.recorders.text_stream_recorder import TextStreamRecorder
-from pikos.recorders.trace_recorders import (
-    ChromeTraceRecorder,
-    CollapsedStackRecorder,
-    SpeedscopeRecorder,
-)
 from pikos.recorders.zeromq_recorder import ZeroMQRecorder
-
-#: monitor name -> (monitor, focused monitor)
-MONITORS = {
-    "functions": (FunctionMonitor, FocusedFunctionMonitor),
-    "lines": (LineMonitor, FocusedLineMonitor),
-    "function_memory": (FunctionMemoryMonitor, FocusedFunctionMemoryMonitor),
-    "line_memory": (LineMemoryMonitor, FocusedLineMemoryMonitor),
-    "stats": (StatsMonitor, None),
-}
+from pikos.runner.recording import (
+    LIVE_WAIT_SECONDS,
+    MONITORS,
+    RECORDINGS,
+    TIMED_MONITORS,
+    TRACE_RECORDINGS,
+    make_recorder,
+    recording_of,
+)
 
 #: Where `--live` publishes (and `pikos live` connects) by default: the
 #: core's per-user Unix socket (pikos.live.DEFAULT_ADDRESS).
 LIVE_ADDRESS = DEFAULT_ADDRESS
-#: Seconds `--live-wait` waits for a viewer before the script starts.
-LIVE_WAIT_SECONDS = 30.0
-
-#: recording -> default output file (None: the screen)
-RECORDINGS = {
-    "screen": None,
-    "text": "monitor_records.log",
-    "csv": "monitor_records.csv",
-    # the timelines: monitor_records.speedscope.json, .trace.json, ...
-    **{fmt: f"monitor_records{ending}" for fmt, ending in export.ENDINGS.items()},
-}
-
-#: recordings of timed function events, written as a whole at the end
-TRACE_RECORDINGS = {
-    "speedscope": SpeedscopeRecorder,
-    "chrome": ChromeTraceRecorder,
-    "collapsed": CollapsedStackRecorder,
-}
-
-#: monitors whose records can be timed
-TIMED_MONITORS = ("functions", "function_memory")
-
 USAGE = """\
 %(prog)s [-h] [-o OUTPUT] [--buffered]
           [--recording {screen,text,csv,speedscope,chrome,collapsed}]
@@ -581,51 +542,6 @@ def _same_file(a, b):
         return os.path.samefile(a, b)
     except OSError:
         return False
-
-
-# --- the recorder ------------------------------------------------------------
-
-
-def make_recorder(recording, output, buffered):
-    """The recorder for ``--recording``/``-o``/``--buffered``.
-
-    Checked before the script runs: an output that cannot be written is a
-    usage error then, not a lost run later.
-    """
-    recording = recording_of(recording, output)
-    if output is None:
-        output = RECORDINGS[recording]
-    if recording in TRACE_RECORDINGS:
-        if output == "-":
-            raise UsageError(
-                f"--recording {recording} writes a file at the end of the run: "
-                "give -o FILE, not -o -"
-            )
-        check_writable(output, create=True)
-        return TRACE_RECORDINGS[recording](output)
-    live = not buffered
-    if output is None or output == "-":
-        if recording == "csv":
-            return CSVRecorder(sys.stdout, auto_flush=live)
-        formatted = recording == "screen" or recording == "text"
-        return TextStreamRecorder(sys.stdout, formatted=formatted, auto_flush=live)
-    check_writable(output, create=True)
-    if recording == "csv":
-        return CSVFileRecorder(output, auto_flush=live)
-    return TextFileRecorder(output, formatted=True, auto_flush=live)
-
-
-def recording_of(recording, output):
-    """The recording ``--recording`` names, or the one ``-o``'s name
-    implies: ``.csv`` csv, a timeline's ending (``pikos export``'s) that
-    timeline, any other name text."""
-    if recording is not None:
-        return recording
-    if output is None or output == "-":
-        return "screen"
-    if output.lower().endswith(".csv"):
-        return "csv"
-    return export.implied_format(output) or "text"
 
 
 # --- the run -------------------------------------------------------------------

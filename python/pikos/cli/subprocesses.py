@@ -118,8 +118,8 @@ def _start_after_fork():
 
 def _start(plan):
     """Record this process as ``plan`` says, until it exits."""
-    from pikos.cli.run import LIVE_WAIT_SECONDS, MONITORS, make_recorder
     from pikos.recorders.zeromq_recorder import ZeroMQRecorder
+    from pikos.runner.recording import LIVE_WAIT_SECONDS, MONITORS, make_recorder
 
     if plan.get("live"):
         recorder = ZeroMQRecorder(

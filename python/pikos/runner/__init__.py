@@ -1,0 +1,1 @@
+"""The work behind ``pikos-run``; the command itself is ``pikos.cli.run``."""

@@ -1,0 +1,102 @@
+"""What ``pikos-run`` records with: the monitor kinds by name, the
+recordings (output formats) with their default files, and the recorder a
+recording and an output make.  Shared by the run itself and by the
+children ``--subprocesses`` records (``pikos.cli.subprocesses``)."""
+
+import sys
+
+from pikos.cli import export
+from pikos.cli._common import UsageError, check_writable
+from pikos.monitors.api import (
+    FocusedFunctionMemoryMonitor,
+    FocusedFunctionMonitor,
+    FocusedLineMemoryMonitor,
+    FocusedLineMonitor,
+    FunctionMemoryMonitor,
+    FunctionMonitor,
+    LineMemoryMonitor,
+    LineMonitor,
+    StatsMonitor,
+)
+from pikos.recorders.csv_file_recorder import CSVFileRecorder
+from pikos.recorders.csv_recorder import CSVRecorder
+from pikos.recorders.text_file_recorder import TextFileRecorder
+from pikos.recorders.text_stream_recorder import TextStreamRecorder
+from pikos.recorders.trace_recorders import (
+    ChromeTraceRecorder,
+    CollapsedStackRecorder,
+    SpeedscopeRecorder,
+)
+
+#: monitor name -> (monitor, focused monitor)
+MONITORS = {
+    "functions": (FunctionMonitor, FocusedFunctionMonitor),
+    "lines": (LineMonitor, FocusedLineMonitor),
+    "function_memory": (FunctionMemoryMonitor, FocusedFunctionMemoryMonitor),
+    "line_memory": (LineMemoryMonitor, FocusedLineMemoryMonitor),
+    "stats": (StatsMonitor, None),
+}
+
+#: Seconds `--live-wait` waits for a viewer before the script starts.
+LIVE_WAIT_SECONDS = 30.0
+
+#: recording -> default output file (None: the screen)
+RECORDINGS = {
+    "screen": None,
+    "text": "monitor_records.log",
+    "csv": "monitor_records.csv",
+    # the timelines: monitor_records.speedscope.json, .trace.json, ...
+    **{fmt: f"monitor_records{ending}" for fmt, ending in export.ENDINGS.items()},
+}
+
+#: recordings of timed function events, written as a whole at the end
+TRACE_RECORDINGS = {
+    "speedscope": SpeedscopeRecorder,
+    "chrome": ChromeTraceRecorder,
+    "collapsed": CollapsedStackRecorder,
+}
+
+#: monitors whose records can be timed
+TIMED_MONITORS = ("functions", "function_memory")
+
+
+def make_recorder(recording, output, buffered):
+    """The recorder for ``--recording``/``-o``/``--buffered``.
+
+    Checked before the script runs: an output that cannot be written is a
+    usage error then, not a lost run later.
+    """
+    recording = recording_of(recording, output)
+    if output is None:
+        output = RECORDINGS[recording]
+    if recording in TRACE_RECORDINGS:
+        if output == "-":
+            raise UsageError(
+                f"--recording {recording} writes a file at the end of the run: "
+                "give -o FILE, not -o -"
+            )
+        check_writable(output, create=True)
+        return TRACE_RECORDINGS[recording](output)
+    live = not buffered
+    if output is None or output == "-":
+        if recording == "csv":
+            return CSVRecorder(sys.stdout, auto_flush=live)
+        formatted = recording == "screen" or recording == "text"
+        return TextStreamRecorder(sys.stdout, formatted=formatted, auto_flush=live)
+    check_writable(output, create=True)
+    if recording == "csv":
+        return CSVFileRecorder(output, auto_flush=live)
+    return TextFileRecorder(output, formatted=True, auto_flush=live)
+
+
+def recording_of(recording, output):
+    """The recording ``--recording`` names, or the one ``-o``'s name
+    implies: ``.csv`` csv, a timeline's ending (``pikos export``'s) that
+    timeline, any other name text."""
+    if recording is not None:
+        return recording
+    if output is None or output == "-":
+        return "screen"
+    if output.lower().endswith(".csv"):
+        return "csv"
+    return export.implied_format(output) or "text"
