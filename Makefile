@@ -36,11 +36,12 @@ test: dev ## run the Rust unit tests and pytest on every Python (3.11, 3.12, 3.1
 	done
 
 .PHONY: lint
-lint: dev ## rustfmt, clippy -D warnings and ruff
+lint: dev ## rustfmt, clippy -D warnings, ruff, and the native stub against the module (stubtest)
 	cargo fmt --all -- --check
 	CARGO_TARGET_DIR=target/lint PYO3_PYTHON=$(PY) cargo clippy --quiet --workspace --all-targets --features pikos-python/floors -- -D warnings
 	$(call venv_of,$(PY))/bin/ruff check python tests benchmarks
 	$(call venv_of,$(PY))/bin/ruff format --check python tests benchmarks
+	$(call venv_of,$(PY))/bin/python -m mypy.stubtest pikos._native
 
 .PHONY: fmt
 fmt: ## format Rust and Python sources

@@ -389,6 +389,11 @@ def setup_empty_monitoring(ctx: Context) -> Timer:
     if not hasattr(sys, "monitoring"):
         raise Unavailable("sys.monitoring is new in Python 3.12")
     native = import_pikos("pikos._native")
+    if not hasattr(native, "monitoring_noop"):
+        raise Unavailable(
+            "pikos._native has no monitoring_noop (built without the floors "
+            "feature: tools/dev-env.sh builds it)"
+        )
     return EmptyMonitoring(native.monitoring_noop)
 
 

@@ -2,7 +2,32 @@
 
 from os import PathLike
 from types import CodeType
-from typing import Any
+from typing import Any, final
+
+# Checked against the built module by `make lint` (mypy's stubtest).
+
+__all__ = [
+    "Hook",
+    "ThreadHook",
+    "Sink",
+    "Stats",
+    "Subscriber",
+    "WIRE_VERSION",
+    "DEFAULT_LIVE_ADDRESS",
+    "LIVE_TCP_HOST",
+    "LIVE_TCP_PORT",
+    "LIVE_MAX_MESSAGE_BYTES",
+    "set_own_prefix",
+    "export_trace",
+    "template_supported",
+    "report_unraisable",
+    "monitoring_noop",
+    "empty_hook_enable",
+    "empty_hook_disable",
+    "NO_SOURCE",
+    "INTEGER_FIELDS",
+    "TEXT_FIELDS",
+]
 
 NO_SOURCE: str
 WIRE_VERSION: int
@@ -17,24 +42,30 @@ INTEGER_FIELDS: list[str]
 TEXT_FIELDS: list[str]
 
 def set_own_prefix(prefix: str) -> None: ...
-def monitoring_noop(code: Any, offset: Any, a: Any = None, b: Any = None) -> None: ...
 def template_supported(template: str) -> bool: ...
 def report_unraisable(error: BaseException, object: object) -> None: ...
 def export_trace(
     input: str | bytes | PathLike[str] | PathLike[bytes],
     output: str | bytes | PathLike[str] | PathLike[bytes] | None,
     format: str,
-    name: str = "",
+    name: str = ...,
     pid: int = 0,
     thread_names: dict[int, str] = ...,
 ) -> dict[str, int]: ...
+
+# The benchmarks' floors: only in builds with the `floors` feature (the
+# development environments of tools/dev-env.sh), not in `pip install .`.
 def empty_hook_enable(trace: bool, memory: bool = False) -> None: ...
 def empty_hook_disable() -> None: ...
+def monitoring_noop(
+    _code: Any, _offset: Any, _a: Any | None = None, _b: Any | None = None
+) -> None: ...
 
+@final
 class Hook:
     # kind: function, line, function_memory, line_memory, timed_function,
     # timed_function_memory
-    def __init__(self, kind: str, memory_interval: float | None = None) -> None: ...
+    def __new__(cls, kind: str, memory_interval: float | None = None) -> Hook: ...
     def set_focus(self, codes: list[CodeType]) -> None: ...
     def install_thread(self) -> None: ...
     def install(
@@ -59,7 +90,13 @@ class Hook:
     def installed(self) -> bool: ...
     @property
     def index(self) -> int: ...
+    # "monitoring" or "legacy": the mechanism of the running or last session
+    @property
+    def backend(self) -> str: ...
+    @property
+    def tool_id(self) -> int | None: ...
 
+@final
 class Sink:
     @staticmethod
     def file(flush_every: float | None = None) -> Sink: ...
@@ -106,8 +143,9 @@ class Sink:
 
 _Key = tuple[str, int, str]
 
+@final
 class Stats:
-    def __init__(self) -> None: ...
+    def __new__(cls) -> Stats: ...
     def rows(
         self,
     ) -> list[
@@ -116,19 +154,19 @@ class Stats:
     def close_all(self) -> None: ...
     def clear(self) -> None: ...
     def forget_after_fork(self) -> None: ...
-    def pause_for_fork(self) -> None: ...
-    def resume_after_fork(self) -> None: ...
     def start_publishing(self, sink: Sink, every: float) -> None: ...
     def stop_publishing(self, sink: Sink | None = None) -> None: ...
 
+@final
 class Subscriber:
-    def __init__(
-        self, address: str, bind: bool = False, topics: list[str] = ...
-    ) -> None: ...
+    def __new__(
+        cls, address: str, bind: bool = False, topics: list[str] = ...
+    ) -> Subscriber: ...
     @property
     def endpoint(self) -> str: ...
     def recv(self, timeout: float | None = None) -> list[bytes] | None: ...
 
+@final
 class ThreadHook:
     """What a covered thread's hook slot holds; made by Hook, not by users."""
 

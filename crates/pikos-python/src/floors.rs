@@ -109,3 +109,17 @@ pub fn empty_hook_disable() {
         }
     }
 }
+
+/// A `sys.monitoring` callback that does nothing, for any of the events a
+/// function monitor needs (2 to 4 arguments): the floor of a native
+/// `sys.monitoring` monitor, which the benchmarks compare with the legacy
+/// hook's floor on 3.12+.  Not for recording.
+#[pyfunction]
+#[pyo3(signature = (_code, _offset, _a=None, _b=None))]
+pub fn monitoring_noop(
+    _code: &Bound<'_, PyAny>,
+    _offset: &Bound<'_, PyAny>,
+    _a: Option<&Bound<'_, PyAny>>,
+    _b: Option<&Bound<'_, PyAny>>,
+) {
+}

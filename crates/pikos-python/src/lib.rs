@@ -31,20 +31,6 @@ fn set_own_prefix(py: Python<'_>, prefix: String) {
     codes::set_own_prefix(py, prefix);
 }
 
-/// A `sys.monitoring` callback that does nothing, for any of the events a
-/// function monitor needs (2 to 4 arguments): the floor of a native
-/// `sys.monitoring` monitor, which the benchmarks compare with the legacy
-/// hook's floor on 3.12+.  Not for recording.
-#[pyfunction]
-#[pyo3(signature = (_code, _offset, _a=None, _b=None))]
-fn monitoring_noop(
-    _code: &Bound<'_, PyAny>,
-    _offset: &Bound<'_, PyAny>,
-    _a: Option<&Bound<'_, PyAny>>,
-    _b: Option<&Bound<'_, PyAny>>,
-) {
-}
-
 /// Whether `template` can be formatted natively (else Python formats it).
 #[pyfunction]
 fn template_supported(template: &str) -> bool {
@@ -95,11 +81,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(export::export_trace, m)?)?;
     m.add_function(wrap_pyfunction!(template_supported, m)?)?;
     m.add_function(wrap_pyfunction!(report_unraisable, m)?)?;
-    m.add_function(wrap_pyfunction!(monitoring_noop, m)?)?;
     #[cfg(feature = "floors")]
     {
         m.add_function(wrap_pyfunction!(floors::empty_hook_enable, m)?)?;
         m.add_function(wrap_pyfunction!(floors::empty_hook_disable, m)?)?;
+        m.add_function(wrap_pyfunction!(floors::monitoring_noop, m)?)?;
     }
     m.add("NO_SOURCE", pikos_core::sink::NO_SOURCE)?;
     // The kinds of the records' fields, for the filters' checks at
