@@ -12,7 +12,7 @@ import sys
 import textwrap
 
 import pytest
-from pikos.cli.subprocesses import child_output
+from pikos.runner.children import child_output
 
 PIKOS_RUN = os.path.join(os.path.dirname(sys.executable), "pikos-run")
 TIMEOUT = 120

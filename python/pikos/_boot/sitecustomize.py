@@ -25,11 +25,11 @@ def _boot():
     # directory for its own children.
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
     try:
-        from pikos.cli import subprocesses
+        from pikos.runner import children
     except ImportError:
-        subprocesses = None
-    if subprocesses is not None:
-        subprocesses.start_from_environment()
+        children = None
+    if children is not None:
+        children.start_from_environment()
     _hidden_sitecustomize(here)
 
 

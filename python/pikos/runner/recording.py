@@ -1,7 +1,7 @@
 """What ``pikos-run`` records with: the monitor kinds by name, the
 recordings (output formats) with their default files, and the recorder a
 recording and an output make.  Shared by the run itself and by the
-children ``--subprocesses`` records (``pikos.cli.subprocesses``)."""
+children ``--subprocesses`` records (``pikos.runner.children``)."""
 
 import sys
 
@@ -100,3 +100,21 @@ def recording_of(recording, output):
     if output.lower().endswith(".csv"):
         return "csv"
     return export.implied_format(output) or "text"
+
+
+def stats_report(monitor, output):
+    """After a stats run: the table on stdout, the same table in a ``.txt``
+    file (what ``pstats``' ``print_stats`` writes), or else the binary
+    ``.pstats`` file (``pstats.Stats`` and snakeviz read it)."""
+
+    def report():
+        if output is None or output == "-":
+            monitor.print_stats(sort="cumulative", stream=sys.stdout)
+            sys.stdout.flush()
+        elif output.lower().endswith(".txt"):
+            with open(output, "w", encoding="utf-8") as stream:
+                monitor.print_stats(sort="cumulative", stream=stream)
+        else:
+            monitor.dump_stats(output)
+
+    return report
