@@ -35,6 +35,12 @@ test: dev ## run the Rust unit tests and pytest on every Python (3.11, 3.12, 3.1
 	  if [ $$rc -ne 0 ]; then exit $$rc; fi; \
 	done
 
+.PHONY: test-fast
+test-fast: ## a quick loop: pytest on the first Python only, without the slow (100M-event) tests
+	@tools/dev-env.sh $(PY)
+	@rc=0; $(call venv_of,$(PY))/bin/python -m pytest -q -m "not slow" tests || rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
 .PHONY: lint
 lint: dev ## rustfmt, clippy -D warnings, ruff, and the native stub against the module (stubtest)
 	cargo fmt --all -- --check

@@ -4,17 +4,27 @@ parsed back."""
 
 import ast
 import csv
-import io
 import os
 import re
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pikos
 import pytest
+from commands import (
+    PIKOS,
+    PIKOS_RUN,
+    TIMEOUT,
+    assert_error,
+    command_env,
+    parse_csv,
+    python,
+    read_csv,
+    run,
+    write,
+)
 from harness import (
     FUNCTION_FIELDS,
     FUNCTION_MEMORY_FIELDS,
@@ -22,10 +32,6 @@ from harness import (
     LINE_MEMORY_FIELDS,
 )
 
-BIN = Path(sys.executable).parent
-PIKOS_RUN = str(BIN / "pikos-run")
-PIKOS = str(BIN / "pikos")
-TIMEOUT = 60
 PIKOS_DIR = str(Path(pikos.__file__).resolve().parent)
 
 # pikos-run's monitor names -> the record fields, as lists (csv rows are).
@@ -140,53 +146,8 @@ print("PATH0:", sys.path[0])
 # --- helpers ---
 
 
-def _env():
-    env = dict(os.environ)
-    for name in ("PYTHONSAFEPATH", "PYTHONSTARTUP", "PYTHONINSPECT"):
-        env.pop(name, None)
-    env["PYTHON_COLORS"] = "0"
-    env["NO_COLOR"] = "1"
-    env.pop("FORCE_COLOR", None)
-    return env
-
-
-def run(*args, cwd, command=PIKOS_RUN, text=True):
-    """``command args...`` in ``cwd``, its outputs captured."""
-    return subprocess.run(
-        [str(command), *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=text,
-        timeout=TIMEOUT,
-        env=_env(),
-    )
-
-
-def python(*args, cwd, text=True):
-    """The same script run by plain Python."""
-    return run(*args, cwd=cwd, command=sys.executable, text=text)
-
-
-def write(path, source):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(source))
-    return path
-
-
 def script_path(tmp_path, name="s.py"):
     return str(tmp_path.resolve() / name)
-
-
-def parse_csv(text):
-    """Header and rows (dicts) of CSV text."""
-    rows = list(csv.reader(io.StringIO(text)))
-    assert rows, "no CSV at all"
-    header, body = rows[0], rows[1:]
-    return header, [dict(zip(header, row, strict=True)) for row in body]
-
-
-def read_csv(path):
-    return parse_csv(Path(path).read_text())
 
 
 def check_csv_records(monitor, header, rows):
@@ -267,17 +228,6 @@ def read_text_file(path):
 
 def functions_of(records):
     return [record["function"] for record in records]
-
-
-def assert_error(result, prefix, *names):
-    """Status 2; stderr is one ``prefix: error:`` line naming ``names``."""
-    assert result.returncode == 2, (result.returncode, result.stderr)
-    err = result.stderr
-    assert err.count("\n") == 1 and err.endswith("\n"), err
-    assert err.startswith(f"{prefix}: error:"), err
-    assert "Traceback" not in err and "Traceback" not in result.stdout
-    for name in names:
-        assert name in err, (name, err)
 
 
 def argv_of(stdout):
@@ -1382,7 +1332,7 @@ def test_live_file_output(tmp_path, monitor, recording):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=_env(),
+        env=command_env(),
     )
     try:
         assert process.stdout.readline() == "SLEEPING\n"

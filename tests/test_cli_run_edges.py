@@ -7,7 +7,7 @@ import signal
 import subprocess
 
 import pytest
-from test_cli_run import PIKOS_RUN, assert_error, python, read_csv, run, write
+from commands import PIKOS_RUN, assert_error, python, read_csv, run, write
 
 try:
     import resource

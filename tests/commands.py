@@ -1,0 +1,73 @@
+"""Running pikos' commands in tests: ``pikos-run`` and ``pikos`` from the
+test's own environment, plain Python beside them, scripts written to
+files, CSV read back, and the shape of a one-line command error."""
+
+import csv
+import io
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+PIKOS_RUN = str(BIN / "pikos-run")
+PIKOS = str(BIN / "pikos")
+TIMEOUT = 60
+
+
+def command_env():
+    """The environment commands run in: no user start-up behaviour, no colour."""
+    env = dict(os.environ)
+    for name in ("PYTHONSAFEPATH", "PYTHONSTARTUP", "PYTHONINSPECT"):
+        env.pop(name, None)
+    env["PYTHON_COLORS"] = "0"
+    env["NO_COLOR"] = "1"
+    env.pop("FORCE_COLOR", None)
+    return env
+
+
+def run(*args, cwd, command=PIKOS_RUN, text=True):
+    """``command args...`` in ``cwd``, its outputs captured."""
+    return subprocess.run(
+        [str(command), *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=text,
+        timeout=TIMEOUT,
+        env=command_env(),
+    )
+
+
+def python(*args, cwd, text=True):
+    """The same script run by plain Python."""
+    return run(*args, cwd=cwd, command=sys.executable, text=text)
+
+
+def write(path, source):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+def parse_csv(text):
+    """Header and rows (dicts) of CSV text."""
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows, "no CSV at all"
+    header, body = rows[0], rows[1:]
+    return header, [dict(zip(header, row, strict=True)) for row in body]
+
+
+def read_csv(path):
+    return parse_csv(Path(path).read_text())
+
+
+def assert_error(result, prefix, *names):
+    """Status 2; stderr is one ``prefix: error:`` line naming ``names``."""
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    err = result.stderr
+    assert err.count("\n") == 1 and err.endswith("\n"), err
+    assert err.startswith(f"{prefix}: error:"), err
+    assert "Traceback" not in err and "Traceback" not in result.stdout
+    for name in names:
+        assert name in err, (name, err)
