@@ -99,6 +99,55 @@ def call_heavy(repeats: int) -> int:
     return total
 
 
+# --- mixed: builtins, small classes and methods -----------------------------------
+
+MIXED_STEPS = 2_700  # about 22 profile events per step
+MIXED_REPEATS = 20
+NAMES = ("bolt", "nut", "washer", "gear", "spring")
+
+
+class Point:
+    __slots__ = ("x", "y")
+
+    def __init__(self, x: int, y: int) -> None:
+        self.x = x
+        self.y = y
+
+    def norm1(self) -> int:
+        return abs(self.x) + abs(self.y)
+
+
+class Inventory:
+    def __init__(self) -> None:
+        self.items: dict[str, int] = {}
+        self.log: list[str] = []
+
+    def add(self, name: str, count: int) -> None:
+        self.items[name] = self.items.get(name, 0) + count
+        self.log.append(name)
+
+    def size(self) -> int:
+        return len(self.items)
+
+    def smallest(self) -> int:
+        return min(self.items.values())
+
+
+def mixed(repeats: int) -> int:
+    """What application code looks like to a profiler: many small methods
+    and builtin calls (``min``, ``len``, ``dict.get``, ``list.append``)
+    rather than deep recursion."""
+    total = 0
+    for _ in range(repeats):
+        inventory = Inventory()
+        for i in range(MIXED_STEPS):
+            point = Point(i % 7 - 3, i % 5 - 2)
+            inventory.add(NAMES[i % len(NAMES)], point.norm1())
+            total += inventory.size() + max(point.x, point.y)
+        total += inventory.smallest()
+    return total
+
+
 # --- line-heavy: plain loops, few calls ---------------------------------------
 
 COLLATZ_LIMIT = 300  # Collatz steps of 1..299: 299 calls and ~58,000 lines
@@ -216,6 +265,16 @@ WORKLOADS: dict[str, Workload] = {
         kind="function",
         func=call_heavy,
         repeats=CALL_HEAVY_REPEATS,
+    ),
+    "mixed": Workload(
+        name="mixed",
+        description=(
+            "small classes, method calls and builtins (min, len, dict.get, "
+            "list.append), as application code has them"
+        ),
+        kind="function",
+        func=mixed,
+        repeats=MIXED_REPEATS,
     ),
     "line-heavy": Workload(
         name="line-heavy",
