@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::encode::JsonEncoder;
 use crate::error::{Error, Result};
-use crate::sink::Output;
+use crate::output::Output;
 
 /// The wire format's version, in every envelope.
 pub const VERSION: u32 = 1;
@@ -481,8 +481,9 @@ mod tests {
     use crate::encode::JsonEncoder;
     use crate::event::{Event, EventKind, RecordKind};
     use crate::filter::FilterSet;
-    use crate::sink::{Pipeline, ThreadSink};
+    use crate::pipeline::Pipeline;
     use crate::tables::{tables, CodeEntry};
+    use crate::writer::ThreadSink;
 
     fn config(address: &str, connect: bool) -> PublisherConfig {
         PublisherConfig {
