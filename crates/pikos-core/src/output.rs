@@ -3,7 +3,7 @@
 //! as its [`FileMode`] says (private spool files too).
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::Duration;
 
@@ -179,6 +179,95 @@ impl Output for FileOutput {
     }
 }
 
+/// Writes a file made by `write` at `path` as Python's `open(path, "w")`
+/// would: through a link to its target, into a FIFO (its reader gets the
+/// bytes) or a device, never replacing any of them.  Only when `path` is a
+/// regular file pikos may replace (absent, or a regular file with one link
+/// and, on Unix, owned by this user) is the file written beside it, under
+/// a name made with `O_EXCL` (never through a link planted there), with
+/// the replaced file's permissions, then renamed onto it when complete.
+pub fn write_output(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    let target = path.display().to_string();
+    let named = |e: Error| match e {
+        Error::Io { path: None, source } => Error::io(Some(&target), source),
+        e => e,
+    };
+    let Some(replaced) = replaceable(path) else {
+        // In place, as open(path, "w"): truncated and written.
+        let file = File::create(path).map_err(|e| Error::io(Some(&target), e))?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        write(&mut out).map_err(named)?;
+        return out.flush().map_err(|e| Error::io(Some(&target), e));
+    };
+    let (partial, file) = create_beside(path).map_err(|e| Error::io(Some(&target), e))?;
+    let written = (|| {
+        if let Some(permissions) = replaced {
+            file.set_permissions(permissions)
+                .map_err(|e| Error::io(Some(&target), e))?;
+        }
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        write(&mut out).map_err(named)?;
+        let file = out
+            .into_inner()
+            .map_err(|e| Error::io(Some(&target), e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io(Some(&target), e))?;
+        std::fs::rename(&partial, path).map_err(|e| Error::io(Some(&target), e))
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written
+}
+
+/// Whether `path` may be replaced by a rename: `Some(None)` when it does
+/// not exist, `Some(permissions)` for a regular file with one link (owned
+/// by this user on Unix), None for anything else (a link, a FIFO, a
+/// device, a file with other names or another owner: written in place).
+fn replaceable(path: &Path) -> Option<Option<std::fs::Permissions>> {
+    let metadata = match std::fs::symlink_metadata(path) {
+        Ok(metadata) => metadata,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(None),
+        Err(_) => return None, // the open reports it
+    };
+    if !metadata.file_type().is_file() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let uid = unsafe { libc::geteuid() };
+        if metadata.nlink() != 1 || metadata.uid() != uid {
+            return None;
+        }
+    }
+    Some(Some(metadata.permissions()))
+}
+
+/// A new file in `path`'s directory, `.NAME.RANDOM.partial`, created with
+/// `O_EXCL` (so never through a link put at that name), mode 0666 less the
+/// umask as `open` gives.
+fn create_beside(path: &Path) -> std::io::Result<(std::path::PathBuf, File)> {
+    use std::hash::{BuildHasher, Hasher};
+    let name = path.file_name().unwrap_or_default();
+    let mut last = None;
+    for attempt in 0..64u32 {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u32(std::process::id());
+        hasher.write_u32(attempt);
+        let mut partial_name = std::ffi::OsString::from(".");
+        partial_name.push(name);
+        partial_name.push(format!(".{:016x}.partial", hasher.finish()));
+        let partial = path.with_file_name(partial_name);
+        match File::options().write(true).create_new(true).open(&partial) {
+            Ok(file) => return Ok((partial, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free name")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,6 +309,48 @@ mod tests {
         file.batch_written().unwrap();
         assert_eq!(on_disk(), 7, "a batch's rows are handed to the OS");
         drop(file);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn outputs_are_written_as_open_w_and_replaced_only_when_ours() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("pikos-core-out-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bytes = |text: &'static str| {
+            move |out: &mut dyn Write| {
+                out.write_all(text.as_bytes())
+                    .map_err(|e| Error::io(None, e))
+            }
+        };
+        // A regular file: replaced whole, keeping its permissions.
+        let file = dir.join("out.json");
+        std::fs::write(&file, "old").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_output(&file, bytes("new")).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "new");
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+        // A link: its target is written, the link stays.
+        let link = dir.join("link.json");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        write_output(&link, bytes("through")).unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "through");
+        // A failed write leaves the old file and no partial file.
+        let failing = |_: &mut dyn Write| Err(Error::Input("no".into()));
+        assert!(write_output(&file, failing).is_err());
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "through");
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["link.json", "out.json"]);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
