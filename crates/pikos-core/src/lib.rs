@@ -3,7 +3,7 @@
 //! The interpreter hook (in `pikos-python`) turns each event into a fixed-size
 //! [`Event`] that names its code and function by id ([`Tables`]).  A [`Pipeline`]
 //! later resolves those ids, applies the built-in [`Filter`]s and encodes rows
-//! as CSV, text or JSON; a [`ThreadSink`] runs that pipeline on its own
+//! as CSV, text or JSON; a [`Writer`] runs that pipeline on its own
 //! writer thread, into a file or a ZeroMQ socket ([`wire`]), so the profiled
 //! program never waits for formatting, disk or network.  [`stats`] aggregates
 //! function events into `cProfile`-style statistics; [`export`] turns timed
@@ -30,4 +30,4 @@ pub use filter::{Filter, FilterSet};
 pub use output::{FileMode, Output};
 pub use pipeline::{EventFilter, Pipeline};
 pub use tables::{tables, CodeEntry, Tables};
-pub use writer::ThreadSink;
+pub use writer::Writer;

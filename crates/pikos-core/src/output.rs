@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 
-/// Where a [`ThreadSink`](crate::writer::ThreadSink)'s writer puts the
+/// Where a [`Writer`](crate::writer::Writer)'s thread puts the
 /// encoded rows: a file ([`FileOutput`]) or a ZeroMQ socket
 /// (`crate::wire::Publisher`).
 pub trait Output: Send + 'static {

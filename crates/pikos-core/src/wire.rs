@@ -483,7 +483,7 @@ mod tests {
     use crate::filter::FilterSet;
     use crate::pipeline::Pipeline;
     use crate::tables::{tables, CodeEntry};
-    use crate::writer::ThreadSink;
+    use crate::writer::Writer;
 
     fn config(address: &str, connect: bool) -> PublisherConfig {
         PublisherConfig {
@@ -525,9 +525,9 @@ mod tests {
                 FilterSet::default(),
                 Box::new(JsonEncoder),
             );
-            let mut sink = ThreadSink::start("test", pipeline, Box::new(publisher)).unwrap();
+            let mut writer = Writer::start("test", pipeline, Box::new(publisher)).unwrap();
             for index in 0..3 {
-                sink.push(Event {
+                writer.push(Event {
                     index,
                     rss: 0,
                     vms: 0,
@@ -539,7 +539,7 @@ mod tests {
                     kind: EventKind::Call,
                 });
             }
-            sink.close().unwrap();
+            writer.close().unwrap();
         });
         let mut got = Vec::new();
         while let Some(frames) = sub.recv(Some(Duration::from_secs(5))).unwrap() {

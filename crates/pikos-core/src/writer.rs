@@ -1,4 +1,4 @@
-//! The writer thread: a [`ThreadSink`] runs a [`Pipeline`] on a thread of
+//! The writer thread: a [`Writer`] runs a [`Pipeline`] on a thread of
 //! its own into an [`Output`], fed with batches of events that the hook
 //! fills and the writer gives back emptied, and a flush or a pause (before
 //! a fork) on request.
@@ -28,7 +28,7 @@ enum Message {
     /// A message of the output's own (a ZeroMQ statistics snapshot).
     Publish(&'static str, Vec<u8>),
     Flush(Sender<()>),
-    /// Stop the thread, keeping everything for [`ThreadSink::resume`].
+    /// Stop the thread, keeping everything for [`Writer::resume`].
     Pause,
 }
 
@@ -38,9 +38,9 @@ enum Message {
 /// the hook waits (no record lost).
 ///
 /// A live output is kept current while the program runs: the writer hands
-/// its bytes on whenever it has nothing more to write, and the sink's owner
-/// calls [`ThreadSink::send_pending`] now and then for the partial batch.
-pub struct ThreadSink {
+/// its bytes on whenever it has nothing more to write, and the writer's owner
+/// calls [`Writer::send_pending`] now and then for the partial batch.
+pub struct Writer {
     name: String,
     to_writer: Option<Sender<Message>>,
     recycled: Receiver<Vec<Event>>,
@@ -49,18 +49,18 @@ pub struct ThreadSink {
     /// Set by the writer when it stops on an error (`error` holds it).
     failed: Arc<AtomicBool>,
     thread: Option<JoinHandle<Option<Parked>>>,
-    /// A paused writer (see [`ThreadSink::pause`]).
+    /// A paused writer (see [`Writer::pause`]).
     parked: Option<Parked>,
 }
 
-/// A writer stopped by [`ThreadSink::pause`], with its output and queue.
+/// A writer stopped by [`Writer::pause`], with its output and queue.
 struct Parked {
-    writer: Writer,
+    writer: WriterThread,
     output: Box<dyn Output>,
     from_hook: Receiver<Message>,
 }
 
-impl ThreadSink {
+impl Writer {
     /// Opens `path` as `mode` says, writes the header when asked, and
     /// starts the writer thread.
     pub fn open(
@@ -85,13 +85,13 @@ impl ThreadSink {
     }
 
     /// Starts the writer thread of `pipeline` into `output`; `name` (a path,
-    /// an address) names the sink in errors.
+    /// an address) names the writer in errors.
     pub fn start(name: &str, pipeline: Pipeline, output: Box<dyn Output>) -> Result<Self> {
         let (to_writer, from_hook) = bounded::<Message>(IN_FLIGHT);
         let (recycle, recycled) = bounded::<Vec<Event>>(IN_FLIGHT + 1);
         let error = Arc::new(Mutex::new(None));
         let failed = Arc::new(AtomicBool::new(false));
-        let writer = Writer {
+        let writer = WriterThread {
             pipeline,
             recycle,
             error: Arc::clone(&error),
@@ -101,7 +101,7 @@ impl ThreadSink {
             .name("pikos-writer".to_owned())
             .spawn(move || writer.run(output, from_hook))
             .map_err(|e| Error::io(Some(name), e))?;
-        Ok(ThreadSink {
+        Ok(Writer {
             name: name.to_owned(),
             to_writer: Some(to_writer),
             recycled,
@@ -115,7 +115,7 @@ impl ThreadSink {
 
     /// Adds one event; hands the batch to the writer when it is full.
     /// False when the writer has stopped on an error (see
-    /// [`ThreadSink::error`]): the hook learns it at a batch's end, and
+    /// [`Writer::error`]): the hook learns it at a batch's end, and
     /// stops recording.
     #[inline(always)]
     pub fn push(&mut self, event: Event) -> bool {
@@ -183,7 +183,7 @@ impl ThreadSink {
     }
 
     /// Asks the writer to write out everything pushed so far; it signals
-    /// the returned receiver when done (then see [`ThreadSink::check`]).
+    /// the returned receiver when done (then see [`Writer::check`]).
     /// None when the writer has stopped.
     pub fn request_flush(&mut self) -> Option<Receiver<()>> {
         self.send_batch();
@@ -204,7 +204,7 @@ impl ThreadSink {
     /// and handed to the output, keeping the output open, so that the
     /// process can fork with no thread of ours (`os.fork` warns of threads
     /// on 3.12+, and a thread holding a lock can deadlock the child).
-    /// [`ThreadSink::resume`] starts it again.
+    /// [`Writer::resume`] starts it again.
     pub fn pause(&mut self) {
         if self.parked.is_some() {
             return;
@@ -216,7 +216,7 @@ impl ThreadSink {
         }
     }
 
-    /// Starts the writer thread a [`ThreadSink::pause`] stopped.
+    /// Starts the writer thread a [`Writer::pause`] stopped.
     pub fn resume(&mut self) -> Result<()> {
         let Some(Parked {
             writer,
@@ -259,21 +259,21 @@ impl ThreadSink {
     }
 }
 
-impl Drop for ThreadSink {
+impl Drop for Writer {
     fn drop(&mut self) {
         let _ = self.close();
     }
 }
 
-/// The writer thread's side of a [`ThreadSink`].
-struct Writer {
+/// The writer thread's side of a [`Writer`].
+struct WriterThread {
     pipeline: Pipeline,
     recycle: Sender<Vec<Event>>,
     error: Arc<Mutex<Option<String>>>,
     failed: Arc<AtomicBool>,
 }
 
-impl Writer {
+impl WriterThread {
     /// Writes until the hook's side closes the queue, or asks for a pause
     /// (then gives everything back).
     fn run(mut self, mut output: Box<dyn Output>, from_hook: Receiver<Message>) -> Option<Parked> {
@@ -409,11 +409,11 @@ mod tests {
             } else {
                 FileMode::Write
             };
-            let mut sink = ThreadSink::open(path, mode, !append, pipeline, &fields, false).unwrap();
+            let mut writer = Writer::open(path, mode, !append, pipeline, &fields, false).unwrap();
             for i in 0..(BATCH as u64 * 3 + 7) {
-                sink.push(event(i, EventKind::Call, ids, 3));
+                writer.push(event(i, EventKind::Call, ids, 3));
             }
-            sink.close().unwrap();
+            writer.close().unwrap();
         }
         let text = std::fs::read_to_string(path).unwrap();
         let lines: Vec<&str> = text.split("\r\n").collect();
@@ -435,12 +435,12 @@ mod tests {
             FilterSet::default(),
             Box::new(TextEncoder::Plain),
         );
-        let mut sink =
-            ThreadSink::open("/dev/full", FileMode::Append, false, pipeline, &[], false).unwrap();
+        let mut writer =
+            Writer::open("/dev/full", FileMode::Append, false, pipeline, &[], false).unwrap();
         for i in 0..(BATCH as u64 * 200) {
-            sink.push(event(i, EventKind::Call, ids, 3));
+            writer.push(event(i, EventKind::Call, ids, 3));
         }
-        let err = sink.close().unwrap_err().to_string();
+        let err = writer.close().unwrap_err().to_string();
         assert!(err.contains("/dev/full"), "{err}");
     }
 
@@ -456,20 +456,20 @@ mod tests {
             FilterSet::default(),
             Box::new(TextEncoder::Plain),
         );
-        let mut sink = ThreadSink::open(path, FileMode::Write, false, pipeline, &[], true).unwrap();
+        let mut writer = Writer::open(path, FileMode::Write, false, pipeline, &[], true).unwrap();
         let rows = || std::fs::read_to_string(path).unwrap().lines().count();
         for i in 0..3 {
-            sink.push(event(i, EventKind::Call, ids, 3));
+            writer.push(event(i, EventKind::Call, ids, 3));
         }
         // A partial batch reaches the file once sent: the writer flushes
         // whenever it has nothing more to write, no close needed.
-        sink.send_pending();
+        writer.send_pending();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while rows() < 3 && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         assert_eq!(rows(), 3, "records did not reach the file while open");
-        sink.close().unwrap();
+        writer.close().unwrap();
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

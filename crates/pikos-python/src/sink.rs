@@ -7,7 +7,8 @@ use pikos_core::tables::TablesView;
 use pikos_core::wire::{Publisher, PublisherConfig};
 use pikos_core::writer::BATCH;
 use pikos_core::{
-    Encoder, Event, EventFilter, FileMode, JsonEncoder, Pipeline, RecordKind, ThreadSink, Value,
+    Encoder, Event, EventFilter, FileMode, JsonEncoder, Pipeline, RecordKind, Value,
+    Writer as ThreadSink,
 };
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::intern;
