@@ -3,11 +3,12 @@
 //! The interpreter hook (in `pikos-python`) turns each event into a fixed-size
 //! [`Event`] that names its code and function by id ([`Tables`]).  A [`Pipeline`]
 //! later resolves those ids, applies the built-in [`Filter`]s and encodes rows
-//! as CSV, text or JSON; a [`Writer`] runs that pipeline on its own
-//! writer thread, into a file or a ZeroMQ socket ([`wire`]), so the profiled
-//! program never waits for formatting, disk or network.  [`stats`] aggregates
-//! function events into `cProfile`-style statistics; [`export`] turns timed
-//! function records into speedscope, Chrome trace and collapsed stacks.
+//! as CSV, text or JSON ([`encode`]); a [`Writer`] runs that pipeline on its
+//! own writer thread, into an [`Output`]: a file or a ZeroMQ socket
+//! ([`wire`]), so the profiled program never waits for formatting, disk or
+//! network.  [`stats`] aggregates function events into `cProfile`-style
+//! statistics; [`export`] turns timed function records into speedscope,
+//! Chrome trace and collapsed stacks.
 
 pub mod clock;
 pub mod encode;
