@@ -1,6 +1,6 @@
 //! Throughput of the CSV writer: records per second that the writer thread
 //! turns into bytes (`Pipeline::events` with the excel dialect, into memory),
-//! and end to end through the file sink (`ThreadSink::open`, reported as
+//! and end to end through a file's writer thread (`Writer::open`, reported as
 //! "FileSink") to /dev/null (channel, batches, writer thread).  Run with `cargo bench -p pikos-core --bench csv_writer`;
 //! `make bench` does, and puts the numbers in BENCHMARKS.md.
 //!
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use pikos_core::encode::CsvEncoder;
 use pikos_core::event::EventKind;
 use pikos_core::{
-    tables, CodeEntry, CsvDialect, Event, FileMode, FilterSet, Pipeline, RecordKind, ThreadSink,
+    tables, CodeEntry, CsvDialect, Event, FileMode, FilterSet, Pipeline, RecordKind, Writer,
 };
 
 const CODES: u32 = 40;
@@ -132,7 +132,7 @@ fn main() {
 
         let to_file = best(3, || {
             let fields = kind.field_names();
-            let mut sink = ThreadSink::open(
+            let mut writer = Writer::open(
                 "/dev/null",
                 FileMode::Write,
                 true,
@@ -142,9 +142,9 @@ fn main() {
             )
             .unwrap();
             for event in &events {
-                sink.push(*event);
+                writer.push(*event);
             }
-            sink.close().unwrap();
+            writer.close().unwrap();
             0
         });
         let (time, _) = to_file;

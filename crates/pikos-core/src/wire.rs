@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::encode::JsonEncoder;
 use crate::error::{Error, Result};
-use crate::sink::Output;
+use crate::output::Output;
 
 /// The wire format's version, in every envelope.
 pub const VERSION: u32 = 1;
@@ -481,8 +481,9 @@ mod tests {
     use crate::encode::JsonEncoder;
     use crate::event::{Event, EventKind, RecordKind};
     use crate::filter::FilterSet;
-    use crate::sink::{Pipeline, ThreadSink};
+    use crate::pipeline::Pipeline;
     use crate::tables::{tables, CodeEntry};
+    use crate::writer::Writer;
 
     fn config(address: &str, connect: bool) -> PublisherConfig {
         PublisherConfig {
@@ -524,9 +525,9 @@ mod tests {
                 FilterSet::default(),
                 Box::new(JsonEncoder),
             );
-            let mut sink = ThreadSink::start("test", pipeline, Box::new(publisher)).unwrap();
+            let mut writer = Writer::start("test", pipeline, Box::new(publisher)).unwrap();
             for index in 0..3 {
-                sink.push(Event {
+                writer.push(Event {
                     index,
                     rss: 0,
                     vms: 0,
@@ -538,7 +539,7 @@ mod tests {
                     kind: EventKind::Call,
                 });
             }
-            sink.close().unwrap();
+            writer.close().unwrap();
         });
         let mut got = Vec::new();
         while let Some(frames) = sub.recv(Some(Duration::from_secs(5))).unwrap() {

@@ -22,7 +22,7 @@ use pikos_core::encode::{
     CsvDialect, CsvEncoder, CsvQuoting, Encoder, JsonEncoder, Template, TextEncoder,
 };
 use pikos_core::event::NO_LINE;
-use pikos_core::sink::NO_SOURCE;
+use pikos_core::pipeline::NO_SOURCE;
 use pikos_core::{clock, tables, CodeEntry, Event, EventKind, Field, FilterSet, Pipeline};
 use pikos_core::{RecordKind, Value};
 use proptest::collection::vec;

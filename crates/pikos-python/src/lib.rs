@@ -87,7 +87,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add_function(wrap_pyfunction!(floors::empty_hook_disable, m)?)?;
         m.add_function(wrap_pyfunction!(floors::monitoring_noop, m)?)?;
     }
-    m.add("NO_SOURCE", pikos_core::sink::NO_SOURCE)?;
+    m.add("NO_SOURCE", pikos_core::pipeline::NO_SOURCE)?;
     // The kinds of the records' fields, for the filters' checks at
     // construction (the core owns the layouts).
     let (integer, text): (Vec<_>, Vec<_>) = pikos_core::Field::ALL

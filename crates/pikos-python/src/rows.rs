@@ -2,7 +2,7 @@
 //! (custom recorders) and for `ListRecorder.records`.
 
 use pikos_core::event::{Field, NO_LINE};
-use pikos_core::sink::NO_SOURCE;
+use pikos_core::pipeline::NO_SOURCE;
 use pikos_core::tables::TablesView;
 use pikos_core::{Event, RecordKind};
 use pyo3::prelude::*;

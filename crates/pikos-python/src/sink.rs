@@ -3,11 +3,12 @@
 //! `recorder.record()`), pre-formatted text, and the prepare/finalize calls.
 
 use pikos_core::event::OwnedValue;
-use pikos_core::sink::BATCH;
 use pikos_core::tables::TablesView;
 use pikos_core::wire::{Publisher, PublisherConfig};
+use pikos_core::writer::BATCH;
 use pikos_core::{
-    Encoder, Event, EventFilter, FileMode, JsonEncoder, Pipeline, RecordKind, ThreadSink, Value,
+    Encoder, Event, EventFilter, FileMode, JsonEncoder, Pipeline, RecordKind, Value,
+    Writer as ThreadSink,
 };
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::intern;

@@ -1,0 +1,475 @@
+//! The writer thread: a [`Writer`] runs a [`Pipeline`] on a thread of
+//! its own into an [`Output`], fed with batches of events that the hook
+//! fills and the writer gives back emptied, and a flush or a pause (before
+//! a fork) on request.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
+
+use crate::error::{Error, Result};
+use crate::event::{Event, OwnedValue, Value};
+use crate::output::{FileMode, FileOutput, Output};
+use crate::pipeline::Pipeline;
+
+/// Events per batch handed from the hook to a writer.
+pub const BATCH: usize = 8192;
+/// Batches in flight per writer; with recycling this bounds memory.
+const IN_FLIGHT: usize = 4;
+
+enum Message {
+    Events(Vec<Event>),
+    Row(Vec<OwnedValue>),
+    Bytes(Vec<u8>),
+    /// A message of the output's own (a ZeroMQ statistics snapshot).
+    Publish(&'static str, Vec<u8>),
+    Flush(Sender<()>),
+    /// Stop the thread, keeping everything for [`Writer::resume`].
+    Pause,
+}
+
+/// A pipeline run by a thread of its own, writing to an [`Output`].  The
+/// hook fills a batch, sends it and takes a recycled one back, so a run of
+/// any length uses a fixed amount of memory; when the writer falls behind,
+/// the hook waits (no record lost).
+///
+/// A live output is kept current while the program runs: the writer hands
+/// its bytes on whenever it has nothing more to write, and the writer's owner
+/// calls [`Writer::send_pending`] now and then for the partial batch.
+pub struct Writer {
+    name: String,
+    to_writer: Option<Sender<Message>>,
+    recycled: Receiver<Vec<Event>>,
+    batch: Vec<Event>,
+    error: Arc<Mutex<Option<String>>>,
+    /// Set by the writer when it stops on an error (`error` holds it).
+    failed: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Option<Parked>>>,
+    /// A paused writer (see [`Writer::pause`]).
+    parked: Option<Parked>,
+}
+
+/// A writer stopped by [`Writer::pause`], with its output and queue.
+struct Parked {
+    writer: WriterThread,
+    output: Box<dyn Output>,
+    from_hook: Receiver<Message>,
+}
+
+impl Writer {
+    /// Opens `path` as `mode` says, writes the header when asked, and
+    /// starts the writer thread.
+    pub fn open(
+        path: impl AsRef<Path>,
+        mode: FileMode,
+        write_header: bool,
+        mut pipeline: Pipeline,
+        header: &[&str],
+        live: bool,
+    ) -> Result<Self> {
+        let path = path.as_ref();
+        let mut file = FileOutput::open(path, mode, live)?;
+        if write_header {
+            let mut out = Vec::new();
+            pipeline.header(header, &mut out)?;
+            file.write(&out)?;
+            // Now, so a file that cannot be written fails the prepare, before
+            // the program runs.
+            file.flush()?;
+        }
+        Self::start(&path.display().to_string(), pipeline, Box::new(file))
+    }
+
+    /// Starts the writer thread of `pipeline` into `output`; `name` (a path,
+    /// an address) names the writer in errors.
+    pub fn start(name: &str, pipeline: Pipeline, output: Box<dyn Output>) -> Result<Self> {
+        let (to_writer, from_hook) = bounded::<Message>(IN_FLIGHT);
+        let (recycle, recycled) = bounded::<Vec<Event>>(IN_FLIGHT + 1);
+        let error = Arc::new(Mutex::new(None));
+        let failed = Arc::new(AtomicBool::new(false));
+        let writer = WriterThread {
+            pipeline,
+            recycle,
+            error: Arc::clone(&error),
+            failed: Arc::clone(&failed),
+        };
+        let thread = std::thread::Builder::new()
+            .name("pikos-writer".to_owned())
+            .spawn(move || writer.run(output, from_hook))
+            .map_err(|e| Error::io(Some(name), e))?;
+        Ok(Writer {
+            name: name.to_owned(),
+            to_writer: Some(to_writer),
+            recycled,
+            batch: Vec::with_capacity(BATCH),
+            error,
+            failed,
+            thread: Some(thread),
+            parked: None,
+        })
+    }
+
+    /// Adds one event; hands the batch to the writer when it is full.
+    /// False when the writer has stopped on an error (see
+    /// [`Writer::error`]): the hook learns it at a batch's end, and
+    /// stops recording.
+    #[inline(always)]
+    pub fn push(&mut self, event: Event) -> bool {
+        self.batch.push(event);
+        if self.batch.len() < BATCH {
+            return true;
+        }
+        self.hand_over()
+    }
+
+    /// A full batch to the writer; false when the writer has stopped.
+    #[cold]
+    #[inline(never)]
+    fn hand_over(&mut self) -> bool {
+        self.send_batch();
+        !self.failed.load(Ordering::Relaxed)
+    }
+
+    /// Hands the events pushed so far to the writer, a partial batch too.
+    pub fn send_pending(&mut self) {
+        self.send_batch();
+    }
+
+    fn send_batch(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let next = self
+            .recycled
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        let full = std::mem::replace(&mut self.batch, next);
+        self.send(Message::Events(full));
+    }
+
+    fn send(&self, message: Message) {
+        if let Some(tx) = &self.to_writer {
+            // A send fails only when the writer has stopped on an error,
+            // which `error()` reports.
+            let _ = tx.send(message);
+        }
+    }
+
+    /// A row filtered and encoded by the writer, in order with the events.
+    pub fn push_row(&mut self, row: Vec<OwnedValue>) {
+        self.send_batch();
+        self.send(Message::Row(row));
+    }
+
+    /// Bytes written as they are, in order with the events.
+    pub fn push_bytes(&mut self, bytes: Vec<u8>) {
+        self.send_batch();
+        self.send(Message::Bytes(bytes));
+    }
+
+    /// A message of the output's own kind, in order with the events.
+    pub fn publish(&mut self, topic: &'static str, payload: Vec<u8>) {
+        self.send_batch();
+        self.send(Message::Publish(topic, payload));
+    }
+
+    /// The first error the writer met, if any.
+    pub fn error(&self) -> Option<String> {
+        self.error.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Asks the writer to write out everything pushed so far; it signals
+    /// the returned receiver when done (then see [`Writer::check`]).
+    /// None when the writer has stopped.
+    pub fn request_flush(&mut self) -> Option<Receiver<()>> {
+        self.send_batch();
+        let (done, wait) = bounded(1);
+        self.to_writer.as_ref()?.send(Message::Flush(done)).ok()?;
+        Some(wait)
+    }
+
+    /// Waits until everything pushed so far is handed on.
+    pub fn flush(&mut self) -> Result<()> {
+        if let Some(wait) = self.request_flush() {
+            let _ = wait.recv();
+        }
+        self.check()
+    }
+
+    /// Stops the writer thread once everything pushed so far is written
+    /// and handed to the output, keeping the output open, so that the
+    /// process can fork with no thread of ours (`os.fork` warns of threads
+    /// on 3.12+, and a thread holding a lock can deadlock the child).
+    /// [`Writer::resume`] starts it again.
+    pub fn pause(&mut self) {
+        if self.parked.is_some() {
+            return;
+        }
+        self.send_batch();
+        self.send(Message::Pause);
+        if let Some(thread) = self.thread.take() {
+            self.parked = thread.join().ok().flatten();
+        }
+    }
+
+    /// Starts the writer thread a [`Writer::pause`] stopped.
+    pub fn resume(&mut self) -> Result<()> {
+        let Some(Parked {
+            writer,
+            output,
+            from_hook,
+        }) = self.parked.take()
+        else {
+            return Ok(());
+        };
+        let thread = std::thread::Builder::new()
+            .name("pikos-writer".to_owned())
+            .spawn(move || writer.run(output, from_hook))
+            .map_err(|e| Error::io(Some(&self.name), e))?;
+        self.thread = Some(thread);
+        Ok(())
+    }
+
+    /// Writes everything, stops the thread and closes the output.
+    pub fn close(&mut self) -> Result<()> {
+        self.resume()?;
+        self.send_batch();
+        self.to_writer = None;
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                return Err(Error::State(format!(
+                    "{}: the writer thread panicked",
+                    self.name
+                )));
+            }
+        }
+        self.check()
+    }
+
+    /// The writer's first error, if any.
+    pub fn check(&self) -> Result<()> {
+        match self.error() {
+            Some(msg) => Err(Error::State(msg)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+/// The writer thread's side of a [`Writer`].
+struct WriterThread {
+    pipeline: Pipeline,
+    recycle: Sender<Vec<Event>>,
+    error: Arc<Mutex<Option<String>>>,
+    failed: Arc<AtomicBool>,
+}
+
+impl WriterThread {
+    /// Writes until the hook's side closes the queue, or asks for a pause
+    /// (then gives everything back).
+    fn run(mut self, mut output: Box<dyn Output>, from_hook: Receiver<Message>) -> Option<Parked> {
+        let mut out = Vec::with_capacity(1 << 20);
+        let mut failed = self.failed.load(Ordering::Relaxed);
+        let every = output.tick_every();
+        let mut next_tick = every.map(|e| Instant::now() + e);
+        loop {
+            let message = match next_tick {
+                None => from_hook.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(at) => from_hook.recv_deadline(at),
+            };
+            match message {
+                Ok(Message::Pause) => {
+                    if !failed {
+                        if let Err(err) = output.flush() {
+                            self.fail(err, &mut failed);
+                        }
+                    }
+                    return Some(Parked {
+                        writer: self,
+                        output,
+                        from_hook,
+                    });
+                }
+                Ok(message) => self.handle(message, output.as_mut(), &mut out, &mut failed),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            if let (Some(at), Some(every)) = (next_tick, every) {
+                if Instant::now() >= at && !failed {
+                    if let Err(err) = output.tick() {
+                        self.fail(err, &mut failed);
+                    }
+                    next_tick = Some(Instant::now() + every);
+                }
+            }
+            if output.live() && from_hook.is_empty() && !failed {
+                // Nothing more to write now: what we have is handed on.
+                if let Err(err) = output.flush() {
+                    self.fail(err, &mut failed);
+                }
+            }
+        }
+        if !failed {
+            if let Err(err) = output.finish() {
+                self.fail(err, &mut failed);
+            }
+        }
+        None
+    }
+
+    fn handle(
+        &mut self,
+        message: Message,
+        output: &mut dyn Output,
+        out: &mut Vec<u8>,
+        failed: &mut bool,
+    ) {
+        let written = match message {
+            Message::Events(mut events) => {
+                let written = if *failed {
+                    Ok(())
+                } else {
+                    out.clear();
+                    self.pipeline
+                        .events(&events, out)
+                        .and_then(|()| output.write(out))
+                        .and_then(|()| output.batch_written())
+                };
+                events.clear();
+                let _ = self.recycle.try_send(events);
+                written
+            }
+            Message::Row(row) if !*failed => {
+                out.clear();
+                let values: Vec<Value<'_>> = row.iter().map(OwnedValue::as_value).collect();
+                self.pipeline
+                    .row(&values, out)
+                    .and_then(|()| output.write(out))
+            }
+            Message::Bytes(bytes) if !*failed => output.write(&bytes),
+            Message::Publish(topic, payload) if !*failed => output.publish(topic, &payload),
+            Message::Flush(done) => {
+                if !*failed {
+                    if let Err(err) = output.flush() {
+                        self.fail(err, failed);
+                    }
+                }
+                // The error, if any, is recorded before the caller wakes.
+                let _ = done.send(());
+                Ok(())
+            }
+            Message::Row(_) | Message::Bytes(_) | Message::Publish(..) | Message::Pause => Ok(()),
+        };
+        if let Err(err) = written {
+            self.fail(err, failed);
+        }
+    }
+
+    fn fail(&self, err: Error, failed: &mut bool) {
+        *failed = true;
+        let mut slot = self.error.lock().unwrap_or_else(|e| e.into_inner());
+        slot.get_or_insert_with(|| err.to_string());
+        self.failed.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::{CsvDialect, CsvEncoder, TextEncoder};
+    use crate::event::{EventKind, RecordKind};
+    use crate::filter::FilterSet;
+    use crate::pipeline::tests::{code, event};
+
+    #[test]
+    fn file_sink_writes_header_once_and_appends() {
+        let dir = std::env::temp_dir().join(format!("pikos-core-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("out.csv");
+        let path = path.to_str().unwrap();
+        let ids = code("g.py", &[]);
+        let fields = RecordKind::Function.field_names();
+        for append in [false, true] {
+            let pipeline = Pipeline::new(
+                Some(RecordKind::Function),
+                FilterSet::default(),
+                Box::new(CsvEncoder::new(CsvDialect::default())),
+            );
+            let mode = if append {
+                FileMode::Append
+            } else {
+                FileMode::Write
+            };
+            let mut writer = Writer::open(path, mode, !append, pipeline, &fields, false).unwrap();
+            for i in 0..(BATCH as u64 * 3 + 7) {
+                writer.push(event(i, EventKind::Call, ids, 3));
+            }
+            writer.close().unwrap();
+        }
+        let text = std::fs::read_to_string(path).unwrap();
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        assert_eq!(lines[0], "index,type,function,lineNo,filename");
+        assert_eq!(lines.len(), 1 + 2 * (BATCH * 3 + 7) + 1);
+        assert_eq!(lines[1], "0,call,work,3,g.py");
+        assert_eq!(text.matches("index,").count(), 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn file_sink_reports_write_errors() {
+        if !std::path::Path::new("/dev/full").exists() {
+            return;
+        }
+        let ids = code("h.py", &[]);
+        let pipeline = Pipeline::new(
+            Some(RecordKind::Function),
+            FilterSet::default(),
+            Box::new(TextEncoder::Plain),
+        );
+        let mut writer =
+            Writer::open("/dev/full", FileMode::Append, false, pipeline, &[], false).unwrap();
+        for i in 0..(BATCH as u64 * 200) {
+            writer.push(event(i, EventKind::Call, ids, 3));
+        }
+        let err = writer.close().unwrap_err().to_string();
+        assert!(err.contains("/dev/full"), "{err}");
+    }
+
+    #[test]
+    fn live_file_sink_keeps_the_file_current() {
+        let dir = std::env::temp_dir().join(format!("pikos-core-live-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("live.txt");
+        let path = path.to_str().unwrap();
+        let ids = code("l.py", &[]);
+        let pipeline = Pipeline::new(
+            Some(RecordKind::Function),
+            FilterSet::default(),
+            Box::new(TextEncoder::Plain),
+        );
+        let mut writer = Writer::open(path, FileMode::Write, false, pipeline, &[], true).unwrap();
+        let rows = || std::fs::read_to_string(path).unwrap().lines().count();
+        for i in 0..3 {
+            writer.push(event(i, EventKind::Call, ids, 3));
+        }
+        // A partial batch reaches the file once sent: the writer flushes
+        // whenever it has nothing more to write, no close needed.
+        writer.send_pending();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while rows() < 3 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(rows(), 3, "records did not reach the file while open");
+        writer.close().unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
