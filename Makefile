@@ -63,7 +63,7 @@ bench: dev ## run the overhead benchmarks on every Python and write BENCHMARKS.m
 	  $$v/bin/python benchmarks/run.py --output BENCHMARKS.md $$append; append=--append; \
 	  (cd benchmarks && ../$$v/bin/python long_run.py --output ../BENCHMARKS.md --append); \
 	done; \
-	cd benchmarks && ../$(call venv_of,$(PY))/bin/python writer.py --output ../BENCHMARKS.md --append
+	cd benchmarks && ../$(call venv_of,$(PY))/bin/python writer_throughput.py --output ../BENCHMARKS.md --append
 
 .PHONY: demo
 demo: ## run the documented mandelbrot example under pikos-run (CSV + memory plot)

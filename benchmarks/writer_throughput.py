@@ -1,7 +1,7 @@
 """Throughput of pikos' CSV writer, from the Rust benchmark
 ``crates/pikos-core/benches/csv_writer.rs``, as a section of BENCHMARKS.md.
 
-    python benchmarks/writer.py --output BENCHMARKS.md --append
+    python benchmarks/writer_throughput.py --output BENCHMARKS.md --append
 
 It runs ``cargo bench -p pikos-core --bench csv_writer`` (release build, best
 of 5 rounds of 2M records per record kind) and checks the target of issue 5:
@@ -46,7 +46,7 @@ def render(rows: list[dict[str, str]]) -> str:
         f"<!-- pikos-bench: {KEY} -->",
         "## CSV writer throughput (Rust, no Python)",
         "",
-        f"- Command: `{' '.join(COMMAND)}` (via `python benchmarks/writer.py`)",
+        f"- Command: `{' '.join(COMMAND)}` (via `python benchmarks/writer_throughput.py`)",
         f"- Date: {date}",
         f"- Machine: {cpu_model()}, {os.cpu_count()} cores",
         "- Data: 2,000,000 records per kind from 40 code objects of 60 source lines "
