@@ -46,7 +46,8 @@ def render(rows: list[dict[str, str]]) -> str:
         f"<!-- pikos-bench: {KEY} -->",
         "## CSV writer throughput (Rust, no Python)",
         "",
-        f"- Command: `{' '.join(COMMAND)}` (via `python benchmarks/writer_throughput.py`)",
+        f"- Command: `{' '.join(COMMAND)}` "
+        "(via `python benchmarks/writer_throughput.py`)",
         f"- Date: {date}",
         f"- Machine: {cpu_model()}, {os.cpu_count()} cores",
         "- Data: 2,000,000 records per kind from 40 code objects of 60 source lines "
