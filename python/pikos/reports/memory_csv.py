@@ -1,6 +1,7 @@
-"""The reader of a memory monitor's CSV, for ``pikos report``: a header
-row, then one row per record, written by ``line_memory`` or
-``function_memory`` (focused or not, timed or not) through a CSV recorder.
+"""The one reader of a memory monitor's CSV, for ``pikos plot`` and
+``pikos report``: a header row, then one row per record, written by
+``line_memory`` or ``function_memory`` (focused or not, timed or not)
+through a CSV recorder.
 
 Columns are found by header name: ``RSS`` (bytes) always, ``VMS`` (bytes)
 when present, ``index`` as the x of a record (without it, the record's
@@ -289,8 +290,10 @@ def _bad_row(path, line_number, n, row, header, needed):
     line = line_number() if line_number is not None else n + 2
     where = f"{path}, line {line}"
     if len(row) != len(header):
+        lacking = [name for name in needed if header.index(name) >= len(row)]
         return CommandError(
             f"{where}: {len(row)} fields where the header has {len(header)}"
+            + (f": no {lacking[0]} value" if lacking else "")
         )
     for name in ("RSS", "VMS", "index"):
         if name in header:
