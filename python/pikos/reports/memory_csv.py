@@ -23,7 +23,7 @@ import csv
 from dataclasses import dataclass, field
 from operator import itemgetter
 
-from pikos.cli._common import CommandError, UsageError
+from pikos.messages import CommandError, UsageError
 
 #: The chart is drawn from at most this many buckets of consecutive records
 #: (one record each for small files), each by its lowest and highest RSS and

@@ -7,8 +7,8 @@ import threading
 import time
 
 from pikos import _native, live
-from pikos.cli._common import CommandError, UsageError
 from pikos.live import BadMessage, decode
+from pikos.messages import CommandError, UsageError
 
 __all__ = ["Receiver", "drain", "check_address", "open_subscriber"]
 

@@ -5,7 +5,7 @@ as rows of (text, style) segments that fit the screen, without a terminal
 import time
 from itertools import zip_longest
 
-from pikos.cli._common import counted
+from pikos.messages import counted
 from pikos.viewer.model import function_label
 
 __all__ = ["render", "bar_chart", "BLOCKS", "ASCII_BLOCKS", "MIB"]

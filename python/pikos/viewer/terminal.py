@@ -4,7 +4,7 @@ keys (:func:`show`)."""
 
 import locale
 
-from pikos.cli._common import CommandError
+from pikos.messages import CommandError
 from pikos.viewer.model import LiveModel, apply_key
 from pikos.viewer.receiver import drain
 from pikos.viewer.render import render
