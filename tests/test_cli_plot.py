@@ -14,6 +14,7 @@ import pytest
 from pikos.cli import plot
 from pikos.monitors.api import LineMemoryMonitor
 from pikos.recorders.api import CSVFileRecorder
+from pikos.reports import memory_csv as csv_reader
 
 MB = 2**20
 LINE_HEADER = ["index", "function", "lineNo", "RSS", "VMS", "line", "filename"]
@@ -158,16 +159,22 @@ def test_large_csv_is_decimated(tmp_path, capsys):
     assert png_size(tmp_path / "big.png") == (800, 450)
 
 
+def scan_rss(values):
+    rows = ([str(i), str(v)] for i, v in enumerate(values))
+    return csv_reader.scan(["index", "RSS"], rows, needed=("index", "RSS"))
+
+
 def test_decimation_keeps_the_ends_and_the_extremes():
-    values = np.random.default_rng(1).integers(0, 1000, 1_000_003)
+    # The plot draws what pikos report draws: the one rule of memory_csv.
+    values = np.random.default_rng(1).integers(0, 1000, 1_000_003).tolist()
     values[777_777] = 5000
     values[3] = -5
-    shown = plot._decimate(np, [values])
-    assert len(shown) <= plot.MAX_POINTS
+    shown = scan_rss(values).rss.x
+    assert len(shown) <= 2 * csv_reader.MAX_BUCKETS + 2
     assert shown[0] == 0 and shown[-1] == len(values) - 1
     assert np.all(np.diff(shown) > 0)
-    assert {3, 777_777} <= set(shown.tolist())
-    assert plot._decimate(np, [values[:1000]]) == slice(None)
+    assert {3, 777_777} <= set(shown)
+    assert scan_rss(values[:1000]).rss.x == list(range(1000))
 
 
 def test_umbrella_command(memory_csv, tmp_path):

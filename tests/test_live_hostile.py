@@ -10,7 +10,6 @@ import random
 import time
 
 import pytest
-from pikos.cli.live import LiveModel, Receiver, drain, render
 from pikos.live import (
     MAX_RECORD_BYTES,
     MAX_SESSIONS,
@@ -19,6 +18,9 @@ from pikos.live import (
     Message,
     decode,
 )
+from pikos.viewer.model import LiveModel
+from pikos.viewer.receiver import Receiver, drain
+from pikos.viewer.render import render
 
 zmq = pytest.importorskip("zmq")
 

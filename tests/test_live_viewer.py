@@ -18,18 +18,10 @@ from pathlib import Path
 import pytest
 from pikos import _native
 from pikos.cli._common import UsageError
-from pikos.cli.live import (
-    ASCII_BLOCKS,
-    MIB,
-    LiveModel,
-    Receiver,
-    apply_key,
-    bar_chart,
-    check_address,
-    drain,
-    render,
-)
 from pikos.live import WIRE_VERSION, Message
+from pikos.viewer.model import LiveModel, apply_key
+from pikos.viewer.receiver import Receiver, check_address, drain
+from pikos.viewer.render import ASCII_BLOCKS, MIB, bar_chart, render
 
 BIN = Path(sys.executable).parent
 PIKOS = str(BIN / "pikos")

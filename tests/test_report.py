@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pikos.cli.report as report
 import pytest
+from pikos.reports import html, memory_csv
 
 MB = 2**20
 LINE_HEADER = ["index", "function", "lineNo", "RSS", "VMS", "line", "filename"]
@@ -136,7 +137,7 @@ def line_csv(tmp_path):
 
 def read(path):
     with open(path, newline="", encoding="utf-8") as stream:
-        return report.read_memory(str(path), stream)
+        return memory_csv.read_memory(str(path), stream)
 
 
 def totals(memory):
@@ -164,7 +165,7 @@ def test_line_records_growth_is_charged_to_the_earlier_record(line_csv):
         ("main", "a.py", "13"): (1, 1 * MB, 1 * MB),
     }
     assert memory.locations[1].line == "    buf.append(b'1' * n)"
-    top = report.top_locations(memory, 20)
+    top = html.top_locations(memory, 20)
     assert [(loc.function, loc.lineNo) for loc in top] == [
         ("grow", "20"),
         ("main", "13"),
@@ -228,7 +229,7 @@ def test_rss_alone_is_drawn_by_default(line_csv, tmp_path, capsys):
     tag, attrs = page.ids["show-vms"]
     assert (tag, attrs["type"]) == ("input", "checkbox")
     assert "checked" not in attrs
-    assert 'if (vmsBox && vmsBox.checked) { list.unshift(["vms"' in report.SCRIPT
+    assert 'if (vmsBox && vmsBox.checked) { list.unshift(["vms"' in html.SCRIPT
 
 
 def test_function_records_with_time_and_thread_columns(tmp_path):
@@ -249,7 +250,7 @@ def test_function_records_with_time_and_thread_columns(tmp_path):
         ("f", "b.py", "4"): (2, 0, 0),
     }
     assert memory.rss.x == [0, 1, 2, 3, 4]
-    page = Page(report.render(memory, "t", "functions.csv"))
+    page = Page(html.render(memory, "t", "functions.csv"))
     assert table(page.rows) == [
         ("append", "b.py", 1, 3 * MB, 3 * MB),  # no lineNo: the file alone
         ("f", "b.py:1", 2, 2 * MB, -2 * MB),
@@ -342,16 +343,16 @@ def test_html_escaping(tmp_path, capsys):
 
 def test_script_json_cannot_end_the_script():
     value = {"s": "</script><!--<b>&\u2028é", "n": [1, -2]}
-    text = report.script_json(value)
+    text = html.script_json(value)
     assert not set(text) & set("<>&") and text.isascii()
     assert json.loads(text) == value
 
 
-def scan_values(rss, vms, limit=report.MAX_BUCKETS):
+def scan_values(rss, vms, limit=memory_csv.MAX_BUCKETS):
     rows = (
         [str(i), str(r), str(v)] for i, (r, v) in enumerate(zip(rss, vms, strict=True))
     )
-    return report.scan(["index", "RSS", "VMS"], rows, limit=limit)
+    return memory_csv.scan(["index", "RSS", "VMS"], rows, limit=limit)
 
 
 def test_decimation_keeps_the_true_extremes_of_a_million_records():
@@ -363,10 +364,10 @@ def test_decimation_keeps_the_true_extremes_of_a_million_records():
     vms[123_457], vms[999_999] = 500 * MB, 2 * MB
     memory = scan_values(rss, vms)
     assert memory.records == count
-    assert memory.buckets <= report.MAX_BUCKETS
+    assert memory.buckets <= memory_csv.MAX_BUCKETS
     assert memory.buckets * memory.bucket >= count
     for series, values in ((memory.rss, rss), (memory.vms, vms)):
-        assert len(series.x) <= 2 * report.MAX_BUCKETS + 2
+        assert len(series.x) <= 2 * memory_csv.MAX_BUCKETS + 2
         assert series.x[0] == 0 and series.x[-1] == count - 1
         assert all(a < b for a, b in zip(series.x, series.x[1:], strict=False))
         assert series.y == [values[x] for x in series.x]
@@ -600,7 +601,7 @@ def real_run(tmp_path_factory):
     return data, page
 
 
-def reference_table(path, top=report.DEFAULT_TOP):
+def reference_table(path, top=html.DEFAULT_TOP):
     """The growth table of the CSV at ``path``, computed plainly with every
     row in memory: (function, file:line, hits, growth, net) in bytes."""
     with open(path, newline="", encoding="utf-8") as stream:
@@ -701,14 +702,14 @@ def test_chromium_draws_the_chart(real_run, tmp_path):
     assert width > 800 and height > 300 and top + height <= 900
     chart = image[top : top + height, left : left + width]
     # Each line is 2 pixels thick across the plot: well over 1000 pixels.
-    assert colour_pixels(chart, report.RSS_COLOUR) > 1000
-    assert colour_pixels(chart, report.VMS_COLOUR) == 0  # VMS is off by default
+    assert colour_pixels(chart, html.RSS_COLOUR) > 1000
+    assert colour_pixels(chart, html.VMS_COLOUR) == 0  # VMS is off by default
     # And the rest of the page does not use those colours (the legend's
     # swatches aside): what was counted is the chart.
     outside = image.copy()
     outside[top : top + height, left : left + width] = 1.0
-    assert colour_pixels(outside, report.RSS_COLOUR) < 100
-    assert colour_pixels(outside, report.VMS_COLOUR) < 300  # and its checkbox
+    assert colour_pixels(outside, html.RSS_COLOUR) < 100
+    assert colour_pixels(outside, html.VMS_COLOUR) < 300  # and its checkbox
     keep = os.environ.get("PIKOS_REPORT_SCREENSHOT")
     if keep:
         shutil.copyfile(shot, keep)
@@ -743,5 +744,5 @@ def test_chromium_vms_box_and_readout(real_run, tmp_path):
     attrs = Page(dom).ids["chart"][1]
     left, top, width, height = (int(v) for v in attrs["data-box"].split(","))
     chart = image[top : top + height, left : left + width]
-    assert colour_pixels(chart, report.RSS_COLOUR) > 1000
-    assert colour_pixels(chart, report.VMS_COLOUR) > 1000
+    assert colour_pixels(chart, html.RSS_COLOUR) > 1000
+    assert colour_pixels(chart, html.VMS_COLOUR) > 1000

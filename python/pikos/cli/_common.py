@@ -1,26 +1,18 @@
-"""What pikos' commands share: one-line errors and an argument parser that
-raises them instead of printing its usage and exiting."""
+"""What pikos' commands share: an argument parser that raises one-line
+errors instead of printing its usage and exiting, and the running of a
+command that turns them into a line on stderr and an exit status; the
+checks of the files they write."""
 
 import argparse
 import os
 import sys
 
-
-class CommandError(Exception):
-    """A problem a command reports as one line on stderr, then exits with
-    ``status`` (2: the command line is wrong, as argparse does; 1: the input
-    or the run failed)."""
-
-    def __init__(self, message, status=1):
-        super().__init__(message)
-        self.status = status
-
-
-class UsageError(CommandError):
-    """The command line names something that cannot be used."""
-
-    def __init__(self, message):
-        super().__init__(message, status=2)
+# The errors and counts live below cli/ (pikos.messages), where the runner,
+# the viewer and the reports reach them without importing a command; the
+# commands keep importing them from here.
+from pikos.messages import CommandError as CommandError
+from pikos.messages import UsageError as UsageError
+from pikos.messages import counted as counted
 
 
 class ParserExit(Exception):
@@ -116,14 +108,6 @@ def say(text, stream=None):
         stream.flush()
         stream.buffer.write(data)
         stream.flush()
-
-
-def counted(number, noun, grouped=False):
-    """``1 thread``, ``2 threads``, ``0 threads``: English plurals of the
-    nouns the commands count (each takes an ``s``); ``grouped`` writes the
-    number with thousands separators (``1,234 calls``)."""
-    shown = f"{number:,}" if grouped else f"{number}"
-    return f"{shown} {noun}{'' if number == 1 else 's'}"
 
 
 def output_beside(path, output, extension):

@@ -13,19 +13,18 @@ record index, 8 x 4.5 inches at 100 dpi (an 800 x 450 PNG); ``--vms`` adds
 VMS as a second line.  ``OUTPUT`` defaults to the CSV's path with the suffix
 ``.png``; its extension (``.png``, ``.svg`` or ``.pdf``) chooses the format.
 
-The CSV is streamed: only the needed columns are kept, as numpy arrays.
-Beyond 100,000 records the line is drawn from each bucket's lowest and
-highest values, so that peaks stay visible; the summary printed on success
-(record count, RSS range) is computed from every record.
+The CSV is streamed by :mod:`pikos.reports.memory_csv`, ``pikos report``'s
+reader, with its decimation: beyond
+:data:`~pikos.reports.memory_csv.MAX_BUCKETS` records each line is drawn from
+the first and last records and each bucket's lowest and highest values, so
+that peaks stay visible; the summary printed on success (record count, RSS
+range) is that of every record.
 
 matplotlib and numpy are needed (``pip install 'pikos[plot]'``); they are
 imported only when the command runs.
 """
 
-import csv
 import os
-from array import array
-from operator import itemgetter
 
 from pikos.cli._common import (
     CommandError,
@@ -38,12 +37,10 @@ from pikos.cli._common import (
     say,
 )
 from pikos.recorders.trace_recorders import as_text
+from pikos.reports.memory_csv import open_csv, read_memory
 
 #: Output formats, by extension.
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
-
-#: Beyond this many records the drawn line is decimated (min/max per bucket).
-MAX_POINTS = 100_000
 
 #: Figure size in inches and resolution: an 800 x 450 PNG, a 576 x 324 pt SVG.
 FIGSIZE = (8, 4.5)
@@ -103,96 +100,15 @@ def _import_plotting():
     return numpy, matplotlib, Figure
 
 
-def _read_columns(numpy, path, stream, names):
-    """The integer columns ``names`` (two or more) of the CSV ``stream``, as
-    numpy int64 arrays, reading one row at a time."""
-    reader = csv.reader(stream)
-    try:
-        header = next(reader, None)
-        if not header:
-            raise CommandError(f"{path}: empty file, no header")
-        missing = [name for name in names if name not in header]
-        if missing:
-            columns = " and ".join(missing) + (" columns" if missing[1:] else " column")
-            raise CommandError(
-                f"{path}: no {columns}: not a memory monitor's CSV "
-                f"(header: {','.join(header)})"
-            )
-        positions = [header.index(name) for name in names]
-        fields = itemgetter(*positions)
-        columns = [array("q") for _ in names]
-        appends = [column.append for column in columns]
-        for row in reader:
-            if not row:  # a blank line
-                continue
-            try:
-                for append, value in zip(appends, fields(row), strict=True):
-                    append(int(value))
-            except (IndexError, ValueError, OverflowError):
-                raise _bad_row(path, reader.line_num, row, names, positions) from None
-    except csv.Error as error:
-        raise CommandError(f"{path}, line {reader.line_num}: {error}") from None
-    except UnicodeDecodeError:
-        line = reader.line_num + 1
-        raise CommandError(f"{path}, line {line}: not UTF-8 text") from None
-    return [numpy.frombuffer(column, dtype=numpy.int64) for column in columns]
-
-
-def _bad_row(path, line, row, names, positions):
-    """The error for a row whose ``names`` fields are not all 64-bit
-    integers."""
-    where = f"{path}, line {line}"
-    for name, position in zip(names, positions, strict=True):
-        if position >= len(row):
-            return CommandError(f"{where}: no {name} value")
-        value = row[position]
-        try:
-            array("q", [int(value)])
-        except ValueError:
-            return CommandError(f"{where}: {name} is not an integer: {value!r}")
-        except OverflowError:
-            return CommandError(f"{where}: {name} is out of range: {value!r}")
-    raise AssertionError("unreachable: the row's fields are integers")
-
-
-def _extremes(numpy, values, buckets):
-    """The positions of the lowest and highest of ``values`` in each of
-    ``buckets`` consecutive slices of about equal length."""
-    size = -(-len(values) // buckets)
-    padded = numpy.pad(values, (0, size * buckets - len(values)), mode="edge")
-    rows = padded.reshape(buckets, size)
-    starts = numpy.arange(buckets) * size
-    positions = numpy.concatenate(
-        [starts + rows.argmin(axis=1), starts + rows.argmax(axis=1)]
-    )
-    return numpy.minimum(positions, len(values) - 1)
-
-
-def _decimate(numpy, series, limit=MAX_POINTS):
-    """The positions of the points to draw: all of them up to ``limit``;
-    beyond, the first, the last and each bucket's extremes of every series,
-    in order, about ``limit`` in all."""
-    count = len(series[0])
-    if count <= limit:
-        return slice(None)
-    buckets = max(1, (limit - 2) // (2 * len(series)))
-    keep = [numpy.array([0, count - 1])]
-    keep += [_extremes(numpy, values, buckets) for values in series]
-    return numpy.unique(numpy.concatenate(keep))
-
-
-def _draw(Figure, numpy, index, lines, title):
-    """A figure with one step line of MiB against ``index`` per
-    ``(label, values)`` of ``lines``."""
+def _draw(Figure, numpy, lines, title):
+    """A figure with one step line of MiB against the record index per
+    ``(label, series)`` of ``lines``."""
     figure = Figure(figsize=FIGSIZE, dpi=DPI)
     axes = figure.add_subplot()
-    shown = _decimate(numpy, [values for _, values in lines])
-    x = index[shown]
-    marker = "o" if len(x) == 1 else None
-    for label, values in lines:
-        axes.plot(
-            x, values[shown] / MiB, drawstyle="steps-post", marker=marker, label=label
-        )
+    for label, series in lines:
+        marker = "o" if len(series.x) == 1 else None
+        y = numpy.asarray(series.y, dtype=numpy.float64) / MiB
+        axes.plot(series.x, y, drawstyle="steps-post", marker=marker, label=label)
     axes.set_xlabel("record index")
     axes.set_ylabel(" and ".join(label for label, _ in lines) + " (MiB)")
     axes.set_title(title)
@@ -211,18 +127,9 @@ def _plot(argv, prog):
     numpy, matplotlib, Figure = _import_plotting()
 
     names = ["RSS", "VMS"] if args.vms else ["RSS"]
-    try:
-        stream = open(path, newline="", encoding="utf-8")
-    except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
-    with stream:
+    with open_csv(path) as stream:
         check_writable(output)
-        try:
-            index, *series = _read_columns(numpy, path, stream, ["index", *names])
-        except OSError as error:
-            raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
-    if not len(index):
-        raise CommandError(f"{path}: no records to plot")
+        memory = read_memory(path, stream, needed=("index", *names), verb="plot")
 
     # A name that is not UTF-8 is drawn as records write it (the byte
     # backslash-escaped): fonts have no glyph for a lone surrogate.
@@ -231,9 +138,10 @@ def _plot(argv, prog):
     )
     rc = {"svg.fonttype": "none", "savefig.bbox": "standard"}
     with matplotlib.rc_context(rc):
-        figure = _draw(
-            Figure, numpy, index, list(zip(names, series, strict=True)), title
-        )
+        lines = [("RSS", memory.rss)]
+        if args.vms:
+            lines.append(("VMS", memory.vms))
+        figure = _draw(Figure, numpy, lines, title)
         try:
             figure.savefig(output, format=fmt, dpi=DPI)
         except OSError as error:
@@ -241,10 +149,12 @@ def _plot(argv, prog):
                 f"cannot write {output}: {error.strerror or error}"
             ) from None
 
-    rss = series[0]
+    # The drawn points hold every bucket's extremes: their range is every
+    # record's.
+    rss = memory.rss.y
     say(
-        f"wrote {output} ({counted(len(index), 'record')}, "
-        f"RSS {rss.min() / MiB:.1f}..{rss.max() / MiB:.1f} MiB)"
+        f"wrote {output} ({counted(memory.records, 'record')}, "
+        f"RSS {min(rss) / MiB:.1f}..{max(rss) / MiB:.1f} MiB)"
     )
     return 0
 
