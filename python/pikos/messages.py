@@ -1,6 +1,9 @@
 """What pikos' commands say to their user, wherever the work runs (cli/,
-runner/, viewer/, reports/): the one-line errors that end a command, and
-counts in words."""
+runner/, viewer/, reports/): the one-line errors that end a command, the
+check that an output can be written before long work, and counts in
+words."""
+
+import os
 
 
 class CommandError(Exception):
@@ -26,3 +29,32 @@ def counted(number, noun, grouped=False):
     number with thousands separators (``1,234 calls``)."""
     shown = f"{number:,}" if grouped else f"{number}"
     return f"{shown} {noun}{'' if number == 1 else 's'}"
+
+
+def check_writable(path, create=False):
+    """Raise UsageError, naming ``path`` and the reason, unless a file can
+    be written there; with ``create`` the (empty) file is created, which
+    proves it.  Called before long work, so nothing is lost to a typo.
+
+    A FIFO or a device (or a link to one) is never opened here: opening
+    and closing a FIFO would hand its reader an end of file.  Its
+    permission is checked instead, and the write itself reports the rest."""
+    if os.path.isdir(path):
+        raise UsageError(f"cannot write {path}: it is a directory")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise UsageError(f"cannot write {path}: no such directory {directory}")
+    special = os.path.exists(path) and not os.path.isfile(path)
+    if special:
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"cannot write {path}: permission denied")
+        return
+    if not create:
+        if not os.access(directory, os.W_OK):
+            raise UsageError(f"cannot write {path}: permission denied")
+        return
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None

@@ -7,11 +7,12 @@ import argparse
 import os
 import sys
 
-# The errors and counts live below cli/ (pikos.messages), where the runner,
-# the viewer and the reports reach them without importing a command; the
-# commands keep importing them from here.
+# The errors, counts and the output check live below cli/ (pikos.messages),
+# where the runner, the viewer and the reports reach them without importing
+# a command; the commands keep importing them from here.
 from pikos.messages import CommandError as CommandError
 from pikos.messages import UsageError as UsageError
+from pikos.messages import check_writable as check_writable
 from pikos.messages import counted as counted
 
 
@@ -59,35 +60,6 @@ def run_command(prog, body, argv):
         return done.status
     except CommandError as error:
         return report(prog, error)
-
-
-def check_writable(path, create=False):
-    """Raise UsageError, naming ``path`` and the reason, unless a file can
-    be written there; with ``create`` the (empty) file is created, which
-    proves it.  Called before long work, so nothing is lost to a typo.
-
-    A FIFO or a device (or a link to one) is never opened here: opening
-    and closing a FIFO would hand its reader an end of file.  Its
-    permission is checked instead, and the write itself reports the rest."""
-    if os.path.isdir(path):
-        raise UsageError(f"cannot write {path}: it is a directory")
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise UsageError(f"cannot write {path}: no such directory {directory}")
-    special = os.path.exists(path) and not os.path.isfile(path)
-    if special:
-        if not os.access(path, os.W_OK):
-            raise UsageError(f"cannot write {path}: permission denied")
-        return
-    if not create:
-        if not os.access(directory, os.W_OK):
-            raise UsageError(f"cannot write {path}: permission denied")
-        return
-    try:
-        with open(path, "ab"):
-            pass
-    except OSError as error:
-        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def say(text, stream=None):

@@ -26,22 +26,7 @@ from pikos.cli._common import (
     run_command,
     say,
 )
-from pikos.recorders.trace_recorders import as_text
-
-#: format -> the ending of its default output name
-ENDINGS = {
-    "speedscope": ".speedscope.json",
-    "chrome": ".trace.json",
-    "collapsed": ".collapsed.txt",
-}
-
-#: output name endings that choose a format when --format is absent
-IMPLIED = {
-    ".speedscope.json": "speedscope",
-    ".trace.json": "chrome",
-    ".collapsed.txt": "collapsed",
-    ".folded": "collapsed",
-}
+from pikos.recorders.trace_recorders import ENDINGS, as_text, implied_format
 
 EPILOG = """\
 formats:
@@ -73,16 +58,6 @@ def _parser(prog):
         "the input's file name.",
     )
     return parser
-
-
-def implied_format(name):
-    """The format an output name's ending implies (see ``IMPLIED``), or
-    None."""
-    name = (name or "").lower()
-    for ending, implied in IMPLIED.items():
-        if name.endswith(ending):
-            return implied
-    return None
 
 
 def format_of(chosen, output):

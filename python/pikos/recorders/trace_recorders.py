@@ -191,3 +191,29 @@ class CollapsedStackRecorder(_TraceRecorder):
         self, filename="monitor_records.collapsed.txt", filter_=None, *, name=None
     ):
         super().__init__(filename, filter_, name=name)
+
+
+#: format -> the ending of its default output name
+ENDINGS = {
+    "speedscope": ".speedscope.json",
+    "chrome": ".trace.json",
+    "collapsed": ".collapsed.txt",
+}
+
+#: output name endings that choose a format when --format is absent
+IMPLIED = {
+    ".speedscope.json": "speedscope",
+    ".trace.json": "chrome",
+    ".collapsed.txt": "collapsed",
+    ".folded": "collapsed",
+}
+
+
+def implied_format(name):
+    """The format an output name's ending implies (see ``IMPLIED``), or
+    None."""
+    name = (name or "").lower()
+    for ending, implied in IMPLIED.items():
+        if name.endswith(ending):
+            return implied
+    return None

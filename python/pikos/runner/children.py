@@ -47,7 +47,7 @@ _PLAN = None
 def child_output(path, pid):
     """``path`` with ``.PID`` before its ending: a timeline's two-part
     ending (``.speedscope.json``) or the last extension."""
-    from pikos.cli.export import IMPLIED
+    from pikos.recorders.trace_recorders import IMPLIED
 
     directory, name = os.path.split(path)
     lowered = name.lower()

@@ -10,8 +10,8 @@ import types
 from dataclasses import dataclass
 
 from pikos import _native
-from pikos.cli._common import CommandError
 from pikos.errors import RecorderError
+from pikos.messages import CommandError
 from pikos.runner import children
 from pikos.runner.target import Target
 

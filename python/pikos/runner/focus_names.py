@@ -8,7 +8,7 @@ import inspect
 import os
 import types
 
-from pikos.cli._common import UsageError
+from pikos.messages import UsageError
 from pikos.monitors import focus
 
 _CO_NEWLOCALS = inspect.CO_NEWLOCALS

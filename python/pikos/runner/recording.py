@@ -5,8 +5,7 @@ children ``--subprocesses`` records (``pikos.runner.children``)."""
 
 import sys
 
-from pikos.cli import export
-from pikos.cli._common import UsageError, check_writable
+from pikos.messages import UsageError, check_writable
 from pikos.monitors.api import (
     FocusedFunctionMemoryMonitor,
     FocusedFunctionMonitor,
@@ -23,9 +22,11 @@ from pikos.recorders.csv_recorder import CSVRecorder
 from pikos.recorders.text_file_recorder import TextFileRecorder
 from pikos.recorders.text_stream_recorder import TextStreamRecorder
 from pikos.recorders.trace_recorders import (
+    ENDINGS,
     ChromeTraceRecorder,
     CollapsedStackRecorder,
     SpeedscopeRecorder,
+    implied_format,
 )
 
 #: monitor name -> (monitor, focused monitor)
@@ -46,7 +47,7 @@ RECORDINGS = {
     "text": "monitor_records.log",
     "csv": "monitor_records.csv",
     # the timelines: monitor_records.speedscope.json, .trace.json, ...
-    **{fmt: f"monitor_records{ending}" for fmt, ending in export.ENDINGS.items()},
+    **{fmt: f"monitor_records{ending}" for fmt, ending in ENDINGS.items()},
 }
 
 #: recordings of timed function events, written as a whole at the end
@@ -99,7 +100,7 @@ def recording_of(recording, output):
         return "screen"
     if output.lower().endswith(".csv"):
         return "csv"
-    return export.implied_format(output) or "text"
+    return implied_format(output) or "text"
 
 
 def stats_report(monitor, output):

@@ -9,7 +9,7 @@ import sys
 import types
 from dataclasses import dataclass, field
 
-from pikos.cli._common import UsageError
+from pikos.messages import UsageError
 
 
 class ScriptError(Exception):
