@@ -121,6 +121,30 @@ pub enum RecordKind {
 pub const MAX_FIELDS: usize = 9;
 
 impl RecordKind {
+    /// Every record kind, in declaration order (what `pikos._native`
+    /// exports as `RECORD_KINDS`, the one table Python builds its record
+    /// classes and kind names from).
+    pub const ALL: [RecordKind; 6] = [
+        RecordKind::Function,
+        RecordKind::Line,
+        RecordKind::FunctionMemory,
+        RecordKind::LineMemory,
+        RecordKind::TimedFunction,
+        RecordKind::TimedFunctionMemory,
+    ];
+
+    /// The kind's name, as Python names it (the inverse of [`Self::from_name`]).
+    pub fn name(self) -> &'static str {
+        match self {
+            RecordKind::Function => "function",
+            RecordKind::Line => "line",
+            RecordKind::FunctionMemory => "function_memory",
+            RecordKind::LineMemory => "line_memory",
+            RecordKind::TimedFunction => "timed_function",
+            RecordKind::TimedFunctionMemory => "timed_function_memory",
+        }
+    }
+
     pub fn fields(self) -> &'static [Field] {
         use Field::*;
         match self {
@@ -174,15 +198,7 @@ impl RecordKind {
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "function" => Some(RecordKind::Function),
-            "line" => Some(RecordKind::Line),
-            "function_memory" => Some(RecordKind::FunctionMemory),
-            "line_memory" => Some(RecordKind::LineMemory),
-            "timed_function" => Some(RecordKind::TimedFunction),
-            "timed_function_memory" => Some(RecordKind::TimedFunctionMemory),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|kind| kind.name() == name)
     }
 }
 

@@ -3,7 +3,7 @@
 use pikos_core::encode::{CsvDialect, CsvEncoder, CsvQuoting, Encoder, Template, TextEncoder};
 use pikos_core::event::OwnedValue;
 use pikos_core::{Filter, FilterSet};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyString, PyTuple};
 use std::time::Duration;
@@ -93,6 +93,42 @@ pub fn filters(specs: &Bound<'_, PyAny>) -> PyResult<Option<FilterSet>> {
         });
     }
     Ok(Some(FilterSet::new(out)))
+}
+
+/// `memory_interval` (microseconds): None, or a real number (not a bool) of
+/// at least 0, as a float; an int too large for a float is infinite (longer
+/// than any run).  The one owner of this rule.
+pub fn memory_interval(value: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
+    if value.is_none() {
+        return Ok(None);
+    }
+    let py = value.py();
+    let real = py.import("numbers")?.getattr("Real")?;
+    if value.is_instance_of::<PyBool>() || !value.is_instance(&real)? {
+        return Err(PyTypeError::new_err(format!(
+            "memory_interval must be a number of microseconds or None, not {}",
+            value.repr()?
+        )));
+    }
+    let us = match value.extract::<f64>() {
+        Ok(us) => us,
+        Err(error) if error.is_instance_of::<PyOverflowError>(py) => {
+            if value.gt(0)? {
+                f64::INFINITY
+            } else {
+                f64::NEG_INFINITY
+            }
+        }
+        Err(error) => return Err(error),
+    };
+    if us.is_nan() || us < 0.0 {
+        return Err(PyValueError::new_err(format!(
+            "memory_interval must be >= 0 microseconds (0 or None: a fresh \
+             reading per event), not {}",
+            PyFloat::new(py, us).repr()?
+        )));
+    }
+    Ok(Some(us))
 }
 
 fn one_char(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Option<char>> {

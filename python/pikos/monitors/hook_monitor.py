@@ -13,8 +13,6 @@ first event.
 """
 
 import _thread
-import math
-import numbers
 import os
 import sys
 import threading
@@ -23,8 +21,9 @@ import weakref
 
 from pikos import _OWN_PREFIX, _native
 from pikos.errors import HookTakenWarning
+from pikos.kinds import KINDS, TIMED_KINDS, is_timed
 from pikos.monitors.monitor import Monitor
-from pikos.monitors.records import RECORD_CLASSES, TIMED_KINDS
+from pikos.monitors.records import RECORD_CLASSES
 
 _PROTOCOL = ("prepare", "record", "finalize")
 
@@ -198,24 +197,9 @@ def note_all_threads(names):
             names[ident] = name
 
 
-def check_memory_interval(value):
-    """``memory_interval`` in microseconds: None, or a number >= 0."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"memory_interval must be a number of microseconds or None, not {value!r}"
-        )
-    try:
-        value = float(value)
-    except OverflowError:  # an int too large for a float: longer than any run
-        value = math.inf if value > 0 else -math.inf
-    if math.isnan(value) or value < 0:
-        raise ValueError(
-            f"memory_interval must be >= 0 microseconds (0 or None: a fresh "
-            f"reading per event), not {value!r}"
-        )
-    return value
+#: ``memory_interval`` in microseconds checked: None, or a number >= 0, as
+#: a float (the core owns the rule; ``Hook`` checks it with the same code).
+check_memory_interval = _native.check_memory_interval
 
 
 class HookMonitor(Monitor):
@@ -225,9 +209,7 @@ class HookMonitor(Monitor):
 
     def __init__(self, recorder, record_type=None, *, all_threads=False):
         check_recorder(recorder)
-        if getattr(recorder, "_pikos_needs_timed", False) and self._kind not in (
-            TIMED_KINDS.values()
-        ):
+        if getattr(recorder, "_pikos_needs_timed", False) and not is_timed(self._kind):
             raise ValueError(
                 f"{type(recorder).__name__} writes timed function records: use it "
                 f"with a function monitor (FunctionMonitor, FunctionMemoryMonitor "
@@ -245,7 +227,7 @@ class HookMonitor(Monitor):
         # them (threads that ended before the end of the session included).
         self._thread_names = {}
         self._start_thread = self._hook_new_thread
-        trace = self._kind in ("line", "line_memory")
+        trace = not KINDS[self._kind].function
         self._threading_slot = _TRACE_SLOT if trace else _PROFILE_SLOT
 
     def _new_hook(self):
@@ -271,7 +253,7 @@ class HookMonitor(Monitor):
     @property
     def timed(self):
         """Whether records carry their time and thread."""
-        return self._kind in TIMED_KINDS.values()
+        return is_timed(self._kind)
 
     def _hook_new_thread(self):
         # Called by the threading slot's bootstrap in a thread started while

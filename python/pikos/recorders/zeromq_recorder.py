@@ -15,6 +15,7 @@ import time
 import uuid
 
 from pikos import _native
+from pikos.kinds import KINDS
 from pikos.live import DEFAULT_ADDRESS, check_address
 from pikos.recorders.sink_recorder import SinkRecorder
 
@@ -36,13 +37,6 @@ STATS_FIELDS = (
     "own_time",
     "cumulative_time",
 )
-
-_MONITOR_NAMES = {
-    "function": "functions",
-    "line": "lines",
-    "function_memory": "function_memory",
-    "line_memory": "line_memory",
-}
 
 
 def _check_port(port):
@@ -155,7 +149,8 @@ class ZeroMQRecorder(SinkRecorder):
         return self._session
 
     def _open(self, record_type, kind, fields):
-        monitor = _MONITOR_NAMES.get(kind, "custom")
+        known = KINDS.get(kind)
+        monitor = known.monitor if known and known.monitor else "custom"
         self._publish(kind, self._native_filters or [], monitor, record_type, fields)
         return True
 

@@ -7,6 +7,7 @@ import sys
 
 from pikos.cli import export
 from pikos.cli._common import UsageError, check_writable
+from pikos.kinds import KINDS, TIMED_KINDS
 from pikos.monitors.api import (
     FocusedFunctionMemoryMonitor,
     FocusedFunctionMonitor,
@@ -28,12 +29,17 @@ from pikos.recorders.trace_recorders import (
     SpeedscopeRecorder,
 )
 
-#: monitor name -> (monitor, focused monitor)
+#: monitor name (the kind's, pikos.kinds) -> (monitor, focused monitor)
 MONITORS = {
-    "functions": (FunctionMonitor, FocusedFunctionMonitor),
-    "lines": (LineMonitor, FocusedLineMonitor),
-    "function_memory": (FunctionMemoryMonitor, FocusedFunctionMemoryMonitor),
-    "line_memory": (LineMemoryMonitor, FocusedLineMemoryMonitor),
+    **{
+        KINDS[monitor._kind].monitor: (monitor, focused)
+        for monitor, focused in (
+            (FunctionMonitor, FocusedFunctionMonitor),
+            (LineMonitor, FocusedLineMonitor),
+            (FunctionMemoryMonitor, FocusedFunctionMemoryMonitor),
+            (LineMemoryMonitor, FocusedLineMemoryMonitor),
+        )
+    },
     "stats": (StatsMonitor, None),
 }
 
@@ -57,7 +63,7 @@ TRACE_RECORDINGS = {
 }
 
 #: monitors whose records can be timed
-TIMED_MONITORS = ("functions", "function_memory")
+TIMED_MONITORS = tuple(KINDS[kind].monitor for kind in TIMED_KINDS)
 
 
 def make_recorder(recording, output, buffered):
