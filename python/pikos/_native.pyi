@@ -4,6 +4,8 @@ from os import PathLike
 from types import CodeType
 from typing import Any, final
 
+from pikos._specs import CsvEncoding, PublisherSpec, TextEncoding
+
 # Checked against the built module by `make lint` (mypy's stubtest).
 
 __all__ = [
@@ -120,7 +122,7 @@ class Sink:
     def prepare(
         self,
         kind: str | None,
-        encoder: tuple[Any, ...] | None,
+        encoder: CsvEncoding | TextEncoding | None,
         filters: list[tuple[str, int, tuple[Any, ...]]],
         header: list[str] | None,
         path: str | bytes | None = None,
@@ -138,13 +140,7 @@ class Sink:
         self,
         kind: str | None,
         filters: list[tuple[str, int, tuple[Any, ...]]],
-        address: str,
-        connect: bool,
-        hwm: int,
-        linger: float,
-        wait: float | None,
-        session: str,
-        header: str,
+        publisher: PublisherSpec,
     ) -> str: ...
 
 _Key = tuple[str, int, str]

@@ -15,6 +15,7 @@ import time
 import uuid
 
 from pikos import _native
+from pikos._specs import PublisherSpec
 from pikos.kinds import KINDS
 from pikos.live import DEFAULT_ADDRESS, check_address
 from pikos.recorders.sink_recorder import SinkRecorder
@@ -167,17 +168,16 @@ class ZeroMQRecorder(SinkRecorder):
             "python": sys.version.split()[0],
             "started": time.time(),
         }
-        self._endpoint = self._sink.prepare_publisher(
-            kind,
-            filters,
-            self._address,
-            self._connect,
-            self._hwm,
-            self._linger,
-            self._wait,
-            self._session,
-            json.dumps(header),
+        publisher = PublisherSpec(
+            address=self._address,
+            connect=self._connect,
+            hwm=self._hwm,
+            linger=self._linger,
+            wait=self._wait,
+            session=self._session,
+            header=json.dumps(header),
         )
+        self._endpoint = self._sink.prepare_publisher(kind, filters, publisher)
 
     def _pikos_prepare_stats(self):
         """Open a session for a statistics monitor's totals; returns the
