@@ -1,7 +1,7 @@
 """One owner per rule across the Python/Rust line: the record layouts, the
 kind names and the timed kinds come from the core (``pikos.kinds`` reads
 ``_native.RECORD_KINDS``), ``memory_interval`` is checked by the core alone,
-and a custom recorder gets prepare/record/finalize only."""
+and the built-in recorders offer the monitors one declared protocol."""
 
 import fractions
 import io
@@ -19,6 +19,7 @@ from pikos.monitors.api import (
 )
 from pikos.monitors.records import RECORD_CLASSES, TIMED_KINDS
 from pikos.recorders.api import CSVRecorder, ListRecorder
+from pikos.recorders.builtin_recorder import BuiltinRecorder
 
 #: The layouts SPEC §3 documents, kept here as literals: the core's table
 #: must not drift from them.
@@ -167,3 +168,48 @@ def test_memory_interval_as_a_float(value, checked):
 def test_a_huge_negative_int_is_minus_infinity():
     with pytest.raises(ValueError, match="not -inf$"):
         _native.check_memory_interval(-(10**400))
+
+
+# --- the built-in recorders' protocol ---------------------------------------------
+
+
+def test_every_built_in_recorder_declares_the_protocol():
+    from pikos.recorders import api
+
+    for name in dir(api):
+        value = getattr(api, name)
+        if isinstance(value, type) and name.endswith("Recorder"):
+            if name != "AbstractRecorder":
+                assert issubclass(value, BuiltinRecorder), name
+
+
+class _LooksBuiltIn:
+    """A custom recorder that happens to have the private names: it gets
+    prepare/record/finalize only."""
+
+    def __init__(self):
+        self.calls = []
+
+    def _pikos_prepare(self, *args):
+        raise AssertionError("a custom recorder is not asked for a sink")
+
+    def _pikos_finalize(self):
+        raise AssertionError("a custom recorder is finalized plainly")
+
+    def prepare(self, record_type):
+        self.calls.append(("prepare", record_type))
+
+    def record(self, data):
+        self.calls.append("record")
+
+    def finalize(self):
+        self.calls.append("finalize")
+
+
+def test_custom_recorders_get_prepare_record_finalize_only():
+    recorder = _LooksBuiltIn()
+    with FunctionMonitor(recorder):
+        _work()
+    assert recorder.calls[0] == ("prepare", RECORD_CLASSES["function"])
+    assert "record" in recorder.calls
+    assert recorder.calls[-1] == "finalize"
