@@ -261,3 +261,33 @@ impl OwnedValue {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_found_by_its_name() {
+        for kind in RecordKind::ALL {
+            assert_eq!(RecordKind::from_name(kind.name()), Some(kind));
+        }
+        assert_eq!(RecordKind::from_name("stats"), None);
+    }
+
+    #[test]
+    fn a_timed_layout_is_its_function_layout_then_time_and_thread() {
+        for kind in RecordKind::ALL {
+            match kind.timed() {
+                Some(timed) if timed != kind => {
+                    let mut fields = kind.fields().to_vec();
+                    fields.extend([Field::Time, Field::Thread]);
+                    assert_eq!(timed.fields(), fields.as_slice());
+                    assert!(kind.is_function() && timed.is_timed());
+                }
+                Some(_) => assert!(kind.is_timed()),
+                None => assert!(!kind.is_function()),
+            }
+            assert!(kind.fields().len() <= MAX_FIELDS);
+        }
+    }
+}
