@@ -4,7 +4,7 @@ from os import PathLike
 from types import CodeType
 from typing import Any, final
 
-from pikos._specs import CsvEncoding, PublisherSpec, TextEncoding
+from pikos._specs import CsvEncoding, FilterSpec, PublisherSpec, TextEncoding
 
 # Checked against the built module by `make lint` (mypy's stubtest).
 
@@ -123,7 +123,7 @@ class Sink:
         self,
         kind: str | None,
         encoder: CsvEncoding | TextEncoding | None,
-        filters: list[tuple[str, int, tuple[Any, ...]]],
+        filters: list[FilterSpec],
         header: list[str] | None,
         path: str | bytes | None = None,
         append: bool = False,
@@ -139,7 +139,7 @@ class Sink:
     def prepare_publisher(
         self,
         kind: str | None,
-        filters: list[tuple[str, int, tuple[Any, ...]]],
+        filters: list[FilterSpec],
         publisher: PublisherSpec,
     ) -> str: ...
 

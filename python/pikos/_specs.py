@@ -35,6 +35,19 @@ class TextEncoding:
 
 
 @dataclass(frozen=True, slots=True)
+class FilterSpec:
+    """A built-in filter in the form the core runs it (``_pikos_spec`` of
+    ``OnValue``, ``NotOnValue`` and ``OnChange``)."""
+
+    #: ``on_value``, ``not_on_value`` or ``on_change``.
+    kind: str
+    #: The position of the filtered field in the record.
+    position: int
+    #: The values compared with (none for ``on_change``).
+    values: tuple[object, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class PublisherSpec:
     """Where and how a ZeroMQ publisher sink publishes one session
     (``Sink.prepare_publisher``)."""

@@ -62,15 +62,27 @@ fn filter_value(value: &Bound<'_, PyAny>) -> Option<OwnedValue> {
     }
 }
 
-/// `[(kind, position, values), ...]` to a filter set; `None` when some value
-/// cannot be compared natively (the caller then filters in Python).
+/// `pikos._specs.FilterSpec`, read by attribute name.
+#[derive(FromPyObject)]
+struct FilterSpec {
+    kind: String,
+    position: usize,
+    values: Py<PyAny>,
+}
+
+/// A list of `pikos._specs.FilterSpec` to a filter set; `None` when some
+/// value cannot be compared natively (the caller then filters in Python).
 pub fn filters(specs: &Bound<'_, PyAny>) -> PyResult<Option<FilterSet>> {
+    let py = specs.py();
     let mut out = Vec::new();
     for spec in specs.try_iter()? {
-        let spec = spec?;
-        let (kind, at, values): (String, usize, Bound<'_, PyAny>) = spec.extract()?;
+        let FilterSpec {
+            kind,
+            position: at,
+            values,
+        } = spec?.extract()?;
         let mut converted = Vec::new();
-        for value in values.try_iter()? {
+        for value in values.bind(py).try_iter()? {
             match filter_value(&value?) {
                 Some(v) => converted.push(v),
                 None => return Ok(None),
