@@ -4,6 +4,8 @@ from os import PathLike
 from types import CodeType
 from typing import Any, final
 
+from pikos._specs import CsvEncoding, FilterSpec, PublisherSpec, TextEncoding
+
 # Checked against the built module by `make lint` (mypy's stubtest).
 
 __all__ = [
@@ -27,6 +29,8 @@ __all__ = [
     "NO_SOURCE",
     "INTEGER_FIELDS",
     "TEXT_FIELDS",
+    "RECORD_KINDS",
+    "check_memory_interval",
 ]
 
 NO_SOURCE: str
@@ -40,7 +44,11 @@ LIVE_TCP_PORT: int
 LIVE_MAX_MESSAGE_BYTES: int
 INTEGER_FIELDS: list[str]
 TEXT_FIELDS: list[str]
+#: one dict per record kind of the core: name, fields, timed, function,
+#: memory (read by pikos.kinds)
+RECORD_KINDS: tuple[dict[str, Any], ...]
 
+def check_memory_interval(value: object) -> float | None: ...
 def set_own_prefix(prefix: str) -> None: ...
 def template_supported(template: str) -> bool: ...
 def report_unraisable(error: BaseException, object: object) -> None: ...
@@ -65,7 +73,7 @@ def monitoring_noop(
 class Hook:
     # kind: function, line, function_memory, line_memory, timed_function,
     # timed_function_memory
-    def __new__(cls, kind: str, memory_interval: float | None = None) -> Hook: ...
+    def __new__(cls, kind: str, memory_interval: object = None) -> Hook: ...
     def set_focus(self, codes: list[CodeType]) -> None: ...
     def install_thread(self) -> None: ...
     def install(
@@ -114,8 +122,8 @@ class Sink:
     def prepare(
         self,
         kind: str | None,
-        encoder: tuple[Any, ...] | None,
-        filters: list[tuple[str, int, tuple[Any, ...]]],
+        encoder: CsvEncoding | TextEncoding | None,
+        filters: list[FilterSpec],
         header: list[str] | None,
         path: str | bytes | None = None,
         append: bool = False,
@@ -131,14 +139,8 @@ class Sink:
     def prepare_publisher(
         self,
         kind: str | None,
-        filters: list[tuple[str, int, tuple[Any, ...]]],
-        address: str,
-        connect: bool,
-        hwm: int,
-        linger: float,
-        wait: float | None,
-        session: str,
-        header: str,
+        filters: list[FilterSpec],
+        publisher: PublisherSpec,
     ) -> str: ...
 
 _Key = tuple[str, int, str]

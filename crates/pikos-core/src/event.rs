@@ -121,6 +121,30 @@ pub enum RecordKind {
 pub const MAX_FIELDS: usize = 9;
 
 impl RecordKind {
+    /// Every record kind, in declaration order (what `pikos._native`
+    /// exports as `RECORD_KINDS`, the one table Python builds its record
+    /// classes and kind names from).
+    pub const ALL: [RecordKind; 6] = [
+        RecordKind::Function,
+        RecordKind::Line,
+        RecordKind::FunctionMemory,
+        RecordKind::LineMemory,
+        RecordKind::TimedFunction,
+        RecordKind::TimedFunctionMemory,
+    ];
+
+    /// The kind's name, as Python names it (the inverse of [`Self::from_name`]).
+    pub fn name(self) -> &'static str {
+        match self {
+            RecordKind::Function => "function",
+            RecordKind::Line => "line",
+            RecordKind::FunctionMemory => "function_memory",
+            RecordKind::LineMemory => "line_memory",
+            RecordKind::TimedFunction => "timed_function",
+            RecordKind::TimedFunctionMemory => "timed_function_memory",
+        }
+    }
+
     pub fn fields(self) -> &'static [Field] {
         use Field::*;
         match self {
@@ -174,15 +198,7 @@ impl RecordKind {
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "function" => Some(RecordKind::Function),
-            "line" => Some(RecordKind::Line),
-            "function_memory" => Some(RecordKind::FunctionMemory),
-            "line_memory" => Some(RecordKind::LineMemory),
-            "timed_function" => Some(RecordKind::TimedFunction),
-            "timed_function_memory" => Some(RecordKind::TimedFunctionMemory),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|kind| kind.name() == name)
     }
 }
 
@@ -242,6 +258,36 @@ impl OwnedValue {
             (OwnedValue::Str(a), Value::Str(b) | Value::Table(b)) => a == b,
             (OwnedValue::None, Value::None) => true,
             _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_found_by_its_name() {
+        for kind in RecordKind::ALL {
+            assert_eq!(RecordKind::from_name(kind.name()), Some(kind));
+        }
+        assert_eq!(RecordKind::from_name("stats"), None);
+    }
+
+    #[test]
+    fn a_timed_layout_is_its_function_layout_then_time_and_thread() {
+        for kind in RecordKind::ALL {
+            match kind.timed() {
+                Some(timed) if timed != kind => {
+                    let mut fields = kind.fields().to_vec();
+                    fields.extend([Field::Time, Field::Thread]);
+                    assert_eq!(timed.fields(), fields.as_slice());
+                    assert!(kind.is_function() && timed.is_timed());
+                }
+                Some(_) => assert!(kind.is_timed()),
+                None => assert!(!kind.is_function()),
+            }
+            assert!(kind.fields().len() <= MAX_FIELDS);
         }
     }
 }

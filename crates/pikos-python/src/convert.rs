@@ -3,9 +3,10 @@
 use pikos_core::encode::{CsvDialect, CsvEncoder, CsvQuoting, Encoder, Template, TextEncoder};
 use pikos_core::event::OwnedValue;
 use pikos_core::{Filter, FilterSet};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyFloat, PyInt, PyString, PyTuple};
+use pyo3::types::{PyBool, PyFloat, PyInt, PyString};
 use std::time::Duration;
 
 use crate::codes::text_of;
@@ -61,15 +62,27 @@ fn filter_value(value: &Bound<'_, PyAny>) -> Option<OwnedValue> {
     }
 }
 
-/// `[(kind, position, values), ...]` to a filter set; `None` when some value
-/// cannot be compared natively (the caller then filters in Python).
+/// `pikos._specs.FilterSpec`, read by attribute name.
+#[derive(FromPyObject)]
+struct FilterSpec {
+    kind: String,
+    position: usize,
+    values: Py<PyAny>,
+}
+
+/// A list of `pikos._specs.FilterSpec` to a filter set; `None` when some
+/// value cannot be compared natively (the caller then filters in Python).
 pub fn filters(specs: &Bound<'_, PyAny>) -> PyResult<Option<FilterSet>> {
+    let py = specs.py();
     let mut out = Vec::new();
     for spec in specs.try_iter()? {
-        let spec = spec?;
-        let (kind, at, values): (String, usize, Bound<'_, PyAny>) = spec.extract()?;
+        let FilterSpec {
+            kind,
+            position: at,
+            values,
+        } = spec?.extract()?;
         let mut converted = Vec::new();
-        for value in values.try_iter()? {
+        for value in values.bind(py).try_iter()? {
             match filter_value(&value?) {
                 Some(v) => converted.push(v),
                 None => return Ok(None),
@@ -95,11 +108,46 @@ pub fn filters(specs: &Bound<'_, PyAny>) -> PyResult<Option<FilterSet>> {
     Ok(Some(FilterSet::new(out)))
 }
 
-fn one_char(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Option<char>> {
+/// `memory_interval` (microseconds): None, or a real number (not a bool) of
+/// at least 0, as a float; an int too large for a float is infinite (longer
+/// than any run).  The one owner of this rule.
+pub fn memory_interval(value: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
     if value.is_none() {
         return Ok(None);
     }
-    let text: String = value.extract()?;
+    let py = value.py();
+    let real = py.import("numbers")?.getattr("Real")?;
+    if value.is_instance_of::<PyBool>() || !value.is_instance(&real)? {
+        return Err(PyTypeError::new_err(format!(
+            "memory_interval must be a number of microseconds or None, not {}",
+            value.repr()?
+        )));
+    }
+    let us = match value.extract::<f64>() {
+        Ok(us) => us,
+        Err(error) if error.is_instance_of::<PyOverflowError>(py) => {
+            if value.gt(0)? {
+                f64::INFINITY
+            } else {
+                f64::NEG_INFINITY
+            }
+        }
+        Err(error) => return Err(error),
+    };
+    if us.is_nan() || us < 0.0 {
+        return Err(PyValueError::new_err(format!(
+            "memory_interval must be >= 0 microseconds (0 or None: a fresh \
+             reading per event), not {}",
+            PyFloat::new(py, us).repr()?
+        )));
+    }
+    Ok(Some(us))
+}
+
+fn one_char(value: Option<String>, what: &str) -> PyResult<Option<char>> {
+    let Some(text) = value else {
+        return Ok(None);
+    };
     let mut chars = text.chars();
     match (chars.next(), chars.next()) {
         (Some(c), None) => Ok(Some(c)),
@@ -109,14 +157,33 @@ fn one_char(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Option<char>> {
     }
 }
 
-/// An encoder spec from Python:
-/// `("csv", delimiter, quotechar, escapechar, doublequote, lineterminator, quoting, quote_line_breaks)`,
-/// `("text",)` or `("text", header_template, line_template)`.
-pub fn encoder(spec: &Bound<'_, PyTuple>) -> PyResult<Box<dyn Encoder>> {
-    let kind: String = spec.get_item(0)?.extract()?;
-    match (kind.as_str(), spec.len()) {
-        ("csv", 8) => {
-            let quoting = match spec.get_item(6)?.extract::<i64>()? {
+/// `pikos._specs.CsvEncoding`, read by attribute name.
+#[derive(FromPyObject)]
+struct CsvSpec {
+    delimiter: Option<String>,
+    quotechar: Option<String>,
+    escapechar: Option<String>,
+    doublequote: bool,
+    lineterminator: String,
+    quoting: i64,
+    quote_line_breaks: bool,
+}
+
+/// `pikos._specs.TextEncoding`, read by attribute name.
+#[derive(FromPyObject)]
+struct TextSpec {
+    header: Option<String>,
+    line: Option<String>,
+}
+
+/// An encoder spec from Python (`pikos._specs`): its `format` ("csv" or
+/// "text") says which, its other attributes are read by name.
+pub fn encoder(spec: &Bound<'_, PyAny>) -> PyResult<Box<dyn Encoder>> {
+    let format: String = spec.getattr(intern!(spec.py(), "format"))?.extract()?;
+    match format.as_str() {
+        "csv" => {
+            let spec: CsvSpec = spec.extract()?;
+            let quoting = match spec.quoting {
                 0 => CsvQuoting::Minimal,
                 1 => CsvQuoting::All,
                 2 => CsvQuoting::NonNumeric,
@@ -127,28 +194,53 @@ pub fn encoder(spec: &Bound<'_, PyTuple>) -> PyResult<Box<dyn Encoder>> {
                 }
             };
             let dialect = CsvDialect {
-                delimiter: one_char(&spec.get_item(1)?, "delimiter")?
+                delimiter: one_char(spec.delimiter, "delimiter")?
                     .ok_or_else(|| PyTypeError::new_err("csv delimiter must be set"))?,
-                quotechar: one_char(&spec.get_item(2)?, "quotechar")?,
-                escapechar: one_char(&spec.get_item(3)?, "escapechar")?,
-                doublequote: spec.get_item(4)?.extract()?,
-                lineterminator: spec.get_item(5)?.extract()?,
+                quotechar: one_char(spec.quotechar, "quotechar")?,
+                escapechar: one_char(spec.escapechar, "escapechar")?,
+                doublequote: spec.doublequote,
+                lineterminator: spec.lineterminator,
                 quoting,
-                quote_line_breaks: spec.get_item(7)?.extract()?,
+                quote_line_breaks: spec.quote_line_breaks,
             };
             Ok(Box::new(CsvEncoder::new(dialect)))
         }
-        ("text", 1) => Ok(Box::new(TextEncoder::Plain)),
-        ("text", 3) => {
-            let header: String = spec.get_item(1)?.extract()?;
-            let line: String = spec.get_item(2)?.extract()?;
-            let parse =
-                |t: &str| Template::parse(t).map_err(|e| PyValueError::new_err(e.to_string()));
-            Ok(Box::new(TextEncoder::Formatted {
-                header: parse(&header)?,
-                line: parse(&line)?,
-            }))
+        "text" => {
+            let spec: TextSpec = spec.extract()?;
+            match (spec.header, spec.line) {
+                (None, None) => Ok(Box::new(TextEncoder::Plain)),
+                (Some(header), Some(line)) => {
+                    let parse = |t: &str| {
+                        Template::parse(t).map_err(|e| PyValueError::new_err(e.to_string()))
+                    };
+                    Ok(Box::new(TextEncoder::Formatted {
+                        header: parse(&header)?,
+                        line: parse(&line)?,
+                    }))
+                }
+                _ => Err(PyValueError::new_err(
+                    "a formatted text encoder needs both templates",
+                )),
+            }
         }
-        _ => Err(PyValueError::new_err(format!("bad encoder spec {spec}"))),
+        other => Err(PyValueError::new_err(format!(
+            "unknown encoder format {other:?}"
+        ))),
     }
+}
+
+/// `pikos._specs.PublisherSpec`, read by attribute name: where and how a
+/// ZeroMQ publisher sink publishes (see `Sink.prepare_publisher`).
+#[derive(FromPyObject)]
+pub struct PublisherSpec {
+    pub address: String,
+    pub connect: bool,
+    pub hwm: i32,
+    /// Seconds `close` may wait for queued messages.
+    pub linger: f64,
+    /// Seconds to wait for a subscriber before the first record, if any.
+    pub wait: Option<f64>,
+    pub session: String,
+    /// The session header, a JSON object.
+    pub header: String,
 }

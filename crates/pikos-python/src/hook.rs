@@ -76,7 +76,7 @@ impl Hook {
     /// until it is that old (None or 0: a fresh reading per event).
     #[new]
     #[pyo3(signature = (kind, memory_interval=None))]
-    fn new(kind: &str, memory_interval: Option<f64>) -> PyResult<Self> {
+    fn new(kind: &str, memory_interval: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         let kind = RecordKind::from_name(kind)
             .ok_or_else(|| PyValueError::new_err(format!("unknown monitor kind {kind:?}")))?;
         let hook_kind = if kind.is_function() {
@@ -88,19 +88,13 @@ impl Hook {
             // Every timestamp of the process counts from one origin.
             pikos_core::clock::start();
         }
+        // The one check of the rule (`pikos._native.check_memory_interval`).
         let interval = match memory_interval {
+            Some(value) => crate::convert::memory_interval(value)?,
             None => None,
-            // Too long to represent (infinity included): one reading per
-            // session.
-            Some(us) if us >= 0.0 => {
-                Some(Duration::try_from_secs_f64(us / 1e6).unwrap_or(Duration::MAX))
-            }
-            Some(us) => {
-                return Err(PyValueError::new_err(format!(
-                    "memory_interval must be a number of microseconds >= 0, not {us}"
-                )))
-            }
-        };
+        }
+        // Too long to represent (infinity included): one reading per session.
+        .map(|us| Duration::try_from_secs_f64(us / 1e6).unwrap_or(Duration::MAX));
         let memory = kind.has_memory();
         let recording = Recording {
             kind,

@@ -24,6 +24,7 @@ mod tstate;
 use pyo3::exceptions::PyBaseException;
 use pyo3::exceptions::PyImportError;
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
 
 /// Files under `prefix` are pikos' own: their frames are never recorded.
 #[pyfunction]
@@ -101,5 +102,35 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "TEXT_FIELDS",
         text.iter().map(|f| f.name()).collect::<Vec<_>>(),
     )?;
+    m.add("RECORD_KINDS", record_kinds(py)?)?;
+    m.add_function(wrap_pyfunction!(check_memory_interval, m)?)?;
     Ok(())
+}
+
+/// The record kinds the core knows, one dict each: `name`, `fields` (the
+/// layout, in order), `timed` (the timed kind of a function kind, else
+/// None), `function` (function events, else line events) and `memory`.
+/// `pikos.kinds` builds Python's one table of kinds from it.
+fn record_kinds(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
+    let rows = pikos_core::RecordKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let row = PyDict::new(py);
+            row.set_item("name", kind.name())?;
+            row.set_item("fields", PyTuple::new(py, kind.field_names())?)?;
+            let timed = kind.timed().filter(|t| *t != kind).map(|t| t.name());
+            row.set_item("timed", timed)?;
+            row.set_item("function", kind.is_function())?;
+            row.set_item("memory", kind.has_memory())?;
+            Ok(row)
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyTuple::new(py, rows)
+}
+
+/// `memory_interval` (microseconds) checked and as a float: None, or a
+/// number >= 0 (the one check: monitors, decorators and `Hook` call it).
+#[pyfunction]
+fn check_memory_interval(value: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
+    convert::memory_interval(value)
 }

@@ -381,13 +381,14 @@ impl Sink {
     /// given; `path` is the file of a file sink (`str` or `bytes`, as the OS
     /// gives it), truncated unless `append`; a `private` one is a file the
     /// recorder made (a spool): never created here, never opened through a
-    /// link.  `encoder=None` makes a memory sink.
+    /// link.  `encoder` is a `pikos._specs` encoding; None makes a memory
+    /// sink.
     #[pyo3(signature = (kind, encoder, filters, header, path=None, append=false, private=false))]
     #[allow(clippy::too_many_arguments)] // mirrors the Python keyword signature
     fn prepare(
         slf: &Bound<'_, Self>,
         kind: Option<&str>,
-        encoder: Option<&Bound<'_, PyTuple>>,
+        encoder: Option<&Bound<'_, PyAny>>,
         filters: &Bound<'_, PyAny>,
         header: Option<Vec<String>>,
         path: Option<PathBuf>,
@@ -444,39 +445,32 @@ impl Sink {
         this.write_stream(py, &out)
     }
 
-    /// Opens a ZeroMQ publisher sink (see `Sink.publisher`): binds or
-    /// connects to `address`, waits up to `wait` seconds for a subscriber
-    /// when given, publishes the session `header` (a JSON object) and
-    /// starts the writer.  Returns the endpoint (the port chosen, for
-    /// `tcp://host:*`).
-    #[pyo3(signature = (kind, filters, address, connect, hwm, linger, wait, session, header))]
-    #[allow(clippy::too_many_arguments)] // mirrors the Python keyword signature
+    /// Opens a ZeroMQ publisher sink (see `Sink.publisher`) as `publisher`
+    /// (a `pikos._specs.PublisherSpec`) says: binds or connects to its
+    /// `address`, waits up to `wait` seconds for a subscriber when given,
+    /// publishes the session `header` (a JSON object) and starts the
+    /// writer.  Returns the endpoint (the port chosen, for `tcp://host:*`).
     fn prepare_publisher(
         slf: &Bound<'_, Self>,
         kind: Option<&str>,
         filters: &Bound<'_, PyAny>,
-        address: String,
-        connect: bool,
-        hwm: i32,
-        linger: f64,
-        wait: Option<f64>,
-        session: String,
-        header: String,
+        publisher: convert::PublisherSpec,
     ) -> PyResult<String> {
         let (this, py) = (slf.get(), slf.py());
         this.close(py)?;
         let pipeline = pipeline(kind, Box::new(JsonEncoder), filters)?;
         let config = PublisherConfig {
-            address: address.clone(),
-            connect,
-            hwm,
-            linger: convert::duration(linger, "linger", false)?,
-            wait_for_ready: wait
+            address: publisher.address,
+            connect: publisher.connect,
+            hwm: publisher.hwm,
+            linger: convert::duration(publisher.linger, "linger", false)?,
+            wait_for_ready: publisher
+                .wait
                 .map(|w| convert::duration(w, "the wait for a viewer", false))
                 .transpose()?,
-            session,
+            session: publisher.session,
             pid: std::process::id(),
-            header: header.into_bytes(),
+            header: publisher.header.into_bytes(),
         };
         let (sink, endpoint) = py
             .detach(|| {

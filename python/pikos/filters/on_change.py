@@ -1,5 +1,6 @@
 """Keep a record when a field changes."""
 
+from pikos._specs import FilterSpec
 from pikos.filters.checks import check_field
 from pikos.filters.on_value import field_position
 
@@ -34,4 +35,4 @@ class OnChange:
 
     def _pikos_spec(self, fields):
         """The native form of this filter for records with ``fields``."""
-        return ("on_change", field_position("OnChange", self.field, fields), ())
+        return FilterSpec("on_change", field_position("OnChange", self.field, fields))

@@ -1,5 +1,6 @@
 """Keep records whose field has one of the given values."""
 
+from pikos._specs import FilterSpec
 from pikos.filters.checks import check_field, check_values
 
 _NATIVE_VALUE_TYPES = (int, float, str, bool, type(None))
@@ -49,4 +50,4 @@ class OnValue:
         at = field_position(type(self).__name__, self.field, fields)
         if not all(type(v) in _NATIVE_VALUE_TYPES for v in self.values):
             return None
-        return (self._kind, at, tuple(self.values))
+        return FilterSpec(self._kind, at, tuple(self.values))

@@ -13,8 +13,6 @@ first event.
 """
 
 import _thread
-import math
-import numbers
 import os
 import sys
 import threading
@@ -23,8 +21,10 @@ import weakref
 
 from pikos import _OWN_PREFIX, _native
 from pikos.errors import HookTakenWarning
+from pikos.kinds import KINDS, TIMED_KINDS, is_timed
 from pikos.monitors.monitor import Monitor
-from pikos.monitors.records import RECORD_CLASSES, TIMED_KINDS
+from pikos.monitors.records import RECORD_CLASSES
+from pikos.recorders.builtin_recorder import BuiltinRecorder
 
 _PROTOCOL = ("prepare", "record", "finalize")
 
@@ -120,21 +120,28 @@ def _stop_in_forked_child():
     _ENABLED.clear()
 
 
-def _recorders_of_enabled_monitors():
+def _builtin_recorders_of_enabled_monitors():
     for ref in list(_ENABLED.values()):
         monitor = ref()
-        if monitor is not None:
-            yield monitor._recorder
+        if monitor is not None and monitor._builtin is not None:
+            yield monitor._builtin
+
+
+def builtin(recorder):
+    """``recorder`` when it is a built-in recorder (the protocol of
+    ``pikos.recorders.builtin_recorder``), else None: a custom recorder gets
+    prepare/record/finalize only."""
+    # Not isinstance(): BuiltinRecorder is an ABC, whose __instancecheck__
+    # is Python code that an enclosing monitor would record.
+    return recorder if BuiltinRecorder in type(recorder).__mro__ else None
 
 
 def _pause_before_fork():
     """Before ``fork``: the recorders' writer threads stop (each flushed),
     so that the child starts with no thread of pikos holding a lock, and
     ``os.fork`` (3.12+) has no thread of ours to warn about."""
-    for recorder in _recorders_of_enabled_monitors():
-        pause = getattr(recorder, "_pikos_pause_for_fork", None)
-        if pause is not None:
-            pause()
+    for recorder in _builtin_recorders_of_enabled_monitors():
+        recorder._pikos_pause_for_fork()
 
 
 def write_out_before_exit():
@@ -146,10 +153,8 @@ def write_out_before_exit():
 
 
 def _resume_in_parent():
-    for recorder in _recorders_of_enabled_monitors():
-        resume = getattr(recorder, "_pikos_resume_after_fork", None)
-        if resume is not None:
-            resume()
+    for recorder in _builtin_recorders_of_enabled_monitors():
+        recorder._pikos_resume_after_fork()
 
 
 if hasattr(os, "register_at_fork"):
@@ -198,24 +203,9 @@ def note_all_threads(names):
             names[ident] = name
 
 
-def check_memory_interval(value):
-    """``memory_interval`` in microseconds: None, or a number >= 0."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"memory_interval must be a number of microseconds or None, not {value!r}"
-        )
-    try:
-        value = float(value)
-    except OverflowError:  # an int too large for a float: longer than any run
-        value = math.inf if value > 0 else -math.inf
-    if math.isnan(value) or value < 0:
-        raise ValueError(
-            f"memory_interval must be >= 0 microseconds (0 or None: a fresh "
-            f"reading per event), not {value!r}"
-        )
-    return value
+#: ``memory_interval`` in microseconds checked: None, or a number >= 0, as
+#: a float (the core owns the rule; ``Hook`` checks it with the same code).
+check_memory_interval = _native.check_memory_interval
 
 
 class HookMonitor(Monitor):
@@ -225,9 +215,9 @@ class HookMonitor(Monitor):
 
     def __init__(self, recorder, record_type=None, *, all_threads=False):
         check_recorder(recorder)
-        if getattr(recorder, "_pikos_needs_timed", False) and self._kind not in (
-            TIMED_KINDS.values()
-        ):
+        #: The recorder when it is a built-in one, else None.
+        self._builtin = builtin(recorder)
+        if self._needs_timed(recorder) and not is_timed(self._kind):
             raise ValueError(
                 f"{type(recorder).__name__} writes timed function records: use it "
                 f"with a function monitor (FunctionMonitor, FunctionMemoryMonitor "
@@ -245,17 +235,21 @@ class HookMonitor(Monitor):
         # them (threads that ended before the end of the session included).
         self._thread_names = {}
         self._start_thread = self._hook_new_thread
-        trace = self._kind in ("line", "line_memory")
+        trace = not KINDS[self._kind].function
         self._threading_slot = _TRACE_SLOT if trace else _PROFILE_SLOT
 
     def _new_hook(self):
         return _native.Hook(self._kind)
 
+    @staticmethod
+    def _needs_timed(recorder):
+        return builtin(recorder) is not None and recorder._pikos_needs_timed
+
     def _choose_timed(self, recorder, timed):
         """For function monitors: record time and thread when ``timed`` is
         true, or when it is None and the recorder needs them (speedscope,
         Chrome trace, collapsed stacks)."""
-        needs = getattr(recorder, "_pikos_needs_timed", False)
+        needs = self._needs_timed(recorder)
         if timed is None:
             timed = needs
         elif not isinstance(timed, bool):
@@ -271,7 +265,7 @@ class HookMonitor(Monitor):
     @property
     def timed(self):
         """Whether records carry their time and thread."""
-        return self._kind in TIMED_KINDS.values()
+        return is_timed(self._kind)
 
     def _hook_new_thread(self):
         # Called by the threading slot's bootstrap in a thread started while
@@ -328,9 +322,8 @@ class HookMonitor(Monitor):
             self._hook.set_backend()
         record_type = self._record_type
         native_ok = record_type is self._default_record or record_type is tuple
-        prepare_native = getattr(self._recorder, "_pikos_prepare", None)
-        if prepare_native is not None:
-            sink = prepare_native(record_type, self._kind, native_ok)
+        if self._builtin is not None:
+            sink = self._builtin._pikos_prepare(record_type, self._kind, native_ok)
         else:
             self._recorder.prepare(record_type)
             sink = None
@@ -397,9 +390,8 @@ class HookMonitor(Monitor):
         self._depth = 0
         self._hook.uninstall()
         self._threading_slot.remove(self._start_thread)
-        forget = getattr(self._recorder, "_pikos_forget_after_fork", None)
-        if forget is not None:
-            forget()
+        if self._builtin is not None:
+            self._builtin._pikos_forget_after_fork()
 
     def leave_thread(self):
         """Stop recording on the calling thread only; the other covered
@@ -436,9 +428,8 @@ class HookMonitor(Monitor):
         """The end of a session, the hook removed: finalize the recorder
         (telling the recorders that name threads which ones ran)."""
         self._error = self._hook.take_error()
-        names = getattr(self._recorder, "_pikos_thread_names", None)
-        if names is not None:
-            names(dict(self._thread_names))
+        if self._builtin is not None:
+            self._builtin._pikos_thread_names(dict(self._thread_names))
         self._finalize_recorder()
 
     def _finalize_recorder(self):
@@ -447,11 +438,10 @@ class HookMonitor(Monitor):
         one that fails midway, and is reported the same way, whenever the
         writer meets the fault: kept in ``error`` and reported once through
         :func:`sys.unraisablehook`, never raised into the program."""
-        finalize = getattr(self._recorder, "_pikos_finalize", None)
-        if finalize is None:
+        if self._builtin is None:
             self._recorder.finalize()
             return
-        error = finalize()
+        error = self._builtin._pikos_finalize()
         if error is None:
             return
         error.add_note(

@@ -13,6 +13,7 @@ text while ``LineRecord.line`` is the template.
 from collections import namedtuple
 
 from pikos import _native
+from pikos.kinds import KINDS, TIMED_KINDS  # noqa: F401 (TIMED_KINDS: documented here)
 
 #: The ``line`` value of a line event whose source text is not available.
 NO_SOURCE = _native.NO_SOURCE
@@ -31,7 +32,10 @@ class _FieldOrTemplate:
         return tuple.__getitem__(instance, self._position)
 
 
-def _record(name, fields, kind, line, header, doc):
+def _record(name, kind, line, header, doc):
+    # The layout is the core's (pikos.kinds); the templates and the name are
+    # Python's presentation of it.
+    fields = KINDS[kind].fields
     base = namedtuple(name, fields)
     namespace = {"__slots__": (), "__doc__": doc, "_pikos_kind": kind}
     for attribute, template in (("line", line), ("header", header)):
@@ -46,7 +50,6 @@ def _record(name, fields, kind, line, header, doc):
 
 FunctionRecord = _record(
     "FunctionRecord",
-    ("index", "type", "function", "lineNo", "filename"),
     "function",
     "{:<8} {:<11} {:<30} {:<5} {}",
     "{:<8} {:<11} {:<30} {:<5} {}",
@@ -54,7 +57,6 @@ FunctionRecord = _record(
 )
 LineRecord = _record(
     "LineRecord",
-    ("index", "function", "lineNo", "line", "filename"),
     "line",
     "{:<12} {:<50} {:<7} {} -- {}",
     "{:<12} {:<50} {:<7} {} -- {}",
@@ -62,7 +64,6 @@ LineRecord = _record(
 )
 FunctionMemoryRecord = _record(
     "FunctionMemoryRecord",
-    ("index", "type", "function", "RSS", "VMS", "lineNo", "filename"),
     "function_memory",
     "{:>8} | {:<11} | {:<12} | {:>15} | {:>15} | {:>6} | {}",
     "{:<8} | {:<11} | {:<12} | {:<15} | {:<15} | {:>6} | {}",
@@ -70,7 +71,6 @@ FunctionMemoryRecord = _record(
 )
 LineMemoryRecord = _record(
     "LineMemoryRecord",
-    ("index", "function", "lineNo", "RSS", "VMS", "line", "filename"),
     "line_memory",
     "{:<12} | {:<30} | {:<7} | {:>15} | {:>15} | {} {}",
     "{:^12} | {:^30} | {:^7} | {:^15} | {:^15} | {} {}",
@@ -79,7 +79,6 @@ LineMemoryRecord = _record(
 
 TimedFunctionRecord = _record(
     "TimedFunctionRecord",
-    FunctionRecord._fields + ("time", "thread"),
     "timed_function",
     "{:<8} {:<11} {:<30} {:<5} {} {:>16} {}",
     "{:<8} {:<11} {:<30} {:<5} {} {:>16} {}",
@@ -89,7 +88,6 @@ TimedFunctionRecord = _record(
 )
 TimedFunctionMemoryRecord = _record(
     "TimedFunctionMemoryRecord",
-    FunctionMemoryRecord._fields + ("time", "thread"),
     "timed_function_memory",
     "{:>8} | {:<11} | {:<12} | {:>15} | {:>15} | {:>6} | {} | {:>16} | {}",
     "{:<8} | {:<11} | {:<12} | {:<15} | {:<15} | {:>6} | {} | {:<16} | {}",
@@ -109,6 +107,3 @@ RECORD_CLASSES = {
         TimedFunctionMemoryRecord,
     )
 }
-
-#: The timed kind of each function kind.
-TIMED_KINDS = {"function": "timed_function", "function_memory": "timed_function_memory"}

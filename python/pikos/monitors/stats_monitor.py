@@ -8,6 +8,7 @@ from pikos import _native
 from pikos.monitors.hook_monitor import (
     _PROFILE_SLOT,
     HookMonitor,
+    builtin,
     check_all_threads,
 )
 
@@ -66,7 +67,8 @@ class StatsMonitor(HookMonitor):
     _kind = "function"
 
     def __init__(self, recorder=None, *, publish_every=0.25, all_threads=False):
-        if recorder is not None and not hasattr(recorder, "_pikos_prepare_stats"):
+        publishes = builtin(recorder) is not None and recorder._pikos_prepare_stats
+        if recorder is not None and not publishes:
             raise TypeError(
                 f"StatsMonitor publishes its totals on a ZeroMQRecorder, not "
                 f"{recorder!r} (recorder=None keeps them for dump_stats and "
@@ -82,6 +84,7 @@ class StatsMonitor(HookMonitor):
                 f"to {_MAX_PERIOD:g}, not {publish_every!r}"
             )
         self._recorder = recorder
+        self._builtin = builtin(recorder)
         self._record_type = None
         self._publish_every = float(publish_every)
         self._hook = _native.Hook(self._kind)
@@ -108,7 +111,7 @@ class StatsMonitor(HookMonitor):
         self._hook.set_backend()
         sink = None
         if self._recorder is not None:
-            sink = self._recorder._pikos_prepare_stats()
+            sink = self._builtin._pikos_prepare_stats()
             try:
                 self._totals.start_publishing(sink, self._publish_every)
             except BaseException:

@@ -4,6 +4,7 @@ import csv
 import io
 
 from pikos import _native
+from pikos._specs import CsvEncoding, TextEncoding
 from pikos.recorders.sink_recorder import SinkRecorder
 
 
@@ -28,15 +29,14 @@ def csv_encoder(csv_kwargs):
         dialect.delimiter == " " and dialect.skipinitialspace
     ):
         return None
-    return (
-        "csv",
-        dialect.delimiter,
-        dialect.quotechar,
-        dialect.escapechar,
-        dialect.doublequote,
-        dialect.lineterminator,
-        dialect.quoting,
-        _QUOTES_LINE_BREAKS,
+    return CsvEncoding(
+        delimiter=dialect.delimiter,
+        quotechar=dialect.quotechar,
+        escapechar=dialect.escapechar,
+        doublequote=dialect.doublequote,
+        lineterminator=dialect.lineterminator,
+        quoting=dialect.quoting,
+        quote_line_breaks=_QUOTES_LINE_BREAKS,
     )
 
 
@@ -72,7 +72,7 @@ class CSVRecorder(SinkRecorder):
 
     def _open(self, record_type, kind, fields):
         if self._encoder is None:
-            self._prepare_sink(kind, ("text",), [], None)
+            self._prepare_sink(kind, TextEncoding(), [], None)
             self._write_header_text(self._format(fields))
             return False
         self._prepare_sink(

@@ -1,10 +1,10 @@
 """A recorder that keeps nothing."""
 
 from pikos import _native
-from pikos.recorders.abstract_recorder import AbstractRecorder
+from pikos.recorders.builtin_recorder import BuiltinRecorder
 
 
-class DiscardingRecorder(AbstractRecorder):
+class DiscardingRecorder(BuiltinRecorder):
     """Count the records and keep none: what a monitor costs without any
     output (the benchmarks' "discarding recorder"), or a monitor kept for
     its side effects.

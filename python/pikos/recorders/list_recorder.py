@@ -2,11 +2,11 @@
 
 from pikos import _native
 from pikos.filters.checks import check_filter
-from pikos.recorders.abstract_recorder import AbstractRecorder
+from pikos.recorders.builtin_recorder import BuiltinRecorder
 from pikos.recorders.sink_recorder import fields_of
 
 
-class ListRecorder(AbstractRecorder):
+class ListRecorder(BuiltinRecorder):
     """Keep the records in memory, in ``records``.
 
         >>> from pikos.monitors.api import FunctionMonitor

@@ -2,9 +2,10 @@
 feeds directly, and the rules for records passed in from Python.
 
 A monitor asks ``_pikos_prepare(record_type, kind, native_ok)`` instead of
-``prepare(record_type)``; it returns the sink when the hook may push events
-into it natively (built-in or no filter, record type the monitor's default
-or ``tuple``), else None and the monitor calls ``record()`` per event.
+``prepare(record_type)`` (the protocol of ``builtin_recorder``); it returns
+the sink when the hook may push events into it natively (built-in or no
+filter, record type the monitor's default or ``tuple``), else None and the
+monitor calls ``record()`` per event.
 """
 
 import os
@@ -13,7 +14,7 @@ from pikos import _native
 from pikos.errors import RecorderError
 from pikos.filters.checks import check_filter
 from pikos.monitors.records import RECORD_CLASSES
-from pikos.recorders.abstract_recorder import AbstractRecorder
+from pikos.recorders.builtin_recorder import BuiltinRecorder
 
 # Values the core encodes itself; anything else is formatted by Python.
 _NATIVE_ROW_TYPES = frozenset((int, str, type(None)))
@@ -49,7 +50,7 @@ def check_output_path(filename):
     return path
 
 
-class SinkRecorder(AbstractRecorder):
+class SinkRecorder(BuiltinRecorder):
     """Base of the built-in recorders (not part of the public API)."""
 
     def __init__(self, filter_, sink):

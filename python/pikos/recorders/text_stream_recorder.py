@@ -1,6 +1,7 @@
 """Write records as text lines to a stream."""
 
 from pikos import _native
+from pikos._specs import TextEncoding
 from pikos.errors import RecorderError
 from pikos.monitors.records import RECORD_CLASSES
 from pikos.recorders.sink_recorder import SinkRecorder
@@ -55,10 +56,10 @@ class TextStreamRecorder(SinkRecorder):
             _native.template_supported(t) for t in self._templates
         )
         if native:
-            encoder = ("text",) + (self._templates or ())
+            encoder = TextEncoding(*(self._templates or ()))
             self._prepare_sink(kind, encoder, self._native_filters or [], list(fields))
         else:
-            self._prepare_sink(kind, ("text",), [], None)
+            self._prepare_sink(kind, TextEncoding(), [], None)
             self._write_header_text(header)
         return native
 

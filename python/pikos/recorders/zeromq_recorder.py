@@ -15,6 +15,8 @@ import time
 import uuid
 
 from pikos import _native
+from pikos._specs import PublisherSpec
+from pikos.kinds import KINDS
 from pikos.live import DEFAULT_ADDRESS, check_address
 from pikos.recorders.sink_recorder import SinkRecorder
 
@@ -36,13 +38,6 @@ STATS_FIELDS = (
     "own_time",
     "cumulative_time",
 )
-
-_MONITOR_NAMES = {
-    "function": "functions",
-    "line": "lines",
-    "function_memory": "function_memory",
-    "line_memory": "line_memory",
-}
 
 
 def _check_port(port):
@@ -155,7 +150,8 @@ class ZeroMQRecorder(SinkRecorder):
         return self._session
 
     def _open(self, record_type, kind, fields):
-        monitor = _MONITOR_NAMES.get(kind, "custom")
+        known = KINDS.get(kind)
+        monitor = known.monitor if known and known.monitor else "custom"
         self._publish(kind, self._native_filters or [], monitor, record_type, fields)
         return True
 
@@ -172,17 +168,16 @@ class ZeroMQRecorder(SinkRecorder):
             "python": sys.version.split()[0],
             "started": time.time(),
         }
-        self._endpoint = self._sink.prepare_publisher(
-            kind,
-            filters,
-            self._address,
-            self._connect,
-            self._hwm,
-            self._linger,
-            self._wait,
-            self._session,
-            json.dumps(header),
+        publisher = PublisherSpec(
+            address=self._address,
+            connect=self._connect,
+            hwm=self._hwm,
+            linger=self._linger,
+            wait=self._wait,
+            session=self._session,
+            header=json.dumps(header),
         )
+        self._endpoint = self._sink.prepare_publisher(kind, filters, publisher)
 
     def _pikos_prepare_stats(self):
         """Open a session for a statistics monitor's totals; returns the

@@ -5,6 +5,7 @@ children ``--subprocesses`` records (``pikos.runner.children``)."""
 
 import sys
 
+from pikos.kinds import KINDS, TIMED_KINDS
 from pikos.messages import UsageError, check_writable
 from pikos.monitors.api import (
     FocusedFunctionMemoryMonitor,
@@ -29,12 +30,17 @@ from pikos.recorders.trace_recorders import (
     implied_format,
 )
 
-#: monitor name -> (monitor, focused monitor)
+#: monitor name (the kind's, pikos.kinds) -> (monitor, focused monitor)
 MONITORS = {
-    "functions": (FunctionMonitor, FocusedFunctionMonitor),
-    "lines": (LineMonitor, FocusedLineMonitor),
-    "function_memory": (FunctionMemoryMonitor, FocusedFunctionMemoryMonitor),
-    "line_memory": (LineMemoryMonitor, FocusedLineMemoryMonitor),
+    **{
+        KINDS[monitor._kind].monitor: (monitor, focused)
+        for monitor, focused in (
+            (FunctionMonitor, FocusedFunctionMonitor),
+            (LineMonitor, FocusedLineMonitor),
+            (FunctionMemoryMonitor, FocusedFunctionMemoryMonitor),
+            (LineMemoryMonitor, FocusedLineMemoryMonitor),
+        )
+    },
     "stats": (StatsMonitor, None),
 }
 
@@ -58,7 +64,7 @@ TRACE_RECORDINGS = {
 }
 
 #: monitors whose records can be timed
-TIMED_MONITORS = ("functions", "function_memory")
+TIMED_MONITORS = tuple(KINDS[kind].monitor for kind in TIMED_KINDS)
 
 
 def make_recorder(recording, output, buffered):
