@@ -7,8 +7,7 @@ use pikos_core::tables::TablesView;
 use pikos_core::wire::{Publisher, PublisherConfig};
 use pikos_core::writer::BATCH;
 use pikos_core::{
-    Encoder, Event, EventFilter, FileMode, JsonEncoder, Pipeline, RecordKind, Value,
-    Writer as ThreadSink,
+    Encoder, Event, EventFilter, FileMode, JsonEncoder, Pipeline, RecordKind, Value, Writer,
 };
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::intern;
@@ -36,7 +35,7 @@ enum State {
     /// Not prepared, or finalized.
     Closed,
     /// A writer thread: a file, or a ZeroMQ publisher.
-    Thread(ThreadSink),
+    Thread(Writer),
     Stream {
         pipeline: Pipeline,
         pending: Vec<Event>,
@@ -429,7 +428,7 @@ impl Sink {
                 (true, true) => FileMode::PrivateAppend,
             };
             let file = py
-                .detach(|| ThreadSink::open(&path, mode, write_header, pipeline, &fields, live))
+                .detach(|| Writer::open(&path, mode, write_header, pipeline, &fields, live))
                 .map_err(core_err)?;
             *this.state(py) = State::Thread(file);
             return Self::start_flusher(slf);
@@ -476,8 +475,7 @@ impl Sink {
             .detach(|| {
                 let publisher = Publisher::open(config)?;
                 let endpoint = publisher.endpoint().to_owned();
-                ThreadSink::start(&endpoint, pipeline, Box::new(publisher))
-                    .map(|sink| (sink, endpoint))
+                Writer::start(&endpoint, pipeline, Box::new(publisher)).map(|sink| (sink, endpoint))
             })
             .map_err(core_err)?;
         *this.state(py) = State::Thread(sink);
