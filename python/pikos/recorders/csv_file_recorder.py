@@ -1,10 +1,10 @@
 """Write records as CSV rows to a file."""
 
 from pikos.recorders.csv_recorder import CSVRecorder
-from pikos.recorders.sink_recorder import FileOutput
+from pikos.recorders.sink_recorder import OwnFileRecorder
 
 
-class CSVFileRecorder(FileOutput, CSVRecorder):
+class CSVFileRecorder(OwnFileRecorder, CSVRecorder):
     """A :class:`~pikos.recorders.csv_recorder.CSVRecorder` that writes to
     ``filename`` (UTF-8) from a writer thread of its own, so the profiled
     program never waits for formatting or the disk.

@@ -167,7 +167,7 @@ class SinkRecorder(BuiltinRecorder):
 LIVE_FLUSH_SECONDS = 0.1
 
 
-class FileOutput:
+class OwnFileRecorder:
     """Mixin for the recorders that write a file of their own: a native file
     sink, UTF-8, opened at ``prepare``; a session after ``finalize`` appends
     without a second header.  Put it before the stream recorder class.

@@ -1,10 +1,10 @@
 """Write records as text lines to a file."""
 
-from pikos.recorders.sink_recorder import FileOutput
+from pikos.recorders.sink_recorder import OwnFileRecorder
 from pikos.recorders.text_stream_recorder import TextStreamRecorder
 
 
-class TextFileRecorder(FileOutput, TextStreamRecorder):
+class TextFileRecorder(OwnFileRecorder, TextStreamRecorder):
     """A :class:`~pikos.recorders.text_stream_recorder.TextStreamRecorder`
     that writes to ``filename`` (UTF-8) from a writer thread of its own.
 

@@ -25,7 +25,7 @@ from pikos import _native
 from pikos.errors import RecorderError
 from pikos.filters.checks import check_filter
 from pikos.recorders.csv_recorder import CSVRecorder
-from pikos.recorders.sink_recorder import FileOutput, check_output_path
+from pikos.recorders.sink_recorder import OwnFileRecorder, check_output_path
 
 __all__ = ["SpeedscopeRecorder", "ChromeTraceRecorder", "CollapsedStackRecorder"]
 
@@ -58,12 +58,12 @@ def program_name():
     return os.path.basename(argv0) or "python"
 
 
-class _TraceRecorder(FileOutput, CSVRecorder):
+class _TraceRecorder(OwnFileRecorder, CSVRecorder):
     """Spool timed function records as CSV, convert at ``finalize``."""
 
     _pikos_needs_timed = True
     _format = None
-    #: the spool is ours alone: opened without following a link (FileOutput)
+    #: the spool is ours alone: opened without following a link (OwnFileRecorder)
     _private = True
 
     def __init__(self, filename, filter_=None, *, name=None):
