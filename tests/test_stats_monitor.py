@@ -6,22 +6,19 @@ import io
 import marshal
 import os
 import pstats
-import subprocess
 import sys
 import textwrap
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import stats_targets as T
+from commands import run
 from pikos import _native
 from pikos.live import decode, subscribe
 from pikos.monitors.api import StatsMonitor
 from pikos.recorders.api import ListRecorder, ZeroMQRecorder
 
-BIN = Path(sys.executable).parent
-PIKOS_RUN = str(BIN / "pikos-run")
 TIMEOUT = 60
 #: Seconds a subscriber waits for the next message before giving up.
 RECV_TIMEOUT = 10.0
@@ -689,20 +686,7 @@ def write(path, source):
 
 
 def run_pikos(*args, cwd):
-    env = dict(os.environ)
-    for name in ("PYTHONSAFEPATH", "PYTHONSTARTUP", "PYTHONINSPECT"):
-        env.pop(name, None)
-    env["PYTHON_COLORS"] = "0"
-    env["NO_COLOR"] = "1"
-    env.pop("FORCE_COLOR", None)
-    return subprocess.run(
-        [PIKOS_RUN, *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        env=env,
-    )
+    return run(*args, cwd=cwd)
 
 
 def test_pikos_run_stats_prints_the_table_after_the_scripts_output(tmp_path):

@@ -91,34 +91,6 @@ def _parser(prog):
     return parser
 
 
-def _parser(prog):
-    parser = Parser(
-        prog=prog,
-        description="Write an HTML page of the memory a program used, from the "
-        "CSV written by a pikos memory monitor: RSS and VMS against record "
-        "index, and the lines or functions under which RSS grew most.",
-    )
-    parser.add_argument("csv", metavar="CSV", help="a memory monitor's CSV file")
-    parser.add_argument(
-        "-o",
-        "--output",
-        metavar="OUTPUT",
-        help="the HTML file to write (default: the CSV's path with the suffix .html)",
-    )
-    parser.add_argument(
-        "--title",
-        help="the page's title (default: 'pikos memory report: <CSV file name>')",
-    )
-    parser.add_argument(
-        "--top",
-        metavar="N",
-        type=_positive,
-        default=DEFAULT_TOP,
-        help=f"rows in the table of largest growth (default: {DEFAULT_TOP})",
-    )
-    return parser
-
-
 def _report(argv, prog):
     args = _parser(prog).parse_args(argv)
     path = args.csv
