@@ -78,36 +78,35 @@ def test_export_writes_through_a_symlink(tmp_path, timed_csv):
     assert fib_calls(json.loads(target.read_text(encoding="utf-8"))) == 15
 
 
-def test_export_into_a_fifo_reaches_its_reader(tmp_path, timed_csv):
-    fifo = tmp_path / "pipe.speedscope.json"
+def written_into_a_fifo(fifo, command):
+    """What a reader of the FIFO ``fifo`` got while ``command`` ran (which
+    must succeed and leave the FIFO a FIFO)."""
     os.mkfifo(fifo)
     reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
     try:
-        proc = run([PIKOS, "export", str(timed_csv), "-o", str(fifo)])
+        proc = run(command)
         assert proc.returncode == 0, proc.stderr
         assert stat.S_ISFIFO(os.lstat(fifo).st_mode), "the FIFO was replaced"
         out, _ = reader.communicate(timeout=TIMEOUT)
     finally:
         reader.kill()
         reader.wait()
+    return out
+
+
+def test_export_into_a_fifo_reaches_its_reader(tmp_path, timed_csv):
+    fifo = tmp_path / "pipe.speedscope.json"
+    out = written_into_a_fifo(fifo, [PIKOS, "export", str(timed_csv), "-o", str(fifo)])
     assert fib_calls(json.loads(out)) == 15
     assert leftovers(tmp_path, fifo.name) == []
 
 
 def test_pikos_run_into_a_fifo_reaches_its_reader(tmp_path):
     fifo = tmp_path / "pipe.trace.json"
-    os.mkfifo(fifo)
     script = tmp_path / "s.py"
     script.write_text("def f():\n    return 1\n\nf()\n")
-    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
-    try:
-        proc = run([PIKOS_RUN, "functions", str(script), "-o", str(fifo)])
-        assert proc.returncode == 0, proc.stderr
-        assert stat.S_ISFIFO(os.lstat(fifo).st_mode), "the FIFO was replaced"
-        out, _ = reader.communicate(timeout=TIMEOUT)
-    finally:
-        reader.kill()
-        reader.wait()
+    command = [PIKOS_RUN, "functions", str(script), "-o", str(fifo)]
+    out = written_into_a_fifo(fifo, command)
     names = {e.get("name") for e in json.loads(out)["traceEvents"]}
     assert "f" in names
     assert leftovers(tmp_path, fifo.name, script.name) == []
