@@ -17,6 +17,7 @@ from pikos.recorders.api import (
     CSVFileRecorder,
     CSVRecorder,
     ListRecorder,
+    SpeedscopeRecorder,
     TextFileRecorder,
     TextStreamRecorder,
 )
@@ -160,6 +161,15 @@ def test_a_second_finalize_of_a_file_recorder_does_nothing(make, tmp_path):
     recorder.finalize()
     assert path.read_bytes() == written
     assert b"0" in written
+
+
+def test_a_second_finalize_of_a_timeline_recorder_does_nothing(tmp_path):
+    path = tmp_path / "profile.speedscope.json"
+    recorder = SpeedscopeRecorder(str(path))
+    FunctionMonitor(recorder).attach(targets.work)()
+    written = path.read_bytes()
+    recorder.finalize()
+    assert path.read_bytes() == written
 
 
 @pytest.mark.parametrize("make", [TextFileRecorder, CSVFileRecorder])
