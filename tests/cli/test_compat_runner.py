@@ -137,6 +137,13 @@ def test_main_is_pikos_run(tmp_path, script):
     assert ",call,work," in written
 
 
+def test_python_m_pikos_runner_is_pikos_run(tmp_path, script):
+    result = python("-m", "pikos.runner", "lines", "-o", "-", script.name, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[:3] == ["index", "function", "lineNo"]
+    assert "return x * 2" in result.stdout
+
+
 def test_main_exits_with_the_usage_errors_status(tmp_path):
     code = "from pikos.runner import main; main()"
     result = python("-c", code, "functions", "missing.py", cwd=tmp_path)
