@@ -2,6 +2,7 @@
 
     python benchmarks/run.py --output BENCHMARKS.md [--rounds N] [--quick]
     python benchmarks/run.py --output BENCHMARKS.md --append   # add this Python
+    PIKOS_BENCH_SMOKE=1 python benchmarks/run.py --output /tmp/smoke.md  # seconds
 
 Every configuration runs in this one process, in interleaved rounds: round r
 runs each configuration once, starting at a rotating offset, so that drifts
@@ -43,6 +44,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from workloads import (  # noqa: E402
+    SMOKE,
     WORKLOADS,
     Workload,
     count_events,
@@ -1365,8 +1367,13 @@ def render_section(results, rounds: int, slow_rounds: int, tmpdir: Path) -> str:
         "gc.collect() before each timing; time.perf_counter",
         f"- Files written to: {tmpdir} ({filesystem_of(tmpdir)})",
         f"- Peak RSS of the benchmark process: {peak_kib / 1024:.0f} MiB",
-        "",
     ]
+    if SMOKE:
+        lines.append(
+            "- **Smoke run** (PIKOS_BENCH_SMOKE=1): shrunk workloads, the numbers "
+            "mean nothing"
+        )
+    lines.append("")
     for rows, ctx in results:
         wl = ctx.workload
         lines.append(
@@ -1457,8 +1464,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    rounds = args.rounds or (3 if args.quick else 11)
-    slow_rounds = 1 if args.quick else max(1, rounds // 3)
+    quick = args.quick or SMOKE
+    rounds = args.rounds or (1 if SMOKE else 3 if args.quick else 11)
+    slow_rounds = 1 if quick else max(1, rounds // 3)
     if sys.getprofile() is not None or sys.gettrace() is not None:
         print("warning: a profile or trace hook is already installed", file=sys.stderr)
 
