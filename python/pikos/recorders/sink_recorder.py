@@ -11,6 +11,7 @@ monitor calls ``record()`` per event.
 import os
 
 from pikos import _native
+from pikos._specs import native_filters
 from pikos.errors import RecorderError
 from pikos.filters.checks import check_filter
 from pikos.monitors.records import RECORD_CLASSES
@@ -75,7 +76,7 @@ class SinkRecorder(BuiltinRecorder):
         if not self._ready:
             kind = kind or getattr(record_type, "_pikos_kind", None)
             fields = fields_of(record_type, kind)
-            self._native_filters = self._compile_filter(fields)
+            self._native_filters = native_filters(self._filter, fields)
             self._kind, self._record_type = kind, record_type
             self._native_rows = self._open(record_type, kind, fields)
             self._ready = True
@@ -85,17 +86,6 @@ class SinkRecorder(BuiltinRecorder):
         if native_ok and native_events and kind is not None:
             return self._sink
         return None
-
-    def _compile_filter(self, fields):
-        """Native filter specs, or None when the filter is a Python callable
-        (or has values only Python can compare)."""
-        if self._filter is None:
-            return []
-        spec = getattr(self._filter, "_pikos_spec", None)
-        if spec is None:
-            return None
-        spec = spec(fields)
-        return None if spec is None else [spec]
 
     def _open(self, record_type, kind, fields):
         """Open the output and write the header; return whether rows are
