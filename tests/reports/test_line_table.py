@@ -14,16 +14,14 @@ import re
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pikos.cli.report as report
 import pytest
-from commands import PIKOS, command_env, run
+from commands import PIKOS, SCRIPTS, command_env, run
 from pikos.reports import line_table
 
 MB = 2**20
 LINE_HEADER = ["index", "function", "lineNo", "RSS", "VMS", "line", "filename"]
-SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 TARGET = SCRIPTS / "line_memory_target.py"
 
 PROGRAM = """\
