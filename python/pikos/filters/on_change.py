@@ -1,11 +1,11 @@
 """Keep a record when a field changes."""
 
-from pikos._specs import FilterSpec
+from pikos._specs import FilterSpec, NativeFilter
 from pikos.filters.checks import check_field
 from pikos.filters.on_value import field_position
 
 
-class OnChange:
+class OnChange(NativeFilter):
     """A record filter that keeps a record when ``field`` differs from the
     previous record's value (the first record is always kept).
 

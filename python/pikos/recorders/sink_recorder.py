@@ -11,6 +11,7 @@ monitor calls ``record()`` per event.
 import os
 
 from pikos import _native
+from pikos._specs import NativeFilter, native_filters
 from pikos.errors import RecorderError
 from pikos.filters.checks import check_filter
 from pikos.monitors.records import RECORD_CLASSES
@@ -108,21 +109,15 @@ class SinkRecorder(BuiltinRecorder):
         return None
 
     def _compile_filter(self, fields):
-        """Native filter specs, or None when the filter is a Python callable
-        (or has values only Python can compare)."""
-        if self._filter is None:
-            return []
-        spec = getattr(self._filter, "_pikos_spec", None)
-        if spec is None:
-            return None
-        if fields is None:
+        """Native filter specs (``_specs.native_filters``); plain tuples
+        without a monitor have no field names for a built-in filter."""
+        if fields is None and isinstance(self._filter, NativeFilter):
             raise RecorderError(
                 f"{type(self._filter).__name__} filters by field name, and "
                 "plain tuples have no field names: record namedtuples, or "
                 "prepare the recorder from a monitor (which knows its fields)"
             )
-        spec = spec(fields)
-        return None if spec is None else [spec]
+        return native_filters(self._filter, fields)
 
     def _open(self, record_type, kind, fields):
         """Open the output and write the header; return whether rows are
