@@ -108,7 +108,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// The record kinds the core knows, one dict each: `name`, `fields` (the
-/// layout, in order), `timed` (the timed kind of a function kind, else
+/// layout, in order), `timed` (the timed kind of an untimed kind, else
 /// None), `function` (function events, else line events) and `memory`.
 /// `pikos.kinds` builds Python's one table of kinds from it.
 fn record_kinds(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
@@ -118,7 +118,7 @@ fn record_kinds(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
             let row = PyDict::new(py);
             row.set_item("name", kind.name())?;
             row.set_item("fields", PyTuple::new(py, kind.field_names())?)?;
-            let timed = kind.timed().filter(|t| *t != kind).map(|t| t.name());
+            let timed = (kind.timed() != kind).then(|| kind.timed().name());
             row.set_item("timed", timed)?;
             row.set_item("function", kind.is_function())?;
             row.set_item("memory", kind.has_memory())?;

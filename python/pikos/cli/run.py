@@ -42,6 +42,7 @@ from pikos.cli._common import (
     check_writable,
     run_command,
 )
+from pikos.kinds import KINDS
 from pikos.live import DEFAULT_ADDRESS
 from pikos.monitors.api import (
     StatsMonitor,
@@ -157,9 +158,9 @@ def _parser(prog):
     parser.add_argument(
         "--timed",
         action="store_true",
-        help="functions and function_memory: add each event's time (ns) and "
-        "thread to the records (for `pikos export`); implied by the timeline "
-        "recordings.",
+        help="Add each event's time (ns) and thread to the records (functions "
+        "and function_memory: for `pikos export`, and implied by the timeline "
+        "recordings; lines and line_memory: when each line started).",
     )
     parser.add_argument(
         "--focused-on",
@@ -331,15 +332,18 @@ def plan(argv, prog):
     monitor_class, focused_class = MONITORS[args.monitor]
     recording = recording_of(args.recording, args.output)
     timeline = live is None and recording in TRACE_RECORDINGS
-    if (args.timed or timeline) and args.monitor not in TIMED_MONITORS:
-        if args.timed:
-            what = "--timed"
-        elif args.recording is not None:
-            what = f"--recording {recording}"
-        else:
-            what = f"-o {args.output} (a {recording} file)"
+    if args.timed and args.monitor not in TIMED_MONITORS:
         raise UsageError(
-            f"{what} needs function events: use {' or '.join(TIMED_MONITORS)}, "
+            f"--timed applies to {', '.join(TIMED_MONITORS)}, not {args.monitor}"
+        )
+    if timeline and not KINDS[MONITORS[args.monitor][0]._kind].function:
+        what = (
+            f"--recording {recording}"
+            if args.recording is not None
+            else f"-o {args.output} (a {recording} file)"
+        )
+        raise UsageError(
+            f"{what} needs function events: use functions or function_memory, "
             f"not {args.monitor}"
         )
     options = {"timed": True} if args.timed else {}
