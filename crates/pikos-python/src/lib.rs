@@ -11,6 +11,7 @@ mod frames;
 mod gil_cell;
 mod hook;
 mod legacy;
+mod line_stats;
 mod live;
 #[cfg(Py_3_12)]
 mod monitoring;
@@ -69,6 +70,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<thread_hook::ThreadHook>()?;
     m.add_class::<sink::Sink>()?;
     m.add_class::<stats::Stats>()?;
+    m.add_class::<line_stats::LineStats>()?;
     m.add_class::<live::Subscriber>()?;
     m.add("WIRE_VERSION", pikos_core::wire::VERSION)?;
     m.add("DEFAULT_LIVE_ADDRESS", pikos_core::wire::default_address())?;
