@@ -5,7 +5,7 @@
               [--timed] [--focused-on FOCUSED_ON]
               [--live[=ADDR] | --live-connect ADDR] [--live-wait]
               [--subprocesses]
-              {functions,lines,function_memory,line_memory,stats}
+              {functions,lines,function_memory,line_memory,stats,line_stats}
               (script | -m module) [script args...]
 
 The script runs once, as ``__main__``, like ``python script.py``: the same
@@ -45,6 +45,7 @@ from pikos.cli._common import (
 from pikos.kinds import KINDS
 from pikos.live import DEFAULT_ADDRESS
 from pikos.monitors.api import (
+    LineStatsMonitor,
     StatsMonitor,
 )
 from pikos.recorders.zeromq_recorder import ZeroMQRecorder
@@ -57,6 +58,8 @@ from pikos.runner.recording import (
     RECORDINGS,
     TIMED_MONITORS,
     TRACE_RECORDINGS,
+    line_stats_output,
+    line_stats_report,
     make_recorder,
     recording_of,
     stats_report,
@@ -72,7 +75,7 @@ USAGE = """\
           [--timed] [--focused-on FOCUSED_ON]
           [--live[=ADDR] | --live-connect ADDR] [--live-wait]
           [--subprocesses]
-          {functions,lines,function_memory,line_memory,stats}
+          {functions,lines,function_memory,line_memory,stats,line_stats}
           (script | -m module) [script args...]"""
 
 DESCRIPTION = """\
@@ -92,6 +95,8 @@ examples:
   %(prog)s functions script.py --recording chrome   (Perfetto: trace.json)
   %(prog)s stats script.py                  (cProfile-style table on stdout)
   %(prog)s stats script.py -o profile.pstats  (binary pstats; -o NAME.txt: the table)
+  %(prog)s line_stats script.py             (kernprof -lv's table per line, on stderr)
+  %(prog)s line_stats script.py --focused-on=main -o run.lprof  (python -m line_profiler)
   %(prog)s line_memory script.py --live     (then, elsewhere: pikos live)"""
 
 # Options that take a value, and flags, as pikos-run knows them.
@@ -136,7 +141,8 @@ def _parser(prog):
         help="Output results to a file ('-': standard output).  Without "
         "--recording, the name chooses: .csv csv, .speedscope.json speedscope, "
         ".trace.json chrome, .collapsed.txt or .folded collapsed, any other "
-        "text.  stats: .txt the table, any other name a binary .pstats file.",
+        "text.  stats: .txt the table, any other name a binary .pstats file.  "
+        "line_stats: .lprof (line_profiler's), .json or .txt (the table).",
     )
     parser.add_argument(
         "--buffered",
@@ -309,6 +315,40 @@ def _plan_stats(args, target, theirs, live):
     )
 
 
+def _plan_line_stats(args, target, theirs, live):
+    for given, what in (
+        (args.subprocesses, "--subprocesses: its totals are one process's"),
+        (args.timed, "--timed: its times are totals"),
+        (args.recording is not None, "--recording: it prints a table, or writes "
+         "-o NAME.lprof, NAME.json or NAME.txt"),
+        (live is not None, "--live or --live-connect"),
+    ):
+        if given:
+            raise UsageError(f"line_stats does not take {what}")
+    output = line_stats_output(args.output)
+    functions = _focus(args, target)
+    monitor = LineStatsMonitor(functions=functions)
+    return Plan(
+        target=target,
+        monitor=monitor,
+        script_args=theirs,
+        report=line_stats_report(monitor, output),
+    )
+
+
+def _focus(args, target):
+    """The code objects ``--focused-on`` names, or None."""
+    if args.focused_on is None:
+        return None
+    # Imports for dotted names see the script's sys.path[0], as the
+    # script's own imports will.
+    sys.path.insert(0, target.path0)
+    try:
+        return resolve_focus(args.focused_on, target)
+    finally:
+        sys.path.remove(target.path0)
+
+
 def plan(argv, prog):
     """Parse ``argv`` and prepare the run; nothing of the script runs yet."""
     ours, theirs = split_argv(argv)
@@ -324,6 +364,8 @@ def plan(argv, prog):
     target = load_target(args.script, args.module)
     if args.monitor == "stats":
         return _plan_stats(args, target, theirs, live)
+    if args.monitor == "line_stats":
+        return _plan_line_stats(args, target, theirs, live)
     if live is not None and (args.recording is not None or args.output is not None):
         raise UsageError(
             "--live streams the records instead of writing them: drop "
@@ -347,15 +389,7 @@ def plan(argv, prog):
             f"not {args.monitor}"
         )
     options = {"timed": True} if args.timed else {}
-    functions = None
-    if args.focused_on is not None:
-        # Imports for dotted names see the script's sys.path[0], as the
-        # script's own imports will.
-        sys.path.insert(0, target.path0)
-        try:
-            functions = resolve_focus(args.focused_on, target)
-        finally:
-            sys.path.remove(target.path0)
+    functions = _focus(args, target)
     recorder = live or make_recorder(args.recording, args.output, args.buffered)
     if functions is None:
         monitor = monitor_class(recorder, **options)
