@@ -13,7 +13,9 @@ SCRIPT = os.path.abspath(SCRIPT)
 
 
 def _functions(table):
-    return [line.split()[1] for line in table.splitlines() if line.startswith("Function:")]
+    return [
+        line.split()[1] for line in table.splitlines() if line.startswith("Function:")
+    ]
 
 
 def test_the_table_goes_to_stderr_and_stdout_stays_the_scripts(tmp_path):
@@ -33,7 +35,9 @@ def test_focused_on_limits_the_table(tmp_path):
     proc = run("line_stats", SCRIPT, "--focused-on", "slow", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert _functions(proc.stderr) == ["slow"]
-    row = next(line for line in proc.stderr.splitlines() if line.endswith("sleep(0.02)"))
+    row = next(
+        line for line in proc.stderr.splitlines() if line.endswith("sleep(0.02)")
+    )
     assert float(row.split()[4]) > 90.0
 
 
@@ -46,7 +50,9 @@ def test_dash_o_dash_prints_the_table_on_stdout(tmp_path):
 
 def test_lprof_opens_with_python_dash_m_line_profiler(tmp_path):
     pytest.importorskip("line_profiler")
-    proc = run("line_stats", SCRIPT, "--focused-on=slow", "-o", "run.lprof", cwd=tmp_path)
+    proc = run(
+        "line_stats", SCRIPT, "--focused-on=slow", "-o", "run.lprof", cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     shown = python("-m", "line_profiler", "run.lprof", cwd=tmp_path)
@@ -56,7 +62,9 @@ def test_lprof_opens_with_python_dash_m_line_profiler(tmp_path):
 
 
 def test_json_and_txt(tmp_path):
-    proc = run("line_stats", SCRIPT, "--focused-on=slow", "-o", "run.json", cwd=tmp_path)
+    proc = run(
+        "line_stats", SCRIPT, "--focused-on=slow", "-o", "run.json", cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads((tmp_path / "run.json").read_text())
     assert [f["function"] for f in data["functions"]] == ["slow"]
@@ -94,9 +102,18 @@ def test_lprof_without_line_profiler_is_refused_before_the_run(tmp_path):
     import subprocess
 
     proc = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "pikos-run"), "line_stats",
-         SCRIPT, "-o", "run.lprof"],
-        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=60,
+        [
+            os.path.join(os.path.dirname(sys.executable), "pikos-run"),
+            "line_stats",
+            SCRIPT,
+            "-o",
+            "run.lprof",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert "needs the line_profiler package" in proc.stderr

@@ -76,7 +76,9 @@ def _line_of(function, text):
 def test_hits_are_the_line_events_of_a_settrace_reference(backend, focused):
     _, expected = harness.trace_reference(line_corpus.run_all)
     expected_hits = Counter(
-        (name, lineno) for name, lineno, _, file in expected if file == line_corpus.__file__
+        (name, lineno)
+        for name, lineno, _, file in expected
+        if file == line_corpus.__file__
     )
     functions = line_corpus.all_codes() if focused else None
     monitor = LineStatsMonitor(functions=functions)
@@ -205,9 +207,22 @@ def test_the_table_has_line_profilers_columns():
     code = slow_line.slow.__code__
     assert f"File: {code.co_filename}" in lines
     assert f"Function: slow at line {code.co_firstlineno}" in lines
-    assert any(line.startswith("Total time: ") and line.endswith(" s") for line in lines)
+    assert any(
+        line.startswith("Total time: ") and line.endswith(" s") for line in lines
+    )
     header = next(line for line in lines if line.startswith("Line #"))
-    assert header.split() == ["Line", "#", "Hits", "Time", "Per", "Hit", "%", "Time", "Line", "Contents"]
+    assert header.split() == [
+        "Line",
+        "#",
+        "Hits",
+        "Time",
+        "Per",
+        "Hit",
+        "%",
+        "Time",
+        "Line",
+        "Contents",
+    ]
     assert lines[lines.index(header) + 1] == "=" * len(header)
     row = next(line for line in lines if line.endswith("time.sleep(0.02)"))
     line_no, hits, time, per_hit, percent = row.split()[:5]
@@ -262,7 +277,9 @@ def test_json_follows_the_documented_schema(tmp_path):
     )
     assert function["total_time"] == sum(t for _, _, t in function["lines"])
     key = (code.co_filename, code.co_firstlineno, "slow")
-    assert [tuple(line) for line in function["lines"]] == monitor.get_stats().timings[key]
+    assert [tuple(line) for line in function["lines"]] == monitor.get_stats().timings[
+        key
+    ]
 
 
 def test_txt_is_the_table_and_other_names_are_refused(tmp_path):

@@ -11,7 +11,7 @@ import time
 import harness
 import line_corpus
 import pytest
-from commands import PIKOS_RUN, parse_csv, run, write
+from commands import parse_csv, run, write
 from pikos.monitors.api import (
     FocusedLineMemoryMonitor,
     FocusedLineMonitor,

@@ -96,7 +96,7 @@ examples:
   %(prog)s stats script.py                  (cProfile-style table on stdout)
   %(prog)s stats script.py -o profile.pstats  (binary pstats; -o NAME.txt: the table)
   %(prog)s line_stats script.py             (kernprof -lv's table per line, on stderr)
-  %(prog)s line_stats script.py --focused-on=main -o run.lprof  (python -m line_profiler)
+  %(prog)s line_stats script.py --focused-on=main -o run.lprof (line_profiler reads it)
   %(prog)s line_memory script.py --live     (then, elsewhere: pikos live)"""
 
 # Options that take a value, and flags, as pikos-run knows them.
@@ -319,8 +319,11 @@ def _plan_line_stats(args, target, theirs, live):
     for given, what in (
         (args.subprocesses, "--subprocesses: its totals are one process's"),
         (args.timed, "--timed: its times are totals"),
-        (args.recording is not None, "--recording: it prints a table, or writes "
-         "-o NAME.lprof, NAME.json or NAME.txt"),
+        (
+            args.recording is not None,
+            "--recording: it prints a table, or writes "
+            "-o NAME.lprof, NAME.json or NAME.txt",
+        ),
         (live is not None, "--live or --live-connect"),
     ):
         if given:

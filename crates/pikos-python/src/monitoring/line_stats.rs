@@ -73,5 +73,9 @@ unsafe extern "C" fn end_callback(
     _nargs: ffi::Py_ssize_t,
 ) -> *mut ffi::PyObject {
     // SAFETY: CPython passes (code, offset, ...).
-    unsafe { run(slf, args, true, |_py, _hook, _code| Ok(Outcome::Frame(LineEvent::End))) }
+    unsafe {
+        run(slf, args, true, |_py, _hook, _code| {
+            Ok(Outcome::Frame(LineEvent::End))
+        })
+    }
 }
