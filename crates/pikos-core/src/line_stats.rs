@@ -189,7 +189,7 @@ impl LineAggregator {
                     .filter(|(_, t)| t.hits > 0 || t.ticks > 0)
                     .map(|(i, t)| (c.base + i as i32, *t))
                     .collect();
-                (!lines.is_empty()).then(|| CodeTotals {
+                (!lines.is_empty()).then_some(CodeTotals {
                     code: code as u32,
                     name: c.name,
                     lines,
