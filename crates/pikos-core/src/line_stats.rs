@@ -29,6 +29,9 @@ pub struct LineTotals {
 struct CodeLines {
     /// The name id of the code (set at its first event).
     name: u32,
+    /// The id of the code's entry with source lines (set at its first line
+    /// event), for the live payload's source text.
+    source: Option<u32>,
     seen: bool,
     base: i32,
     lines: Vec<LineTotals>,
@@ -125,11 +128,15 @@ impl LineAggregator {
     /// Line `line` of the running frame of `code` is about to run: one hit
     /// for it, and the frame's previous line is charged up to `now`.
     #[inline(always)]
-    pub fn line(&mut self, thread: usize, code: u32, name: u32, line: i32, now: u64) {
+    ///
+    /// `source` is the id of the code's table entry with source lines.
+    pub fn line(&mut self, thread: usize, code: u32, name: u32, source: u32, line: i32, now: u64) {
         if line == NO_LINE {
             return;
         }
-        self.code(code, name).at(line).hits += 1;
+        let entry = self.code(code, name);
+        entry.source.get_or_insert(source);
+        entry.at(line).hits += 1;
         let stack = stack_of(&mut self.threads, &mut self.last, thread);
         match stack.last_mut() {
             Some(top) if top.code == code => {
@@ -174,6 +181,14 @@ impl LineAggregator {
         self.last = 0;
     }
 
+    /// The source entry id of each code of `totals` (see [`Self::line`]).
+    pub fn sources(&self, totals: &[CodeTotals]) -> Vec<Option<u32>> {
+        totals
+            .iter()
+            .map(|c| self.codes.get(c.code as usize).and_then(|e| e.source))
+            .collect()
+    }
+
     /// The totals so far (open lines counted up to their last event), per
     /// code object with any line hit.
     pub fn totals(&self) -> Vec<CodeTotals> {
@@ -197,6 +212,68 @@ impl LineAggregator {
             })
             .collect()
     }
+}
+
+/// The live line totals payload (`pikos.lines`, `docs/wire-format.md`):
+/// the `limit` lines with the most time, most first: `{"lines": [[filename,
+/// line, function, hits, seconds, percent of the function's time, source
+/// text], ...]}`.
+pub fn live_json(
+    totals: &[CodeTotals],
+    sources: &[Option<u32>],
+    ns_per_tick: f64,
+    limit: usize,
+    out: &mut Vec<u8>,
+) {
+    let mut hottest: Vec<(u64, usize, usize)> = Vec::new();
+    let mut function_ticks = Vec::with_capacity(totals.len());
+    for (c, code) in totals.iter().enumerate() {
+        function_ticks.push(code.lines.iter().map(|(_, t)| t.ticks).sum::<u64>());
+        for (l, (_, t)) in code.lines.iter().enumerate() {
+            hottest.push((t.ticks, c, l));
+        }
+    }
+    hottest.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    hottest.truncate(limit);
+    let t = tables().read().unwrap_or_else(|e| e.into_inner());
+    out.extend_from_slice(b"{\"lines\":[");
+    for (i, (ticks, c, l)) in hottest.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let code = &totals[c];
+        let (line, line_totals) = code.lines[l];
+        let entry = t.codes.get(code.code as usize);
+        let name = t.names.get(code.name as usize).map_or("?", |n| &**n);
+        let source = sources
+            .get(c)
+            .copied()
+            .flatten()
+            .and_then(|id| t.codes.get(id as usize))
+            .and_then(|e| e.line(line))
+            .unwrap_or("");
+        let percent = if function_ticks[c] > 0 {
+            100.0 * ticks as f64 / function_ticks[c] as f64
+        } else {
+            0.0
+        };
+        out.push(b'[');
+        crate::encode::JsonEncoder::string(entry.map_or("?", |e| &*e.filename), out);
+        out.extend_from_slice(format!(",{line},").as_bytes());
+        crate::encode::JsonEncoder::string(name, out);
+        out.extend_from_slice(
+            format!(
+                ",{},{:.9},{:.3},",
+                line_totals.hits,
+                ticks as f64 * ns_per_tick / 1e9,
+                percent
+            )
+            .as_bytes(),
+        );
+        crate::encode::JsonEncoder::string(source.trim(), out);
+        out.push(b']');
+    }
+    out.extend_from_slice(b"]}");
 }
 
 /// The stack of `thread` (made at its first event); `last` remembers
@@ -250,12 +327,12 @@ mod tests {
     fn a_line_runs_until_the_next_line_of_its_frame_callees_included() {
         let mut agg = LineAggregator::new();
         agg.start(1, 0, 0, NO_LINE, 0);
-        agg.line(1, 0, 0, 10, 5);
+        agg.line(1, 0, 0, 0, 10, 5);
         // line 10 calls code 1, which runs from 6 to 20
         agg.start(1, 1, 1, NO_LINE, 6);
-        agg.line(1, 1, 1, 3, 7);
+        agg.line(1, 1, 1, 1, 3, 7);
         agg.end(1, 1, 20);
-        agg.line(1, 0, 0, 11, 25);
+        agg.line(1, 0, 0, 0, 11, 25);
         agg.end(1, 0, 30);
         assert_eq!(lines(&agg, 0), vec![(10, 1, 20), (11, 1, 5)]);
         assert_eq!(lines(&agg, 1), vec![(3, 1, 13)]);
@@ -265,10 +342,10 @@ mod tests {
     fn suspension_is_not_charged_and_a_resume_continues_its_line() {
         let mut agg = LineAggregator::new();
         agg.start(1, 0, 0, NO_LINE, 0);
-        agg.line(1, 0, 0, 5, 0);
+        agg.line(1, 0, 0, 0, 5, 0);
         agg.end(1, 0, 10); // yield at line 5
         agg.start(1, 0, 0, 5, 1000); // resumed 990 ticks later
-        agg.line(1, 0, 0, 6, 1004);
+        agg.line(1, 0, 0, 0, 6, 1004);
         agg.end(1, 0, 1010);
         assert_eq!(lines(&agg, 0), vec![(5, 1, 14), (6, 1, 6)]);
     }
@@ -276,10 +353,10 @@ mod tests {
     #[test]
     fn threads_keep_their_own_stacks() {
         let mut agg = LineAggregator::new();
-        agg.line(1, 0, 0, 1, 0);
-        agg.line(2, 0, 0, 1, 3);
-        agg.line(1, 0, 0, 2, 10);
-        agg.line(2, 0, 0, 2, 100);
+        agg.line(1, 0, 0, 0, 1, 0);
+        agg.line(2, 0, 0, 0, 1, 3);
+        agg.line(1, 0, 0, 0, 2, 10);
+        agg.line(2, 0, 0, 0, 2, 100);
         assert_eq!(lines(&agg, 0), vec![(1, 2, 10 + 97), (2, 2, 0)]);
         agg.close_all(200);
         assert_eq!(lines(&agg, 0), vec![(1, 2, 107), (2, 2, 190 + 100)]);
@@ -289,22 +366,41 @@ mod tests {
     fn recursion_charges_each_frame_separately() {
         let mut agg = LineAggregator::new();
         agg.start(1, 0, 0, NO_LINE, 0);
-        agg.line(1, 0, 0, 1, 0);
+        agg.line(1, 0, 0, 0, 1, 0);
         agg.start(1, 0, 0, NO_LINE, 2);
-        agg.line(1, 0, 0, 1, 2);
-        agg.line(1, 0, 0, 2, 4);
+        agg.line(1, 0, 0, 0, 1, 2);
+        agg.line(1, 0, 0, 0, 2, 4);
         agg.end(1, 0, 6);
-        agg.line(1, 0, 0, 2, 8);
+        agg.line(1, 0, 0, 0, 2, 8);
         agg.end(1, 0, 9);
         assert_eq!(lines(&agg, 0), vec![(1, 2, 2 + 8), (2, 2, 2 + 1)]);
     }
 
     #[test]
+    fn the_live_payload_lists_the_hottest_lines_first() {
+        let mut agg = LineAggregator::new();
+        agg.line(1, 0, 0, 0, 1, 0);
+        agg.line(1, 0, 0, 0, 2, 10);
+        agg.line(1, 0, 0, 0, 3, 40);
+        agg.close_all(40);
+        let totals = agg.totals();
+        let sources = agg.sources(&totals);
+        let mut out = Vec::new();
+        live_json(&totals, &sources, 1.0, 2, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("{\"lines\":[["), "{text}");
+        let rows: Vec<&str> = text.split("],[").collect();
+        assert_eq!(rows.len(), 2, "{text}");
+        assert!(rows[0].contains(",2,") && rows[0].contains(",1,0.000000030,75.000,"));
+        assert!(rows[1].contains(",1,") && rows[1].contains(",1,0.000000010,25.000,"));
+    }
+
+    #[test]
     fn lines_below_the_first_seen_are_kept() {
         let mut agg = LineAggregator::new();
-        agg.line(1, 3, 0, 50, 0);
-        agg.line(1, 3, 0, 40, 1);
-        agg.line(1, 3, 0, 60, 3);
+        agg.line(1, 3, 0, 3, 50, 0);
+        agg.line(1, 3, 0, 3, 40, 1);
+        agg.line(1, 3, 0, 3, 60, 3);
         assert_eq!(lines(&agg, 3), vec![(40, 1, 2), (50, 1, 1), (60, 1, 0)]);
     }
 }

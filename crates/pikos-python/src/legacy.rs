@@ -317,7 +317,7 @@ unsafe fn record_event(
         // No record: the event goes into the totals, keyed by the thread's
         // hook object (one per covered thread).
         let thread = thread_hook as *const ThreadHook as usize;
-        stats.get().event(py, thread, slot.plain, slot.name, event);
+        stats.get().event(py, thread, &slot, event);
         return Ok(());
     }
     let statistics = matches!(hook.state(py).target, Target::Stats(_));

@@ -243,7 +243,7 @@ pub(crate) fn line_stats_event(
     event: LineEvent,
 ) -> bool {
     if let Target::LineStats(stats) = &hook.state(py).target {
-        stats.get().event(py, thread, slot.plain, slot.name, event);
+        stats.get().event(py, thread, slot, event);
         return true;
     }
     false

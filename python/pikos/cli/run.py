@@ -180,9 +180,9 @@ def _parser(prog):
         "--live",
         metavar="ADDR",
         action=_Once,
-        help="Stream the records (stats: running totals) over ZeroMQ for "
-        f"`pikos live` instead of writing them: --live binds {LIVE_ADDRESS}, "
-        "--live=ADDR binds ADDR.",
+        help="Stream the records (stats, line_stats: running totals) over "
+        "ZeroMQ for `pikos live` instead of writing them: --live binds "
+        f"{LIVE_ADDRESS}, --live=ADDR binds ADDR.",
     )
     parser.add_argument(
         "--live-connect",
@@ -324,13 +324,12 @@ def _plan_line_stats(args, target, theirs, live):
             "--recording: it prints a table, or writes "
             "-o NAME.lprof, NAME.json or NAME.txt",
         ),
-        (live is not None, "--live or --live-connect"),
     ):
         if given:
             raise UsageError(f"line_stats does not take {what}")
     output = line_stats_output(args.output)
     functions = _focus(args, target)
-    monitor = LineStatsMonitor(functions=functions)
+    monitor = LineStatsMonitor(functions=functions, recorder=live)
     return Plan(
         target=target,
         monitor=monitor,

@@ -14,8 +14,10 @@ from pikos.monitors.focus import FunctionSet
 from pikos.monitors.hook_monitor import (
     _TRACE_SLOT,
     HookMonitor,
+    builtin,
     check_all_threads,
 )
+from pikos.monitors.stats_monitor import check_publish_every
 
 __all__ = ["LineStats", "LineStatsMonitor"]
 
@@ -166,11 +168,19 @@ class LineStatsMonitor(HookMonitor):
     monitors on 3.13) it takes its events from ``sys.monitoring``, as the
     line monitors do (``PIKOS_HOOK`` chooses).
 
+    Given a :class:`~pikos.recorders.zeromq_recorder.ZeroMQRecorder`, it
+    publishes the hottest lines (hits, time, % of their function's time,
+    source) every ``publish_every`` seconds while the program runs:
+    ``pikos live`` shows them.
+
     Parameters
     ----------
     functions : None (every line), or the functions whose lines to count:
         functions, methods, decorated functions or code objects (see
         :class:`~pikos.monitors.focus.FunctionSet`).
+    recorder : None, or a ZeroMQRecorder to publish the running totals on
+        (keyword only).
+    publish_every : seconds between published totals (default 0.25).
     all_threads : also cover the threads already running when the monitor is
         enabled (keyword only).  False (the default): the enabling thread
         and the threads started while it is enabled.
@@ -178,9 +188,20 @@ class LineStatsMonitor(HookMonitor):
 
     _kind = "line"
 
-    def __init__(self, functions=None, *, all_threads=False):
-        self._recorder = None
-        self._builtin = None
+    def __init__(
+        self, functions=None, *, recorder=None, publish_every=0.25, all_threads=False
+    ):
+        publishes = builtin(recorder) is not None and recorder._pikos_prepare_stats
+        if recorder is not None and not publishes:
+            raise TypeError(
+                f"LineStatsMonitor publishes its totals on a ZeroMQRecorder, not "
+                f"{recorder!r} (recorder=None keeps them for get_stats, "
+                "print_stats and dump_stats)"
+            )
+        self._publish_every = check_publish_every(publish_every)
+        self._recorder = recorder
+        self._builtin = builtin(recorder)
+        self._sink = None
         self._record_type = None
         self._hook = _native.Hook(self._kind)
         self._hook.set_label(f"{type(self).__name__} -> line statistics")
@@ -201,18 +222,45 @@ class LineStatsMonitor(HookMonitor):
         (every line)."""
         return self._functions
 
+    @property
+    def publish_every(self):
+        """Seconds between the totals published on the recorder."""
+        return self._publish_every
+
     def _install(self):
         self._note_thread()
         self._hook.set_backend()
-        self._install_hook(lambda: None, line_stats=self._totals)
+        sink = None
+        if self._recorder is not None:
+            sink = self._builtin._pikos_prepare_stats("line_stats")
+            try:
+                self._totals.start_publishing(sink, self._publish_every)
+            except BaseException:
+                self._recorder.finalize()
+                raise
+
+        def undo():
+            if sink is not None:
+                self._totals.stop_publishing()
+                self._recorder.finalize()
+
+        self._install_hook(undo, line_stats=self._totals)
+        self._sink = sink
 
     def _finish(self):
         self._error = self._hook.take_error()
+        # Lines still running count up to now; the final totals are sent.
         self._totals.close_all()
+        sink, self._sink = self._sink, None
+        if sink is not None:
+            self._totals.stop_publishing(sink)
+            self._finalize_recorder()
 
     def _stop_in_child(self):
         super()._stop_in_child()
+        self._totals.forget_after_fork()
         self._totals.clear()
+        self._sink = None
 
     def clear(self):
         """Forget the totals gathered so far."""
