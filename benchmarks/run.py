@@ -454,6 +454,21 @@ def setup_pikos_line_csv(ctx: Context) -> Timer:
     return pikos_csv_monitor(ctx, "LineMonitor", "pikos-line-csv", all_events)
 
 
+def setup_pikos_line_timed_csv(ctx: Context) -> Timer:
+    return pikos_csv_monitor(
+        ctx, "LineMonitor", "pikos-line-timed-csv", all_events, timed=True
+    )
+
+
+def setup_pikos_line_stats(ctx: Context) -> Timer:
+    """LineStatsMonitor on every line (line_profiler's job, natively)."""
+    monitors = import_pikos("pikos.monitors.api")
+    monitor_class = getattr(monitors, "LineStatsMonitor", None)
+    if monitor_class is None:
+        raise Unavailable("pikos.monitors.api has no LineStatsMonitor")
+    return MonitorTimer(lambda path: monitor_class(), "pikos-line-stats", ctx.tmpdir)
+
+
 def setup_pikos_line_memory_csv(ctx: Context) -> Timer:
     return pikos_csv_monitor(
         ctx, "LineMemoryMonitor", "pikos-line-memory-csv", all_events
@@ -921,6 +936,18 @@ CONFIGS: list[Config] = [
         setup_pikos_line_csv,
     ),
     Config(
+        "pikos-line-timed-csv",
+        "pikos LineMonitor(timed=True) → CSVFileRecorder",
+        ("line",),
+        setup_pikos_line_timed_csv,
+    ),
+    Config(
+        "pikos-line-stats",
+        "pikos LineStatsMonitor, every line (line_profiler's statistics, natively)",
+        ("line",),
+        setup_pikos_line_stats,
+    ),
+    Config(
         "pikos-line-discard",
         "pikos LineMonitor → discarding recorder",
         ("line",),
@@ -1074,6 +1101,12 @@ TARGETS: list[Target] = [
     # Application-shaped code (many builtin calls, small methods): at most
     # cProfile's ratio, or the floor rows show why not.
     Target("issue 18", "mixed", "pikos-function-csv", "cprofile", 1.0),
+    # Line timing, against line_profiler with the workload's functions added.
+    *(
+        Target("issue 20", workload, key, "line-profiler", limit)
+        for workload in ("line-heavy", "n-body")
+        for key, limit in (("pikos-line-stats", 0.5), ("pikos-line-timed-csv", 0.6))
+    ),
 ]
 
 
