@@ -62,6 +62,21 @@ def setup_pikos_line_csv(ctx: Context) -> Timer:
     return pikos_csv_monitor(ctx, "LineMonitor", "pikos-line-csv", all_events)
 
 
+def setup_pikos_line_timed_csv(ctx: Context) -> Timer:
+    return pikos_csv_monitor(
+        ctx, "LineMonitor", "pikos-line-timed-csv", all_events, timed=True
+    )
+
+
+def setup_pikos_line_stats(ctx: Context) -> Timer:
+    """LineStatsMonitor on every line (line_profiler's job, natively)."""
+    monitors = import_pikos("pikos.monitors.api")
+    monitor_class = getattr(monitors, "LineStatsMonitor", None)
+    if monitor_class is None:
+        raise Unavailable("pikos.monitors.api has no LineStatsMonitor")
+    return MonitorTimer(lambda path: monitor_class(), "pikos-line-stats", ctx.tmpdir)
+
+
 def setup_pikos_line_memory_csv(ctx: Context) -> Timer:
     return pikos_csv_monitor(
         ctx, "LineMemoryMonitor", "pikos-line-memory-csv", all_events

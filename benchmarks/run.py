@@ -64,6 +64,8 @@ from pikos_rows import (  # noqa: E402
     setup_pikos_function_memory_csv,
     setup_pikos_line_csv,
     setup_pikos_line_csv_legacy,
+    setup_pikos_line_stats,
+    setup_pikos_line_timed_csv,
     setup_pikos_line_csv_monitoring,
     setup_pikos_line_discard,
     setup_pikos_line_list,
@@ -180,6 +182,18 @@ CONFIGS: list[Config] = [
         "pikos LineMonitor → CSVFileRecorder",
         ("line",),
         setup_pikos_line_csv,
+    ),
+    Config(
+        "pikos-line-timed-csv",
+        "pikos LineMonitor(timed=True) → CSVFileRecorder",
+        ("line",),
+        setup_pikos_line_timed_csv,
+    ),
+    Config(
+        "pikos-line-stats",
+        "pikos LineStatsMonitor, every line (line_profiler's statistics, natively)",
+        ("line",),
+        setup_pikos_line_stats,
     ),
     Config(
         "pikos-line-discard",
@@ -335,6 +349,12 @@ TARGETS: list[Target] = [
     # Application-shaped code (many builtin calls, small methods): at most
     # cProfile's ratio, or the floor rows show why not.
     Target("issue 18", "mixed", "pikos-function-csv", "cprofile", 1.0),
+    # Line timing, against line_profiler with the workload's functions added.
+    *(
+        Target("issue 20", workload, key, "line-profiler", limit)
+        for workload in ("line-heavy", "n-body")
+        for key, limit in (("pikos-line-stats", 0.5), ("pikos-line-timed-csv", 0.6))
+    ),
 ]
 
 

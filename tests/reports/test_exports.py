@@ -426,7 +426,6 @@ def test_export_of_a_hostile_file_name(tmp_path):
             ["line_memory", TARGET, "-o", "x.trace.json"],
             "-o x.trace.json (a chrome file) needs function",
         ),
-        (["lines", TARGET, "--timed"], "--timed needs function events"),
         (["stats", TARGET, "--timed"], "stats does not take --timed"),
         (
             ["functions", TARGET, "--recording", "chrome", "-o", "-"],

@@ -11,6 +11,7 @@ from pikos.monitors.function_memory_monitor import FunctionMemoryMonitor
 from pikos.monitors.function_monitor import FunctionMonitor
 from pikos.monitors.line_memory_monitor import LineMemoryMonitor
 from pikos.monitors.line_monitor import LineMonitor
+from pikos.monitors.line_stats_monitor import LineStatsMonitor
 from pikos.monitors.monitor import Monitor
 from pikos.monitors.monitor_attach import MonitorAttach
 from pikos.monitors.stats_monitor import StatsMonitor
@@ -26,6 +27,7 @@ __all__ = [
     "FocusedFunctionMemoryMonitor",
     "FocusedLineMemoryMonitor",
     "StatsMonitor",
+    "LineStatsMonitor",
     "MonitorAttach",
     "FocusedMonitorAttach",
 ]

@@ -164,7 +164,9 @@ class HookMonitor(Monitor):
         check_recorder(recorder)
         #: The recorder when it is a built-in one, else None.
         self._builtin = builtin(recorder)
-        if self._needs_timed(recorder) and not is_timed(self._kind):
+        if self._needs_timed(recorder) and not (
+            is_timed(self._kind) and KINDS[self._kind].function
+        ):
             raise ValueError(
                 f"{type(recorder).__name__} writes timed function records: use it "
                 f"with a function monitor (FunctionMonitor, FunctionMemoryMonitor "
@@ -193,10 +195,11 @@ class HookMonitor(Monitor):
         return builtin(recorder) is not None and recorder._pikos_needs_timed
 
     def _choose_timed(self, recorder, timed):
-        """For function monitors: record time and thread when ``timed`` is
-        true, or when it is None and the recorder needs them (speedscope,
-        Chrome trace, collapsed stacks)."""
-        needs = self._needs_timed(recorder)
+        """Record time and thread when ``timed`` is true, or when it is None
+        and the recorder needs them (speedscope, Chrome trace, collapsed
+        stacks: function monitors only, which ``__init__`` checks)."""
+        # Line monitors with such a recorder: __init__ says what is wrong.
+        needs = self._needs_timed(recorder) and KINDS[type(self)._kind].function
         if timed is None:
             timed = needs
         elif not isinstance(timed, bool):
