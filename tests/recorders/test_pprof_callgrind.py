@@ -174,6 +174,15 @@ def test_the_output_name_chooses_pprof_or_callgrind(tmp_path):
     read_callgrind(tmp_path / "callgrind.out.b")
 
 
+def test_children_of_subprocesses_keep_the_names_the_tools_look_for():
+    from pikos.runner.children import child_output
+
+    assert child_output("d/p.pb.gz", 42) == os.path.join("d", "p.42.pb.gz")
+    assert child_output("d/callgrind.out.run", 42) == os.path.join(
+        "d", "callgrind.out.run.42"
+    )
+
+
 def test_pikos_export_to_pprof_and_callgrind(tmp_path):
     records = tmp_path / "run.csv"
     proc = run([PIKOS_RUN, "functions", TIMELINE, "--timed", "-o", str(records)])

@@ -5,8 +5,10 @@
 //! `totals:` lines are the sum of the functions' own times.
 //!
 //! Function records carry where each function starts, not the line each
-//! call came from, so a function's costs and calls sit at its first line.
-//! Builtins have no file: they are in `<built-in>`, at line 0.
+//! call came from, so a function's own cost sits at its first line, and so
+//! do its calls of Python functions; a call of a builtin sits at the line
+//! it was made from (its `c_call` record says).  Builtins have no file:
+//! they are in `<built-in>`, at line 0.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -47,16 +49,17 @@ impl Trace {
     /// The callgrind file; `name` is the command (`cmd:`), `pid` the
     /// process (`pid:`).
     pub fn write_callgrind(&mut self, out: &mut impl Write, name: &str, pid: u32) -> Result<()> {
-        let stacks = self.stacks(false);
+        let stacks = self.stacks(false, true);
         let inclusive = stacks.inclusive();
-        // Per frame: own time; per (caller, callee): calls, inclusive time.
+        // Per frame: own time; per (caller, callee, the caller's line where
+        // known): calls, inclusive time.
         let mut own = vec![0u64; self.frames.len()];
-        let mut calls: BTreeMap<(u32, u32), (u64, u64)> = BTreeMap::new();
+        let mut calls: BTreeMap<(u32, u32, Option<i64>), (u64, u64)> = BTreeMap::new();
         for (i, node) in stacks.nodes.iter().enumerate() {
             own[node.frame as usize] += node.own;
             if node.parent != u32::MAX {
                 let caller = stacks.nodes[node.parent as usize].frame;
-                let edge = calls.entry((caller, node.frame)).or_default();
+                let edge = calls.entry((caller, node.frame, node.site)).or_default();
                 edge.0 += node.calls;
                 edge.1 += inclusive[i];
             }
@@ -93,7 +96,7 @@ impl Trace {
             files.write(&mut buf, "fl", file(frame));
             functions.write(&mut buf, "fn", &self.frames[frame as usize].name);
             buf.extend_from_slice(format!("{} {}\n", line(frame), own[frame as usize]).as_bytes());
-            while let Some(&(&(caller, callee), &(count, cost))) = edges.peek() {
+            while let Some(&(&(caller, callee, site), &(count, cost))) = edges.peek() {
                 if caller != frame {
                     break;
                 }
@@ -101,7 +104,12 @@ impl Trace {
                 files.write(&mut buf, "cfi", file(callee));
                 functions.write(&mut buf, "cfn", &self.frames[callee as usize].name);
                 buf.extend_from_slice(
-                    format!("calls={count} {}\n{} {cost}\n", line(callee), line(frame)).as_bytes(),
+                    format!(
+                        "calls={count} {}\n{} {cost}\n",
+                        line(callee),
+                        site.map_or(line(frame), |l| l.max(0))
+                    )
+                    .as_bytes(),
                 );
             }
             flush_some(out, &mut buf)?;
@@ -141,5 +149,24 @@ mod tests {
             \ntotals: 107\n"
             .replace("VERSION", env!("CARGO_PKG_VERSION"));
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn a_builtin_call_sits_at_the_line_it_was_made_from() {
+        use crate::export::trace::{Step, Trace};
+        let mut trace = Trace::new();
+        trace.event(Step::Call, "main", "app.py", Some(3), 0, 1);
+        trace.event(Step::CCall, "len", "app.py", Some(7), 10, 1);
+        trace.event(Step::CReturn, "len", "app.py", Some(7), 14, 1);
+        trace.event(Step::CCall, "len", "app.py", Some(9), 20, 1);
+        trace.event(Step::CReturn, "len", "app.py", Some(9), 21, 1);
+        trace.event(Step::Return, "main", "app.py", Some(9), 30, 1);
+        let mut out = Vec::new();
+        trace.write_callgrind(&mut out, "app.py", 1).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("fn=(1) main\n3 25\ncfi=(2) <built-in>\ncfn=(2) len\ncalls=1 0\n7 4\ncfi=(2)\ncfn=(2)\ncalls=1 0\n9 1\n"),
+            "{text}"
+        );
     }
 }

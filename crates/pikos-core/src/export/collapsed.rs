@@ -12,7 +12,7 @@ impl Trace {
     /// for Python functions and `name` for builtins; `;` and line breaks,
     /// which the format reserves, become `,` and spaces.
     pub fn write_collapsed(&mut self, out: &mut impl Write) -> Result<()> {
-        let stacks = self.stacks(false);
+        let stacks = self.stacks(false, false);
         let labels: Vec<String> = self.frames.iter().map(collapsed_label).collect();
         let mut lines: Vec<String> = Vec::new();
         for (i, node) in stacks.nodes.iter().enumerate() {

@@ -5,9 +5,10 @@
 //! calls that ran with exactly that stack (`calls/count`) and the time that
 //! stack was on top (`wall/nanoseconds`, own time), labelled with its
 //! thread.  A Python function is a pprof function with its name, file and
-//! first line; a builtin is one of its own with no file.  Function records
-//! carry where each function starts (not the line each call came from), so
-//! a location is a function at its first line.
+//! first line; a builtin is one of its own with no file.  A location is a
+//! function at a line: the line it called a builtin from (a `c_call`
+//! record carries it), else its first line (a Python call's record carries
+//! the callee's first line, not the caller's).
 //!
 //! The messages below are `profile.proto`'s (github.com/google/pprof,
 //! proto/profile.proto), declared with prost's derive and the proto's own
@@ -187,7 +188,7 @@ fn signed(value: u64) -> i64 {
 impl Trace {
     /// The trace as a pprof [`Profile`] (not yet encoded).
     pub fn pprof_profile(&mut self, name: &str, names: &FxHashMap<u64, String>) -> Profile {
-        let stacks = self.stacks(true);
+        let stacks = self.stacks(true, true);
         let mut strings = Strings::new();
         let calls = ValueType {
             r#type: strings.id("calls"),
@@ -206,33 +207,40 @@ impl Trace {
             has_line_numbers: true,
             ..Mapping::default()
         };
-        // One function and one location per frame: ids are frame + 1.
+        // One function per frame (ids: frame + 1); one location per frame
+        // and line (its first line, or a line it called a builtin from).
         let mut function = Vec::with_capacity(self.frames.len());
-        let mut location = Vec::with_capacity(self.frames.len());
         for (i, frame) in self.frames.iter().enumerate() {
-            let id = i as u64 + 1;
-            let line = frame.line.unwrap_or(0);
             let fname = strings.id(&frame.name);
             function.push(Function {
-                id,
+                id: i as u64 + 1,
                 name: fname,
                 system_name: fname,
                 filename: strings.id(frame.file.as_deref().unwrap_or("")),
-                start_line: line,
-            });
-            location.push(Location {
-                id,
-                mapping_id: 1,
-                // A distinct address per location: tools that key on it
-                // (and pprof's own merging) keep frames apart.
-                address: id,
-                line: vec![Line {
-                    function_id: id,
-                    line,
-                }],
-                is_folded: false,
+                start_line: frame.line.unwrap_or(0),
             });
         }
+        let mut location: Vec<Location> = Vec::with_capacity(self.frames.len());
+        let mut location_ids: FxHashMap<(u32, i64), u64> = FxHashMap::default();
+        let mut location_of = |frame: u32, line: Option<i64>| -> u64 {
+            let line = line.or(self.frames[frame as usize].line).unwrap_or(0);
+            *location_ids.entry((frame, line)).or_insert_with(|| {
+                let id = location.len() as u64 + 1;
+                location.push(Location {
+                    id,
+                    mapping_id: 1,
+                    // A distinct address per location: tools that key on
+                    // it (and pprof's own merging) keep them apart.
+                    address: id,
+                    line: vec![Line {
+                        function_id: u64::from(frame) + 1,
+                        line,
+                    }],
+                    is_folded: false,
+                });
+                id
+            })
+        };
         let thread_key = strings.id("thread");
         let thread_id_key = strings.id("thread_id");
         let thread_labels: Vec<(i64, i64)> = self
@@ -240,32 +248,41 @@ impl Trace {
             .iter()
             .map(|t| (strings.id(&Trace::thread_name(names, t.id)), signed(t.id)))
             .collect();
-        let mut sample = Vec::new();
+        // Nodes that differ only in a call site of a frame above them are
+        // one sample when their locations are the same: add them up.
+        let mut sample: Vec<Sample> = Vec::new();
+        let mut samples: FxHashMap<(Vec<u64>, u32), usize> = FxHashMap::default();
         for (i, node) in stacks.nodes.iter().enumerate() {
-            if node.own == 0 && node.calls == 0 {
-                continue;
-            }
-            let (thread, thread_id) = thread_labels[node.thread as usize];
-            sample.push(Sample {
-                location_id: stacks
-                    .frames_of(i as u32)
-                    .into_iter()
-                    .map(|frame| u64::from(frame) + 1)
-                    .collect(),
-                value: vec![signed(node.calls), signed(node.own)],
-                label: vec![
-                    Label {
-                        key: thread_key,
-                        str: thread,
-                        ..Label::default()
-                    },
-                    Label {
-                        key: thread_id_key,
-                        num: thread_id,
-                        ..Label::default()
-                    },
-                ],
-            });
+            let locations: Vec<u64> = stacks
+                .lines_of(i as u32)
+                .into_iter()
+                .map(|(frame, line)| location_of(frame, line))
+                .collect();
+            let slot = *samples
+                .entry((locations.clone(), node.thread))
+                .or_insert_with(|| {
+                    let (thread, thread_id) = thread_labels[node.thread as usize];
+                    sample.push(Sample {
+                        location_id: locations,
+                        value: vec![0, 0],
+                        label: vec![
+                            Label {
+                                key: thread_key,
+                                str: thread,
+                                ..Label::default()
+                            },
+                            Label {
+                                key: thread_id_key,
+                                num: thread_id,
+                                ..Label::default()
+                            },
+                        ],
+                    });
+                    sample.len() - 1
+                });
+            let value = &mut sample[slot].value;
+            value[0] = value[0].saturating_add(signed(node.calls));
+            value[1] = value[1].saturating_add(signed(node.own));
         }
         let first = self.threads.iter().map(|t| t.first).min().unwrap_or(0);
         let last = self.threads.iter().map(|t| t.last).max().unwrap_or(0);
@@ -458,9 +475,12 @@ mod tests {
         assert_eq!(types, [("calls", "count"), ("wall", "nanoseconds")]);
         assert_eq!(s(profile.default_sample_type), "wall");
         let function = |location: u64| {
-            let location = &profile.location[location as usize - 1];
-            assert_eq!(location.id, location.line[0].function_id);
-            let f = &profile.function[location.line[0].function_id as usize - 1];
+            let location = profile.location.iter().find(|l| l.id == location).unwrap();
+            let f = profile
+                .function
+                .iter()
+                .find(|f| f.id == location.line[0].function_id)
+                .unwrap();
             (
                 s(f.name),
                 s(f.filename),
@@ -487,9 +507,14 @@ mod tests {
                 (vec!["main"], vec![1, 29], "MainThread (9)"),
             ]
         );
-        // Python functions carry file and lines; a builtin is its own frame.
-        assert_eq!(function(2), ("fib", "fib.py", 3, 3));
-        assert_eq!(function(3), ("len", "", 0, 0));
+        // Python functions carry file and lines; a builtin is its own frame,
+        // and its caller's location is the line it was called from.
+        let len = profile.sample.iter().find(|s| s.value == [1, 1]).unwrap();
+        assert_eq!(function(len.location_id[0]), ("len", "", 0, 0));
+        assert_eq!(function(len.location_id[1]), ("main", "fib.py", 3, 12));
+        let main = profile.sample.iter().find(|s| s.value == [1, 29]).unwrap();
+        assert_eq!(function(main.location_id[0]), ("main", "fib.py", 3, 3));
+        assert_eq!(profile.location.len(), 4);
         let total: i64 = profile.sample.iter().map(|s| s.value[1]).sum();
         assert_eq!(total, profile.duration_nanos);
     }
