@@ -198,6 +198,16 @@ def test_pikos_export_to_pprof_and_callgrind(tmp_path):
     header, own, _ = read_callgrind(out)
     assert int(header["totals"]) == sum(own.values())
     assert header["cmd"] == "run.csv"
+    # -o -: the gzipped profile on stdout, the summary on stderr.
+    proc = subprocess.run(
+        [PIKOS, "export", str(records), "-f", "pprof", "-o", "-"],
+        capture_output=True,
+        timeout=TIMEOUT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.startswith(b"stdout: ")
+    (tmp_path / "piped.pb.gz").write_bytes(proc.stdout)
+    assert functions(tmp_path / "piped.pb.gz")["fib"][2] == TIMELINE_FIB_CALLS
 
 
 # --- the real readers ---------------------------------------------------------
