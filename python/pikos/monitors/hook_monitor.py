@@ -13,7 +13,6 @@ first event.
 """
 
 import _thread
-import os
 import sys
 import threading
 import warnings
@@ -24,6 +23,7 @@ from pikos.errors import HookTakenWarning
 from pikos.kinds import KINDS, TIMED_KINDS, is_timed
 from pikos.monitors.monitor import Monitor
 from pikos.monitors.records import RECORD_CLASSES
+from pikos.process.forks import ENABLED
 from pikos.recorders.builtin_recorder import BuiltinRecorder
 
 _PROTOCOL = ("prepare", "record", "finalize")
@@ -103,30 +103,6 @@ _PROFILE_SLOT = _ThreadingSlot("_profile_hook", sys.getprofile)
 _TRACE_SLOT = _ThreadingSlot("_trace_hook", sys.gettrace)
 
 
-#: The monitors enabled in this process, id -> weak reference (see
-#: ``_stop_in_forked_child``).  A plain dict: enable and disable must not
-#: call Python code an enclosing monitor would record.
-_ENABLED = {}
-
-
-def _stop_in_forked_child():
-    """After ``fork``, in the child: every enabled monitor stops recording
-    there.  The child has none of the parent's pikos threads, and its copy
-    of a recorder shares the parent's output, which stays the parent's."""
-    for ref in list(_ENABLED.values()):
-        monitor = ref()
-        if monitor is not None:
-            monitor._stop_in_child()
-    _ENABLED.clear()
-
-
-def _builtin_recorders_of_enabled_monitors():
-    for ref in list(_ENABLED.values()):
-        monitor = ref()
-        if monitor is not None and monitor._builtin is not None:
-            yield monitor._builtin
-
-
 def builtin(recorder):
     """``recorder`` when it is a built-in recorder (the protocol of
     ``pikos.recorders.builtin_recorder``), else None: a custom recorder gets
@@ -134,35 +110,6 @@ def builtin(recorder):
     # Not isinstance(): BuiltinRecorder is an ABC, whose __instancecheck__
     # is Python code that an enclosing monitor would record.
     return recorder if BuiltinRecorder in type(recorder).__mro__ else None
-
-
-def _pause_before_fork():
-    """Before ``fork``: the recorders' writer threads stop (each flushed),
-    so that the child starts with no thread of pikos holding a lock, and
-    ``os.fork`` (3.12+) has no thread of ours to warn about."""
-    for recorder in _builtin_recorders_of_enabled_monitors():
-        recorder._pikos_pause_for_fork()
-
-
-def write_out_before_exit():
-    """Before ``os._exit``: every enabled monitor's file writers write what
-    they hold and stop, so the files end with whole rows (``pikos-run``
-    wraps ``os._exit`` with this; the sessions are not finalized, as no
-    exit handler runs)."""
-    _pause_before_fork()
-
-
-def _resume_in_parent():
-    for recorder in _builtin_recorders_of_enabled_monitors():
-        recorder._pikos_resume_after_fork()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(
-        before=_pause_before_fork,
-        after_in_parent=_resume_in_parent,
-        after_in_child=_stop_in_forked_child,
-    )
 
 
 def _outside_pikos():
@@ -361,12 +308,12 @@ class HookMonitor(Monitor):
                 undo()
                 raise
         self._threading_slot.push(self._start_thread)
-        _ENABLED[id(self)] = weakref.ref(self)
+        ENABLED[id(self)] = weakref.ref(self)
         try:
             self._hook.install(all_threads=self._all_threads, **target)
         except BaseException:
             self._threading_slot.remove(self._start_thread)
-            _ENABLED.pop(id(self), None)
+            ENABLED.pop(id(self), None)
             undo()
             raise
 
@@ -409,7 +356,7 @@ class HookMonitor(Monitor):
             return
         # Removing the hook is the first thing disable does.
         self._hook.uninstall()
-        _ENABLED.pop(id(self), None)
+        ENABLED.pop(id(self), None)
         self._threading_slot.remove(self._start_thread)
         self._finish()
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import timeline_target
+from commands import SCRIPTS
 from pikos.errors import RecorderError
 from pikos.monitors.api import (
     FocusedFunctionMonitor,
@@ -34,7 +35,7 @@ from pikos.recorders.api import (
 BIN = Path(sys.executable).parent
 PIKOS_RUN = str(BIN / "pikos-run")
 PIKOS = str(BIN / "pikos")
-TARGET = str(Path(__file__).parent / "scripts" / "timeline_target.py")
+TARGET = str(SCRIPTS / "timeline_target.py")
 TIMEOUT = 120
 FIB10_CALLS = 177
 FIB8_CALLS = 67

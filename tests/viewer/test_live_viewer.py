@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from commands import SCRIPTS
 from pikos import _native
 from pikos.cli._common import UsageError
 from pikos.live import WIRE_VERSION, Message
@@ -26,7 +27,7 @@ from pikos.viewer.render import ASCII_BLOCKS, MIB, bar_chart, render
 BIN = Path(sys.executable).parent
 PIKOS = str(BIN / "pikos")
 PIKOS_RUN = str(BIN / "pikos-run")
-TARGET = str(Path(__file__).resolve().parent / "scripts" / "live_target.py")
+TARGET = str(SCRIPTS / "live_target.py")
 TIMEOUT = 60
 
 MEMORY_FIELDS = ["index", "function", "lineNo", "RSS", "VMS", "line", "filename"]
