@@ -21,6 +21,9 @@ __all__ = [
     "LIVE_MAX_MESSAGE_BYTES",
     "set_own_prefix",
     "export_trace",
+    "export_capture",
+    "is_capture",
+    "capture_session",
     "template_supported",
     "report_unraisable",
     "monitoring_noop",
@@ -59,7 +62,16 @@ def export_trace(
     name: str = ...,
     pid: int = 0,
     thread_names: dict[int, str] = ...,
-) -> dict[str, int]: ...
+) -> dict[str, Any]: ...
+def export_capture(
+    input: str | bytes | PathLike[str] | PathLike[bytes],
+    output: str | bytes | PathLike[str] | PathLike[bytes] | None,
+    encoder: CsvEncoding | TextEncoding,
+) -> dict[str, Any]: ...
+def capture_session(
+    path: str | bytes | PathLike[str] | PathLike[bytes],
+) -> tuple[str, list[str]] | None: ...
+def is_capture(path: str | bytes | PathLike[str] | PathLike[bytes]) -> bool: ...
 
 # The benchmarks' floors: only in builds with the `floors` feature (the
 # development environments of tools/dev-env.sh), not in `pip install .`.
@@ -136,6 +148,15 @@ class Sink:
     def take_rows(self) -> list[tuple[Any, ...]]: ...
     @staticmethod
     def publisher(flush_every: float) -> Sink: ...
+    def prepare_capture(
+        self,
+        kind: str | None,
+        filters: list[FilterSpec],
+        fields: list[str],
+        path: str | bytes,
+        header: str,
+        append: bool = False,
+    ) -> None: ...
     def prepare_publisher(
         self,
         kind: str | None,

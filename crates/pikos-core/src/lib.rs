@@ -10,6 +10,7 @@
 //! statistics; [`export`] turns timed function records into speedscope,
 //! Chrome trace and collapsed stacks.
 
+pub mod capture;
 pub mod clock;
 pub mod encode;
 pub mod error;

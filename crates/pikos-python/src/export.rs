@@ -4,12 +4,73 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use pikos_core::capture::{self, ReadSummary};
 use pikos_core::export::{convert, Format, Options};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::convert;
 use crate::errors::core_err;
+
+/// What a read of a capture found, into `result`: `sessions`, `blocks`,
+/// `ended` (sessions whose end marker was read), `bytes` (read up to the
+/// last whole block) and `cut` (None, or where the capture stops short:
+/// `block`, `records`, `offset`, `reason`); `records` too.
+fn capture_summary(result: &Bound<'_, PyDict>, read: &ReadSummary) -> PyResult<()> {
+    let py = result.py();
+    result.set_item("records", read.records)?;
+    result.set_item("sessions", read.sessions)?;
+    result.set_item("blocks", read.blocks)?;
+    result.set_item("ended", read.ended)?;
+    result.set_item("bytes", read.bytes)?;
+    match &read.cut {
+        None => result.set_item("cut", py.None())?,
+        Some(cut) => {
+            let at = PyDict::new(py);
+            at.set_item("block", cut.block)?;
+            at.set_item("records", cut.records)?;
+            at.set_item("offset", cut.offset)?;
+            at.set_item("reason", &cut.reason)?;
+            result.set_item("cut", at)?;
+        }
+    }
+    Ok(())
+}
+
+/// The first session of the capture at `path`: its header (a JSON object,
+/// as text) and field names, or None when it holds no whole session.
+#[pyfunction]
+pub fn capture_session(py: Python<'_>, path: PathBuf) -> PyResult<Option<(String, Vec<String>)>> {
+    py.detach(|| capture::first_session(&path))
+        .map_err(core_err)
+}
+
+/// Whether the file at `path` is a capture (starts with its magic bytes).
+#[pyfunction]
+pub fn is_capture(path: PathBuf) -> bool {
+    capture::is_capture(&path)
+}
+
+/// Writes the records of the capture `input` as `encoder` (a
+/// `pikos._specs` CSV or text encoding) writes them, its header first, at
+/// `output` (None: stdout); returns what the read found (see
+/// `capture_summary`).  The GIL is released meanwhile.
+#[pyfunction]
+pub fn export_capture<'py>(
+    py: Python<'py>,
+    input: PathBuf,
+    output: Option<PathBuf>,
+    encoder: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let encoder = convert::encoder(encoder)?;
+    let read = py
+        .detach(|| capture::write_rows(&input, output.as_deref(), encoder, true))
+        .map_err(core_err)?;
+    let result = PyDict::new(py);
+    capture_summary(&result, &read)?;
+    Ok(result)
+}
 
 /// Converts the timed function CSV `input` to `format` ("speedscope",
 /// "chrome" or "collapsed") at `output` (None: stdout); returns what it saw
@@ -38,10 +99,20 @@ pub fn export_trace<'py>(
         pid,
         thread_names: thread_names.into_iter().collect(),
     };
-    let summary = py
-        .detach(|| convert(&input, output.as_deref(), format, &options))
+    let (summary, read) = py
+        .detach(|| {
+            if capture::is_capture(&input) {
+                capture::convert(&input, output.as_deref(), format, &options)
+                    .map(|(summary, read)| (summary, Some(read)))
+            } else {
+                convert(&input, output.as_deref(), format, &options).map(|s| (s, None))
+            }
+        })
         .map_err(core_err)?;
     let result = PyDict::new(py);
+    if let Some(read) = read {
+        capture_summary(&result, &read)?;
+    }
     result.set_item("records", summary.events)?;
     result.set_item("calls", summary.calls)?;
     result.set_item("unmatched", summary.unmatched)?;

@@ -1,22 +1,29 @@
-"""``pikos export``: timed function records (a CSV written with
-``pikos-run functions --timed --recording csv``, or by a timed function
+"""``pikos export``: a capture (``pikos-run ... --recording capture``,
+``CaptureRecorder``) to any output, or timed function records (a CSV written
+with ``pikos-run functions --timed --recording csv``, or by a timed function
 monitor) to the files viewers open.
 
+    pikos export monitor_records.pikos --format csv    (the CSV, byte for byte)
     pikos export monitor_records.csv                   (speedscope)
     pikos export monitor_records.csv --format chrome   (Perfetto)
     pikos export monitor_records.csv -o stacks.folded  (flame graphs)
 
-Without ``--format``, the output's name chooses (``.speedscope.json``,
-``.trace.json``, ``.collapsed.txt`` or ``.folded``), else speedscope.
-Without ``-o``, the output is the input's name with the format's ending;
-``-o -`` writes to stdout (the summary line then goes to stderr).
+Without ``--format``, the output's name chooses (``.csv``, ``.log``,
+``.speedscope.json``, ``.trace.json``, ``.collapsed.txt`` or ``.folded``),
+else csv for a capture and speedscope for a CSV.  Without ``-o``, the
+output is the input's name with the format's ending; ``-o -`` writes to
+stdout (the summary line then goes to stderr).  A capture cut short (a
+process killed, a full disk) is exported up to its last whole block, and
+one line on stderr says where it stops.
 """
 
 import argparse
+import json
 import os
 import sys
 
 from pikos import _native
+from pikos._specs import TextEncoding
 from pikos.cli._common import (
     CommandError,
     Parser,
@@ -26,10 +33,17 @@ from pikos.cli._common import (
     run_command,
     say,
 )
+from pikos.monitors.records import RECORD_CLASSES
+from pikos.recorders.csv_recorder import csv_encoder
 from pikos.recorders.trace_recorders import ENDINGS, as_text, implied_format
+
+#: formats only a capture can be exported to -> their default ending
+ROW_FORMATS = {"csv": ".csv", "text": ".log"}
 
 EPILOG = """\
 formats:
+  csv         the CSV --recording csv writes (captures only)
+  text        the text --recording text writes (captures only)
   speedscope  https://www.speedscope.app (File > Open): a profile per thread
   chrome      Trace Event Format: https://ui.perfetto.dev, chrome://tracing
   collapsed   `stack;of;frames nanoseconds` lines: flamegraph.pl, inferno"""
@@ -38,18 +52,22 @@ formats:
 def _parser(prog):
     parser = Parser(
         prog=prog,
-        description="Convert timed function records (CSV) to speedscope, "
-        "Chrome trace events or collapsed stacks.",
+        description="Convert a capture (.pikos) to CSV, text or a timeline, or "
+        "timed function records (CSV) to speedscope, Chrome trace events or "
+        "collapsed stacks.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "input",
-        help="A CSV of timed function records (pikos-run functions --timed "
-        "--recording csv).",
+        help="A capture (pikos-run --recording capture), or a CSV of timed "
+        "function records (pikos-run functions --timed --recording csv).",
     )
     parser.add_argument(
-        "-f", "--format", choices=list(ENDINGS), help="The output format."
+        "-f",
+        "--format",
+        choices=[*ROW_FORMATS, *ENDINGS],
+        help="The output format.",
     )
     parser.add_argument("-o", "--output", help="The output file ('-': stdout).")
     parser.add_argument(
@@ -60,27 +78,69 @@ def _parser(prog):
     return parser
 
 
-def format_of(chosen, output):
+def format_of(chosen, output, capture=False):
     """The format ``--format`` names, or the one ``-o``'s name implies."""
     if chosen is not None:
         return chosen
-    return implied_format(output) or "speedscope"
+    implied = implied_format(output)
+    if implied is None and capture and output:
+        lower = output.lower()
+        implied = next((f for f, e in ROW_FORMATS.items() if lower.endswith(e)), None)
+    return implied or ("csv" if capture else "speedscope")
 
 
 def default_output(path, fmt):
-    """``run.csv`` -> ``run.speedscope.json`` (and so on)."""
+    """``run.csv`` -> ``run.speedscope.json``, ``run.pikos`` -> ``run.csv``
+    (and so on)."""
     stem, extension = os.path.splitext(path)
-    if extension.lower() != ".csv":
+    if extension.lower() not in (".csv", ".pikos"):
         stem = path
-    return stem + ENDINGS[fmt]
+    return stem + {**ROW_FORMATS, **ENDINGS}[fmt]
+
+
+def row_encoder(path, fmt):
+    """The encoding ``--recording csv`` or ``--recording text`` records the
+    capture's kind with (text: the record class's templates)."""
+    if fmt == "csv":
+        return csv_encoder({})
+    first = _native.capture_session(path)
+    kind = json.loads(first[0]).get("kind") if first else None
+    record = RECORD_CLASSES.get(kind) if isinstance(kind, str) else None
+    if record is None:
+        return TextEncoding()
+    return TextEncoding(record.header, record.line)
+
+
+def say_cut(path, read):
+    """The one line on stderr for a capture cut short, or not finalized."""
+    cut = read.get("cut")
+    if cut is not None:
+        say(
+            f"pikos export: {path} is cut at byte {cut['offset']} (block "
+            f"{cut['block']}: {cut['reason']}); exported the "
+            f"{counted(cut['records'], 'record')} before it",
+            sys.stderr,
+        )
+    elif read["ended"] < read["sessions"]:
+        say(
+            f"pikos export: {path} ends without its end marker (the process "
+            f"stopped before the recording was finalized); exported its "
+            f"{counted(read['records'], 'record')}, all in whole blocks",
+            sys.stderr,
+        )
 
 
 def _export(argv, prog):
     args = _parser(prog).parse_args(argv)
-    fmt = format_of(args.format, args.output)
     if not os.path.isfile(args.input):
         why = "it is a directory" if os.path.isdir(args.input) else "no such file"
         raise UsageError(f"cannot read {args.input}: {why}")
+    capture = _native.is_capture(args.input)
+    fmt = format_of(args.format, args.output, capture)
+    if fmt in ROW_FORMATS and not capture:
+        raise UsageError(
+            f"--format {fmt} exports a capture (.pikos); {args.input} is not one"
+        )
     output = args.output or default_output(args.input, fmt)
     to_stdout = output == "-"
     if not to_stdout:
@@ -90,6 +150,8 @@ def _export(argv, prog):
     name = as_text(args.name if args.name is not None else os.path.basename(args.input))
     if to_stdout:
         sys.stdout.flush()  # what Python wrote goes first
+    if fmt in ROW_FORMATS:
+        return _export_rows(args.input, output, fmt, to_stdout)
     try:
         summary = _native.export_trace(
             args.input, None if to_stdout else output, fmt, name=name
@@ -107,6 +169,8 @@ def _export(argv, prog):
         notes.append(
             f"{counted(summary['unfinished'], 'call')} still open closed at the end"
         )
+    if capture:
+        say_cut(args.input, summary)
     say(
         f"{'stdout' if to_stdout else output}: "
         f"{counted(summary['calls'], 'call')} from "
@@ -114,6 +178,25 @@ def _export(argv, prog):
         f"{counted(summary['threads'], 'thread')}, "
         f"{counted(summary['frames'], 'frame')}"
         + (f" ({'; '.join(notes)})" if notes else ""),
+        sys.stderr if to_stdout else sys.stdout,
+    )
+    return 0
+
+
+def _export_rows(path, output, fmt, to_stdout):
+    try:
+        read = _native.export_capture(
+            path, None if to_stdout else output, row_encoder(path, fmt)
+        )
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    except OSError as error:
+        raise CommandError(f"cannot export: {error}") from None
+    say_cut(path, read)
+    say(
+        f"{'stdout' if to_stdout else output}: "
+        f"{counted(read['records'], 'record')} from "
+        f"{counted(read['sessions'], 'session')}",
         sys.stderr if to_stdout else sys.stdout,
     )
     return 0

@@ -18,6 +18,7 @@ from pikos.monitors.api import (
     LineMonitor,
     StatsMonitor,
 )
+from pikos.recorders.capture_recorder import CaptureRecorder
 from pikos.recorders.csv_file_recorder import CSVFileRecorder
 from pikos.recorders.csv_recorder import CSVRecorder
 from pikos.recorders.text_file_recorder import TextFileRecorder
@@ -52,6 +53,7 @@ RECORDINGS = {
     "screen": None,
     "text": "monitor_records.log",
     "csv": "monitor_records.csv",
+    "capture": "monitor_records.pikos",
     # the timelines: monitor_records.speedscope.json, .trace.json, ...
     **{fmt: f"monitor_records{ending}" for fmt, ending in ENDINGS.items()},
 }
@@ -76,6 +78,13 @@ def make_recorder(recording, output, buffered):
     recording = recording_of(recording, output)
     if output is None:
         output = RECORDINGS[recording]
+    if recording == "capture":
+        if output == "-":
+            raise UsageError(
+                "--recording capture writes a binary file: give -o FILE.pikos, not -o -"
+            )
+        check_writable(output, create=True)
+        return CaptureRecorder(output)
     if recording in TRACE_RECORDINGS:
         if output == "-":
             raise UsageError(
@@ -98,14 +107,16 @@ def make_recorder(recording, output, buffered):
 
 def recording_of(recording, output):
     """The recording ``--recording`` names, or the one ``-o``'s name
-    implies: ``.csv`` csv, a timeline's ending (``pikos export``'s) that
-    timeline, any other name text."""
+    implies: ``.csv`` csv, ``.pikos`` capture, a timeline's ending (``pikos
+    export``'s) that timeline, any other name text."""
     if recording is not None:
         return recording
     if output is None or output == "-":
         return "screen"
     if output.lower().endswith(".csv"):
         return "csv"
+    if output.lower().endswith(".pikos"):
+        return "capture"
     return implied_format(output) or "text"
 
 

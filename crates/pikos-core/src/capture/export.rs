@@ -1,0 +1,217 @@
+//! One reader, many outputs: a capture read back into the row encoders
+//! (CSV, text: the bytes the recorders write) and into the timelines'
+//! [`Trace`].
+
+use std::fs::File;
+use std::io::{BufReader, Write};
+use std::path::Path;
+
+use super::read::{read, ReadSummary, Session, Visitor};
+use crate::encode::Encoder;
+use crate::error::{Error, Result};
+use crate::event::Value;
+use crate::export::{write_trace, Format, Options, Step, Summary, Trace};
+use crate::output::write_output;
+
+fn open(input: &Path) -> Result<(String, BufReader<File>)> {
+    let source = input.display().to_string();
+    let file = File::open(input).map_err(|e| Error::io(Some(&source), e))?;
+    Ok((source, BufReader::with_capacity(1 << 20, file)))
+}
+
+/// Whether the file at `path` starts as a capture does.
+pub fn is_capture(path: &Path) -> bool {
+    let mut start = [0u8; 8];
+    File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut start))
+        .is_ok()
+        && &start == super::MAGIC
+}
+
+/// Rows through an encoder: the header of the first session (as a file
+/// recorder writes it once, whatever the sessions), then every record.
+struct Rows<'w> {
+    encoder: Box<dyn Encoder>,
+    header: bool,
+    buffer: Vec<u8>,
+    out: &'w mut dyn Write,
+}
+
+impl Rows<'_> {
+    fn spill(&mut self) -> Result<()> {
+        self.out
+            .write_all(&self.buffer)
+            .map_err(|e| Error::io(None, e))?;
+        self.buffer.clear();
+        Ok(())
+    }
+}
+
+impl Visitor for Rows<'_> {
+    fn session(&mut self, session: &Session<'_>) -> Result<()> {
+        if std::mem::take(&mut self.header) {
+            let fields: Vec<&str> = session.fields.iter().map(String::as_str).collect();
+            self.encoder.header(&fields, &mut self.buffer)?;
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn record(&mut self, values: &[Value<'_>]) -> Result<()> {
+        self.encoder.row(values, &mut self.buffer)?;
+        if self.buffer.len() >= 1 << 20 {
+            self.spill()?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes the records of the capture at `input` as `encoder` encodes them
+/// (its header first when `header`) to `output` (None: stdout), as
+/// Python's `open(path, "w")` would ([`write_output`]).
+pub fn write_rows(
+    input: &Path,
+    output: Option<&Path>,
+    encoder: Box<dyn Encoder>,
+    header: bool,
+) -> Result<ReadSummary> {
+    let (source, file) = open(input)?;
+    let mut summary = None;
+    let write = |out: &mut dyn Write| -> Result<()> {
+        let mut rows = Rows {
+            encoder,
+            header,
+            buffer: Vec::with_capacity(1 << 21),
+            out,
+        };
+        summary = Some(read(file, &source, &mut rows)?);
+        rows.spill()
+    };
+    match output {
+        Some(path) => write_output(path, write)?,
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            write(&mut out).map_err(|e| match e {
+                Error::Io { path: None, source } => Error::io(Some("stdout"), source),
+                e => e,
+            })?;
+            out.flush().map_err(|e| Error::io(Some("stdout"), e))?;
+        }
+    }
+    Ok(summary.unwrap_or_default())
+}
+
+/// Timed function records into a [`Trace`], found by field name per
+/// session (as `export::read_csv` finds its columns).
+struct Timeline<'t> {
+    trace: &'t mut Trace,
+    source: String,
+    /// type, function, lineNo, filename, time, thread
+    at: Option<[usize; 6]>,
+}
+
+impl Visitor for Timeline<'_> {
+    fn session(&mut self, session: &Session<'_>) -> Result<()> {
+        let find = |name: &str| session.fields.iter().position(|f| f == name);
+        let names = ["type", "function", "lineNo", "filename", "time", "thread"];
+        let found: Vec<Option<usize>> = names.iter().map(|n| find(n)).collect();
+        if found[4].is_none() || found[5].is_none() {
+            return Err(Error::Input(format!(
+                "{}: session {} has no time and thread fields: it was not recorded \
+                 with timed function records (FunctionMonitor(recorder, timed=True), \
+                 or pikos-run functions --timed)",
+                self.source, session.number
+            )));
+        }
+        let mut at = [0; 6];
+        for (slot, (found, name)) in at.iter_mut().zip(found.iter().zip(names)) {
+            *slot = found.ok_or_else(|| {
+                Error::Input(format!(
+                    "{}: session {} holds no function records: no {name} field",
+                    self.source, session.number
+                ))
+            })?;
+        }
+        self.at = Some(at);
+        Ok(())
+    }
+
+    fn record(&mut self, values: &[Value<'_>]) -> Result<()> {
+        let Some(at) = self.at else {
+            return Ok(());
+        };
+        let text = |i: usize| match values.get(i) {
+            Some(Value::Str(s) | Value::Table(s) | Value::Num(s)) => *s,
+            _ => "",
+        };
+        let number = |i: usize| match values.get(i) {
+            Some(Value::Int(n)) => Some(*n),
+            _ => None,
+        };
+        let kind = text(at[0]);
+        let step = Step::from_name(kind)
+            .ok_or_else(|| Error::Input(format!("{}: unknown event type {kind:?}", self.source)))?;
+        let (Some(time), Some(thread)) = (number(at[4]), number(at[5])) else {
+            return Err(Error::Input(format!(
+                "{}: a record without its time or thread",
+                self.source
+            )));
+        };
+        self.trace.event(
+            step,
+            text(at[1]),
+            text(at[3]),
+            number(at[2]),
+            time as u64,
+            thread as u64,
+        );
+        Ok(())
+    }
+}
+
+/// The capture at `input` as `format` at `output` (None: stdout): the
+/// timelines of `export::convert`, from a capture.
+pub fn convert(
+    input: &Path,
+    output: Option<&Path>,
+    format: Format,
+    options: &Options,
+) -> Result<(Summary, ReadSummary)> {
+    let (source, file) = open(input)?;
+    let mut trace = Trace::new();
+    let read = read(
+        file,
+        &source,
+        &mut Timeline {
+            trace: &mut trace,
+            source: source.clone(),
+            at: None,
+        },
+    )?;
+    let summary = write_trace(trace, &source, output, format, options)?;
+    Ok((summary, read))
+}
+
+/// The header (the JSON object) and field names of the first session of
+/// the capture at `input`, read from its first blocks only; None when it
+/// has no whole session.
+pub fn first_session(input: &Path) -> Result<Option<(String, Vec<String>)>> {
+    struct First(Option<(String, Vec<String>)>);
+    impl Visitor for First {
+        fn session(&mut self, session: &Session<'_>) -> Result<()> {
+            self.0 = Some((session.header.to_owned(), session.fields.to_vec()));
+            // Stop the read here: the rest is not needed.
+            Err(Error::NotReady(String::new()))
+        }
+        fn record(&mut self, _: &[Value<'_>]) -> Result<()> {
+            Ok(())
+        }
+    }
+    let (source, file) = open(input)?;
+    let mut first = First(None);
+    match read(file, &source, &mut first) {
+        Ok(_) | Err(Error::NotReady(_)) => Ok(first.0),
+        Err(e) => Err(e),
+    }
+}
