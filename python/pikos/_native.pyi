@@ -24,6 +24,7 @@ __all__ = [
     "export_capture",
     "is_capture",
     "capture_session",
+    "CaptureFrames",
     "template_supported",
     "report_unraisable",
     "monitoring_noop",
@@ -71,6 +72,18 @@ def export_capture(
 def capture_session(
     path: str | bytes | PathLike[str] | PathLike[bytes],
 ) -> tuple[str, list[str]] | None: ...
+
+@final
+class CaptureFrames:
+    def __new__(
+        cls, path: str | bytes | PathLike[str] | PathLike[bytes]
+    ) -> CaptureFrames: ...
+    def __iter__(self) -> CaptureFrames: ...
+    def __next__(self) -> tuple[str, int, bytes, int]: ...
+    @property
+    def summary(self) -> dict[str, Any] | None: ...
+    def close(self) -> None: ...
+
 def is_capture(path: str | bytes | PathLike[str] | PathLike[bytes]) -> bool: ...
 
 # The benchmarks' floors: only in builds with the `floors` feature (the

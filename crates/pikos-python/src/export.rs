@@ -17,7 +17,7 @@ use crate::errors::core_err;
 /// `ended` (sessions whose end marker was read), `bytes` (read up to the
 /// last whole block) and `cut` (None, or where the capture stops short:
 /// `block`, `records`, `offset`, `reason`); `records` too.
-fn capture_summary(result: &Bound<'_, PyDict>, read: &ReadSummary) -> PyResult<()> {
+pub fn capture_summary(result: &Bound<'_, PyDict>, read: &ReadSummary) -> PyResult<()> {
     let py = result.py();
     result.set_item("records", read.records)?;
     result.set_item("sessions", read.sessions)?;

@@ -47,7 +47,7 @@ from pikos.cli._common import (
     say,
 )
 from pikos.reports.html import DEFAULT_TOP, render
-from pikos.reports.memory_csv import open_csv, read_memory
+from pikos.reports.memory_csv import is_capture, open_csv, read_capture, read_memory
 
 
 def _positive(text):
@@ -70,7 +70,11 @@ def _parser(prog):
         "CSV written by a pikos memory monitor: RSS and VMS against record "
         "index, and the lines or functions under which RSS grew most.",
     )
-    parser.add_argument("csv", metavar="CSV", help="a memory monitor's CSV file")
+    parser.add_argument(
+        "csv",
+        metavar="CSV",
+        help="a memory monitor's CSV file, or a capture (.pikos) of one",
+    )
     parser.add_argument(
         "-o",
         "--output",
@@ -95,9 +99,13 @@ def _report(argv, prog):
     args = _parser(prog).parse_args(argv)
     path = args.csv
     output = output_beside(path, args.output, ".html")
-    with open_csv(path) as stream:
+    if is_capture(path):
         check_writable(output)
-        memory = read_memory(path, stream)
+        memory = read_capture(path)
+    else:
+        with open_csv(path) as stream:
+            check_writable(output)
+            memory = read_memory(path, stream)
 
     name = os.path.basename(path)
     title = args.title if args.title is not None else f"pikos memory report: {name}"

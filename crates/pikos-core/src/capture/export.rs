@@ -7,7 +7,7 @@ use std::io::{BufReader, Write};
 use std::path::Path;
 
 use super::read::{read, ReadSummary, Session, Visitor};
-use crate::encode::Encoder;
+use crate::encode::{Encoder, JsonEncoder};
 use crate::error::{Error, Result};
 use crate::event::Value;
 use crate::export::{write_trace, Format, Options, Step, Summary, Trace};
@@ -214,4 +214,79 @@ pub fn first_session(input: &Path) -> Result<Option<(String, Vec<String>)>> {
         Ok(_) | Err(Error::NotReady(_)) => Ok(first.0),
         Err(e) => Err(e),
     }
+}
+
+/// What [`frames`] gives out: a capture as the live stream's messages
+/// carry it (the payloads of docs/wire-format.md).
+#[derive(Debug)]
+pub enum Frame {
+    /// A session starts (its number in the file, from 1): the header JSON.
+    Header(u64, String),
+    /// Records of the session: JSON Lines, and how many.
+    Records(u64, Vec<u8>, u64),
+    /// The session's end marker JSON.
+    End(u64, String),
+}
+
+/// Records as JSON Lines batches of at most `batch`, as the wire sends
+/// them, by [`JsonEncoder`] (the wire's encoder).
+struct Frames<'s> {
+    send: &'s mut dyn FnMut(Frame) -> Result<()>,
+    batch: u64,
+    session: u64,
+    lines: Vec<u8>,
+    count: u64,
+}
+
+impl Frames<'_> {
+    fn flush(&mut self) -> Result<()> {
+        if self.count == 0 {
+            return Ok(());
+        }
+        let lines = std::mem::take(&mut self.lines);
+        let count = std::mem::take(&mut self.count);
+        (self.send)(Frame::Records(self.session, lines, count))
+    }
+}
+
+impl Visitor for Frames<'_> {
+    fn session(&mut self, session: &Session<'_>) -> Result<()> {
+        self.flush()?;
+        self.session = session.number;
+        (self.send)(Frame::Header(session.number, session.header.to_owned()))
+    }
+
+    fn record(&mut self, values: &[Value<'_>]) -> Result<()> {
+        JsonEncoder.row(values, &mut self.lines)?;
+        self.count += 1;
+        if self.count >= self.batch {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, end: &str) -> Result<()> {
+        self.flush()?;
+        (self.send)(Frame::End(self.session, end.to_owned()))
+    }
+}
+
+/// The capture at `input` as the live stream's payloads, in order, to
+/// `send` (whose error stops the read and is returned).
+pub fn frames(
+    input: &Path,
+    batch: usize,
+    send: &mut dyn FnMut(Frame) -> Result<()>,
+) -> Result<ReadSummary> {
+    let (source, file) = open(input)?;
+    let mut frames = Frames {
+        send,
+        batch: batch.max(1) as u64,
+        session: 0,
+        lines: Vec::new(),
+        count: 0,
+    };
+    let summary = read(file, &source, &mut frames)?;
+    frames.flush()?;
+    Ok(summary)
 }

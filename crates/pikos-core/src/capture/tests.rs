@@ -33,7 +33,7 @@ fn events(n: u64) -> Vec<Event> {
             let (code, function) = places[(i % 4) as usize];
             Event {
                 index: i * 2 + (i % 3),
-                rss: 1 << 20 | (i / 10) * 4096,
+                rss: (1 << 20) | ((i / 10) * 4096),
                 vms: 9 << 20,
                 time: 1000 + i * 37 + i % 5,
                 thread: 140_000_000 + (i / 500) % 2,
