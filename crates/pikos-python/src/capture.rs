@@ -19,6 +19,9 @@ use crate::export::capture_summary;
 /// Messages a reader thread keeps ready.
 const AHEAD: usize = 8;
 
+/// One message: topic, session number, payload, records in it.
+type Message<'py> = (&'static str, u64, Bound<'py, PyBytes>, u64);
+
 enum Item {
     Frame(Frame),
     Done(pikos_core::Result<ReadSummary>),
@@ -69,10 +72,7 @@ impl CaptureFrames {
         slf
     }
 
-    fn __next__<'py>(
-        &mut self,
-        py: Python<'py>,
-    ) -> PyResult<Option<(&'static str, u64, Bound<'py, PyBytes>, u64)>> {
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Message<'py>>> {
         let Some(items) = self.items.lock().unwrap_or_else(|e| e.into_inner()).take() else {
             return Ok(None);
         };
