@@ -123,9 +123,10 @@ def say_cut(path, read):
         )
     elif read["ended"] < read["sessions"]:
         say(
-            f"pikos export: {path} ends without its end marker (the process "
-            f"stopped before the recording was finalized); exported its "
-            f"{counted(read['records'], 'record')}, all in whole blocks",
+            f"pikos export: {path} ends without its end marker (the recording "
+            f"stopped before it was finalized: a kill, os._exit or a full "
+            f"disk); exported its {counted(read['records'], 'record')}, all "
+            f"in whole blocks",
             sys.stderr,
         )
 
