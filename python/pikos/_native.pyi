@@ -24,6 +24,7 @@ __all__ = [
     "export_capture",
     "is_capture",
     "capture_session",
+    "capture_stats",
     "CaptureFrames",
     "template_supported",
     "report_unraisable",
@@ -72,6 +73,9 @@ def export_capture(
 def capture_session(
     path: str | bytes | PathLike[str] | PathLike[bytes],
 ) -> tuple[str, list[str]] | None: ...
+def capture_stats(
+    path: str | bytes | PathLike[str] | PathLike[bytes],
+) -> tuple[list[Any], dict[str, Any]]: ...
 
 @final
 class CaptureFrames:

@@ -294,3 +294,38 @@ def test_usage(tmp_path):
         session["argv"][0].endswith("hostile.py")
         and session["python"] == sys.version.split()[0]
     )
+
+
+def test_pstats_from_a_capture_count_calls_as_cprofile(tmp_path):
+    import pstats
+
+    script = capture_script(tmp_path, "hostile")
+    done = run("functions", "--timed", script, "-o", "t.pikos", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    done = export(tmp_path, "export", "t.pikos", "--format", "pstats")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("t.pstats: ") and " functions from " in done.stdout
+    ours = pstats.Stats(str(tmp_path / "t.pstats")).stats
+    done = run(
+        "-m", "cProfile", "-o", "c.pstats", script, cwd=tmp_path, command=sys.executable
+    )
+    assert done.returncode == 0, done.stderr
+    theirs = pstats.Stats(str(tmp_path / "c.pstats")).stats
+
+    def calls(stats):
+        # Python functions of the script, by name: (primitive calls, calls)
+        return {
+            key[2]: value[:2]
+            for key, value in stats.items()
+            if key[0].endswith("hostile.py") and key[2] != "<module>"
+        }
+
+    assert calls(ours) == calls(theirs) and len(calls(ours)) >= 4
+    seconds = [value[3] for value in ours.values()]
+    assert all(s >= 0 for s in seconds) and max(seconds) > 0
+    # Not timed: an error naming the fields.
+    assert run("functions", script, "-o", "u.pikos", cwd=tmp_path).returncode == 0
+    done = export(tmp_path, "export", "u.pikos", "--format", "pstats")
+    assert done.returncode == 1 and "no time and thread fields" in done.stderr
+    done = export(tmp_path, "export", "c.pstats", "--format", "pstats")
+    assert done.returncode == 2 and "not one" in done.stderr

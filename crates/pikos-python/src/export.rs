@@ -8,10 +8,11 @@ use pikos_core::capture::{self, ReadSummary};
 use pikos_core::export::{convert, Format, Options};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyList};
 
 use crate::convert;
 use crate::errors::core_err;
+use crate::stats;
 
 /// What a read of a capture found, into `result`: `sessions`, `blocks`,
 /// `ended` (sessions whose end marker was read), `bytes` (read up to the
@@ -44,6 +45,33 @@ pub fn capture_summary(result: &Bound<'_, PyDict>, read: &ReadSummary) -> PyResu
 pub fn capture_session(py: Python<'_>, path: PathBuf) -> PyResult<Option<(String, Vec<String>)>> {
     py.detach(|| capture::first_session(&path))
         .map_err(core_err)
+}
+
+/// The `cProfile`-style totals of the timed function records of the
+/// capture at `path`, as `Stats.rows()` gives a monitor's, and what the
+/// read found (see `capture_summary`).
+#[pyfunction]
+pub fn capture_stats<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyDict>)> {
+    let (snapshot, read) = py.detach(|| capture::statistics(&path)).map_err(core_err)?;
+    let rows = PyList::empty(py);
+    for f in &snapshot.functions {
+        let (cc, nc, tt, ct) = stats::numbers(&snapshot, &f.totals);
+        let callers: Vec<_> = f
+            .callers
+            .iter()
+            .map(|(caller, t)| {
+                let (cc, nc, tt, ct) = stats::numbers(&snapshot, t);
+                (stats::key(*caller), cc, nc, tt, ct)
+            })
+            .collect();
+        rows.append((stats::key(f.func), cc, nc, tt, ct, callers))?;
+    }
+    let summary = PyDict::new(py);
+    capture_summary(&summary, &read)?;
+    Ok((rows, summary))
 }
 
 /// Whether the file at `path` is a capture (starts with its magic bytes).

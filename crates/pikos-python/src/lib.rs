@@ -84,6 +84,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(export::export_capture, m)?)?;
     m.add_function(wrap_pyfunction!(export::is_capture, m)?)?;
     m.add_function(wrap_pyfunction!(export::capture_session, m)?)?;
+    m.add_function(wrap_pyfunction!(export::capture_stats, m)?)?;
     m.add_class::<capture::CaptureFrames>()?;
     m.add_function(wrap_pyfunction!(template_supported, m)?)?;
     m.add_function(wrap_pyfunction!(report_unraisable, m)?)?;

@@ -19,6 +19,7 @@ one line on stderr says where it stops.
 
 import argparse
 import json
+import marshal
 import os
 import sys
 
@@ -34,16 +35,21 @@ from pikos.cli._common import (
     say,
 )
 from pikos.monitors.records import RECORD_CLASSES
+from pikos.monitors.stats_monitor import pstats_of
 from pikos.recorders.csv_recorder import csv_encoder
 from pikos.recorders.trace_recorders import ENDINGS, as_text, implied_format
 
 #: formats only a capture can be exported to -> their default ending
 ROW_FORMATS = {"csv": ".csv", "text": ".log"}
+#: cProfile's statistics of a capture's timed function records
+STATS_ENDING = ".pstats"
 
 EPILOG = """\
 formats:
   csv         the CSV --recording csv writes (captures only)
   text        the text --recording text writes (captures only)
+  pstats      cProfile's statistics file of timed function records: pstats,
+              snakeviz, tuna (captures only; builtins named by their name)
   speedscope  https://www.speedscope.app (File > Open): a profile per thread
   chrome      Trace Event Format: https://ui.perfetto.dev, chrome://tracing
   collapsed   `stack;of;frames nanoseconds` lines: flamegraph.pl, inferno"""
@@ -66,7 +72,7 @@ def _parser(prog):
     parser.add_argument(
         "-f",
         "--format",
-        choices=[*ROW_FORMATS, *ENDINGS],
+        choices=[*ROW_FORMATS, *ENDINGS, "pstats"],
         help="The output format.",
     )
     parser.add_argument("-o", "--output", help="The output file ('-': stdout).")
@@ -85,7 +91,8 @@ def format_of(chosen, output, capture=False):
     implied = implied_format(output)
     if implied is None and capture and output:
         lower = output.lower()
-        implied = next((f for f, e in ROW_FORMATS.items() if lower.endswith(e)), None)
+        endings = {**ROW_FORMATS, "pstats": STATS_ENDING}
+        implied = next((f for f, e in endings.items() if lower.endswith(e)), None)
     return implied or ("csv" if capture else "speedscope")
 
 
@@ -95,7 +102,7 @@ def default_output(path, fmt):
     stem, extension = os.path.splitext(path)
     if extension.lower() not in (".csv", ".pikos"):
         stem = path
-    return stem + {**ROW_FORMATS, **ENDINGS}[fmt]
+    return stem + {**ROW_FORMATS, **ENDINGS, "pstats": STATS_ENDING}[fmt]
 
 
 def row_encoder(path, fmt):
@@ -138,7 +145,7 @@ def _export(argv, prog):
         raise UsageError(f"cannot read {args.input}: {why}")
     capture = _native.is_capture(args.input)
     fmt = format_of(args.format, args.output, capture)
-    if fmt in ROW_FORMATS and not capture:
+    if (fmt in ROW_FORMATS or fmt == "pstats") and not capture:
         raise UsageError(
             f"--format {fmt} exports a capture (.pikos); {args.input} is not one"
         )
@@ -153,6 +160,8 @@ def _export(argv, prog):
         sys.stdout.flush()  # what Python wrote goes first
     if fmt in ROW_FORMATS:
         return _export_rows(args.input, output, fmt, to_stdout)
+    if fmt == "pstats":
+        return _export_stats(args.input, output, to_stdout)
     try:
         summary = _native.export_trace(
             args.input, None if to_stdout else output, fmt, name=name
@@ -198,6 +207,35 @@ def _export_rows(path, output, fmt, to_stdout):
         f"{'stdout' if to_stdout else output}: "
         f"{counted(read['records'], 'record')} from "
         f"{counted(read['sessions'], 'session')}",
+        sys.stderr if to_stdout else sys.stdout,
+    )
+    return 0
+
+
+def _export_stats(path, output, to_stdout):
+    try:
+        rows, read = _native.capture_stats(path)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    except OSError as error:
+        raise CommandError(f"cannot export: {error}") from None
+    data = marshal.dumps(pstats_of(rows))
+    try:
+        if to_stdout:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        else:
+            with open(output, "wb") as out:
+                out.write(data)
+    except OSError as error:
+        raise CommandError(
+            f"cannot write {output}: {error.strerror or error}"
+        ) from None
+    say_cut(path, read)
+    say(
+        f"{'stdout' if to_stdout else output}: "
+        f"{counted(len(rows), 'function')} from "
+        f"{counted(read['records'], 'record')}",
         sys.stderr if to_stdout else sys.stdout,
     )
     return 0

@@ -12,6 +12,9 @@ use crate::error::{Error, Result};
 use crate::event::Value;
 use crate::export::{write_trace, Format, Options, Step, Summary, Trace};
 use crate::output::write_output;
+use crate::stats::{Aggregator, Func, Snapshot};
+use crate::tables::{tables, CodeEntry};
+use rustc_hash::FxHashMap;
 
 fn open(input: &Path) -> Result<(String, BufReader<File>)> {
     let source = input.display().to_string();
@@ -289,4 +292,134 @@ pub fn frames(
     let summary = read(file, &source, &mut frames)?;
     frames.flush()?;
     Ok(summary)
+}
+
+/// Timed function records into `cProfile`-style totals ([`Aggregator`]),
+/// their functions named in the process's tables (as the hook names them):
+/// a Python function by its file, the line of its call event and its name,
+/// a builtin by its name.
+struct Statistics {
+    source: String,
+    at: Option<[usize; 6]>,
+    totals: Aggregator,
+    /// Functions by (builtin, file, name, line of the call event; 0 for a
+    /// builtin): lambdas of one file are told apart by their line.
+    funcs: FxHashMap<(bool, String, String, i64), Func>,
+    threads: FxHashMap<i64, usize>,
+    /// Per thread, the calls still open: (builtin, file, name, func), so a
+    /// return (whose line is where it returns) finds its call's function.
+    open: Vec<Vec<(bool, String, String, Func)>>,
+    last: u64,
+}
+
+impl Statistics {
+    fn func(&mut self, builtin: bool, file: &str, name: &str, line: i64) -> Func {
+        let line = if builtin { 0 } else { line };
+        let key = (builtin, file.to_owned(), name.to_owned(), line);
+        if let Some(&func) = self.funcs.get(&key) {
+            return func;
+        }
+        let mut t = tables().write().unwrap_or_else(|e| e.into_inner());
+        let func = if builtin {
+            Func::Builtin(t.add_name(format!("<built-in method {name}>").into()))
+        } else {
+            let code = t.add_code(CodeEntry {
+                filename: file.into(),
+                first_line: i32::try_from(line).unwrap_or(0),
+                lines: None,
+            });
+            Func::Code {
+                code,
+                name: t.add_name(name.into()),
+            }
+        };
+        self.funcs.insert(key, func);
+        func
+    }
+}
+
+impl Visitor for Statistics {
+    fn session(&mut self, session: &Session<'_>) -> Result<()> {
+        let mut timeline = Timeline {
+            trace: &mut Trace::new(),
+            source: self.source.clone(),
+            at: None,
+        };
+        timeline.session(session)?;
+        self.at = timeline.at;
+        Ok(())
+    }
+
+    fn record(&mut self, values: &[Value<'_>]) -> Result<()> {
+        let Some(at) = self.at else {
+            return Ok(());
+        };
+        let text = |i: usize| match values.get(i) {
+            Some(Value::Str(s) | Value::Table(s) | Value::Num(s)) => *s,
+            _ => "",
+        };
+        let number = |i: usize| match values.get(i) {
+            Some(Value::Int(n)) => Some(*n),
+            _ => None,
+        };
+        let kind = text(at[0]);
+        let step = Step::from_name(kind)
+            .ok_or_else(|| Error::Input(format!("{}: unknown event type {kind:?}", self.source)))?;
+        let (Some(time), Some(thread)) = (number(at[4]), number(at[5])) else {
+            return Err(Error::Input(format!(
+                "{}: a record without its time or thread",
+                self.source
+            )));
+        };
+        let builtin = matches!(step, Step::CCall | Step::CReturn);
+        let (file, name) = (text(at[3]), text(at[1]));
+        let count = self.threads.len();
+        let thread = *self.threads.entry(thread).or_insert(count);
+        if thread == self.open.len() {
+            self.open.push(Vec::new());
+        }
+        let now = time as u64;
+        self.last = self.last.max(now);
+        match step {
+            Step::Call | Step::CCall => {
+                let func = self.func(builtin, file, name, number(at[2]).unwrap_or(0));
+                self.open[thread].push((builtin, file.to_owned(), name.to_owned(), func));
+                self.totals.enter(thread, func, now);
+            }
+            Step::Return | Step::CReturn => {
+                let stack = &mut self.open[thread];
+                let found = stack
+                    .iter()
+                    .rposition(|(b, f, n, _)| *b == builtin && f == file && n == name);
+                // A return without its call (made before the monitor
+                // started) is skipped, as the aggregator skips it.
+                if let Some(depth) = found {
+                    let func = stack[depth].3;
+                    stack.truncate(depth);
+                    self.totals.leave(thread, func, now);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The `cProfile`-style totals of the timed function records of the
+/// capture at `input` (calls still open at the end closed at the last
+/// time); the snapshot's times are nanoseconds.
+pub fn statistics(input: &Path) -> Result<(Snapshot, ReadSummary)> {
+    let (source, file) = open(input)?;
+    let mut stats = Statistics {
+        source: source.clone(),
+        at: None,
+        totals: Aggregator::new(),
+        funcs: FxHashMap::default(),
+        threads: FxHashMap::default(),
+        open: Vec::new(),
+        last: 0,
+    };
+    let read = read(file, &source, &mut stats)?;
+    let mut snapshot = stats.totals.snapshot(stats.last);
+    snapshot.ns_per_tick = 1.0;
+    Ok((snapshot, read))
 }

@@ -21,7 +21,7 @@ mod export;
 mod read;
 mod write;
 
-pub use self::export::{convert, first_session, frames, is_capture, write_rows, Frame};
+pub use self::export::{convert, first_session, frames, is_capture, statistics, write_rows, Frame};
 pub use self::read::{read, Cut, ReadSummary, Session, Visitor};
 pub use self::write::{open, CaptureEncoder, CaptureOutput};
 
