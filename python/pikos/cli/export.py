@@ -4,12 +4,13 @@ with ``pikos-run functions --timed --recording csv``, or by a timed function
 monitor) to the files viewers open.
 
     pikos export monitor_records.pikos --format csv    (the CSV, byte for byte)
+    pikos export timed.pikos --format pstats           (cProfile's statistics)
     pikos export monitor_records.csv                   (speedscope)
     pikos export monitor_records.csv --format chrome   (Perfetto)
     pikos export monitor_records.csv -o stacks.folded  (flame graphs)
 
 Without ``--format``, the output's name chooses (``.csv``, ``.log``,
-``.speedscope.json``, ``.trace.json``, ``.collapsed.txt`` or ``.folded``),
+``.pstats``, ``.speedscope.json``, ``.trace.json``, ``.collapsed.txt`` or ``.folded``),
 else csv for a capture and speedscope for a CSV.  Without ``-o``, the
 output is the input's name with the format's ending; ``-o -`` writes to
 stdout (the summary line then goes to stderr).  A capture cut short (a
