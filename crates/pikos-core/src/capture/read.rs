@@ -13,9 +13,13 @@ use crate::event::Value;
 
 /// At most this many bytes of strings kept for a read (every session's
 /// tables stay alive to the end: their addresses key encoders' caches).
-const MAX_STRING_BYTES: usize = 1 << 30;
+const MAX_STRING_BYTES: usize = 256 << 20;
 /// At most this many strings and locations, all sessions together.
-const MAX_ENTRIES: usize = 1 << 26;
+const MAX_ENTRIES: usize = 1 << 24;
+/// At most this many values of locations, all sessions together: with the
+/// caps above and a block's own size, what a read keeps is bounded (a
+/// zstd frame can expand a tiny file into many 64 MiB blocks).
+const MAX_LOCATION_VALUES: usize = 1 << 25;
 
 /// A session as its record gives it.
 #[derive(Debug)]
@@ -202,6 +206,7 @@ pub fn read(mut input: impl Read, source: &str, visitor: &mut dyn Visitor) -> Re
         arena: Vec::new(),
         arena_bytes: 0,
         entries: 0,
+        location_values: 0,
         state: None,
         columns: Vec::new(),
     };
@@ -301,6 +306,7 @@ struct Decoder {
     arena: Vec<Box<str>>,
     arena_bytes: usize,
     entries: usize,
+    location_values: usize,
     state: Option<State>,
     /// The varying columns of an events record (scratch).
     columns: Vec<Vec<u64>>,
@@ -395,6 +401,10 @@ impl Decoder {
                             _ => return Err(damaged("a location value of an unknown type")),
                         };
                         state.locations.push(v);
+                    }
+                    self.location_values += state.fixed;
+                    if self.location_values > MAX_LOCATION_VALUES {
+                        return Err(damaged("more locations than a capture holds"));
                     }
                     state.location_count += 1;
                 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
 
-use super::{put_varint, tag, value, zigzag, BLOCK_HEADER, FILE_HEADER, MAGIC, VERSION};
+use super::{put_varint, tag, value, zigzag, BLOCK_HEADER, FILE_HEADER, MAGIC, MAX_BLOCK, VERSION};
 use crate::encode::Encoder;
 use crate::error::{Error, Result};
 use crate::event::{Event, Field, RecordKind, Value, MAX_FIELDS};
@@ -332,6 +332,14 @@ impl CaptureOutput {
         if self.raw.is_empty() {
             return Ok(());
         }
+        if self.raw.len() > MAX_BLOCK {
+            // A reader refuses it: fail rather than write what cannot be read.
+            self.raw.clear();
+            return Err(Error::Encode(format!(
+                "a record of more than {} MiB cannot go in a capture",
+                MAX_BLOCK >> 20
+            )));
+        }
         self.block.clear();
         self.block
             .reserve(zstd::zstd_safe::compress_bound(self.raw.len()));
@@ -355,6 +363,11 @@ impl CaptureOutput {
 
 impl Output for CaptureOutput {
     fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        if !self.raw.is_empty() && self.raw.len() + bytes.len() > BLOCK_BYTES {
+            // The records so far go first: a block never exceeds the size
+            // unless one write does alone.
+            self.close_block()?;
+        }
         self.raw.extend_from_slice(bytes);
         if self.raw.len() >= BLOCK_BYTES {
             self.close_block()?;
