@@ -313,9 +313,10 @@ def test_pstats_from_a_capture_count_calls_as_cprofile(tmp_path):
     theirs = pstats.Stats(str(tmp_path / "c.pstats")).stats
 
     def calls(stats):
-        # Python functions of the script, by name: (primitive calls, calls)
+        # Python functions of the script, by name and line: (primitive
+        # calls, calls)
         return {
-            key[2]: value[:2]
+            key[1:]: value[:2]
             for key, value in stats.items()
             if key[0].endswith("hostile.py") and key[2] != "<module>"
         }
