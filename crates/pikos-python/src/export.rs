@@ -100,10 +100,11 @@ pub fn export_capture<'py>(
     Ok(result)
 }
 
-/// Converts the timed function CSV `input` to `format` ("speedscope",
-/// "chrome" or "collapsed") at `output` (None: stdout); returns what it saw
-/// (records, calls, unmatched returns, unfinished calls, threads, frames).
-/// Paths are `str` or `bytes` as the OS gives them.  The GIL is released
+/// Converts the timed function CSV (or capture) `input` to `format`
+/// ("speedscope", "chrome" or "collapsed") at `output` (None: stdout);
+/// returns what it saw (records, calls, unmatched returns, unfinished
+/// calls, threads, frames; for a capture, what the read found too: see
+/// `capture_summary`).  Paths are `str` or `bytes` as the OS gives them.  The GIL is released
 /// meanwhile.
 #[pyfunction]
 #[pyo3(signature = (input, output, format, name=String::new(), pid=0, thread_names=HashMap::new()))]
