@@ -23,6 +23,11 @@ __all__ = [
     "set_own_prefix",
     "export_trace",
     "pprof_functions",
+    "export_capture",
+    "is_capture",
+    "capture_session",
+    "capture_stats",
+    "CaptureFrames",
     "template_supported",
     "report_unraisable",
     "monitoring_noop",
@@ -61,10 +66,34 @@ def export_trace(
     name: str = ...,
     pid: int = 0,
     thread_names: dict[int, str] = ...,
-) -> dict[str, int]: ...
+) -> dict[str, Any]: ...
 def pprof_functions(
     path: str | bytes | PathLike[str] | PathLike[bytes],
 ) -> list[tuple[str, str, int, int | None, int, int]]: ...
+def export_capture(
+    input: str | bytes | PathLike[str] | PathLike[bytes],
+    output: str | bytes | PathLike[str] | PathLike[bytes] | None,
+    encoder: CsvEncoding | TextEncoding,
+) -> dict[str, Any]: ...
+def capture_session(
+    path: str | bytes | PathLike[str] | PathLike[bytes],
+) -> tuple[str, list[str]] | None: ...
+def capture_stats(
+    path: str | bytes | PathLike[str] | PathLike[bytes],
+) -> tuple[list[Any], dict[str, Any]]: ...
+
+@final
+class CaptureFrames:
+    def __new__(
+        cls, path: str | bytes | PathLike[str] | PathLike[bytes]
+    ) -> CaptureFrames: ...
+    def __iter__(self) -> CaptureFrames: ...
+    def __next__(self) -> tuple[str, int, bytes, int]: ...
+    @property
+    def summary(self) -> dict[str, Any] | None: ...
+    def close(self) -> None: ...
+
+def is_capture(path: str | bytes | PathLike[str] | PathLike[bytes]) -> bool: ...
 
 # The benchmarks' floors: only in builds with the `floors` feature (the
 # development environments of tools/dev-env.sh), not in `pip install .`.
@@ -142,6 +171,15 @@ class Sink:
     def take_rows(self) -> list[tuple[Any, ...]]: ...
     @staticmethod
     def publisher(flush_every: float) -> Sink: ...
+    def prepare_capture(
+        self,
+        kind: str | None,
+        filters: list[FilterSpec],
+        fields: list[str],
+        path: str | bytes,
+        header: str,
+        append: bool = False,
+    ) -> None: ...
     def prepare_publisher(
         self,
         kind: str | None,

@@ -11,6 +11,7 @@
 //! rules; [`export`] turns timed function records into speedscope,
 //! Chrome trace and collapsed stacks.
 
+pub mod capture;
 pub mod clock;
 pub mod encode;
 pub mod error;

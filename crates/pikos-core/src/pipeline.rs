@@ -51,17 +51,30 @@ type FixedRuns = (Box<[u8]>, [u32; MAX_FIELDS]);
 impl RowCache {
     fn new(fields: &[Field]) -> Self {
         RowCache {
-            varying: fields
-                .iter()
-                .map(|f| {
-                    matches!(
-                        f,
-                        Field::Index | Field::Rss | Field::Vms | Field::Time | Field::Thread
-                    )
-                })
-                .collect(),
+            varying: fields.iter().map(|&f| varies(f)).collect(),
             entries: FxHashMap::default(),
         }
+    }
+}
+
+/// Whether `field` varies from event to event at one location (else it
+/// depends only on the event's code, function, line and kind).
+pub(crate) fn varies(field: Field) -> bool {
+    matches!(
+        field,
+        Field::Index | Field::Rss | Field::Vms | Field::Time | Field::Thread
+    )
+}
+
+/// The number a varying field (see [`varies`]) holds for `event`.
+#[inline]
+pub(crate) fn varying_number(field: Field, event: &Event) -> u64 {
+    match field {
+        Field::Index => event.index,
+        Field::Rss => event.rss,
+        Field::Vms => event.vms,
+        Field::Time => clock::to_ns(event.time),
+        _ => event.thread,
     }
 }
 
@@ -109,6 +122,9 @@ impl Pipeline {
             ));
         };
         let fields = kind.fields();
+        if self.encoder.takes_events() {
+            return self.whole_events(kind, events, out);
+        }
         if let Some(mut rows) = self.rows.take() {
             let encoded = self.cached_events(&mut rows, fields, events, out);
             self.rows = Some(rows);
@@ -125,8 +141,35 @@ impl Pipeline {
         Ok(())
     }
 
+    /// The end of the session: what the encoder writes last.
+    pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<()> {
+        self.encoder.finish(out)
+    }
+
+    /// `events` to an encoder that takes them whole, filtered first.
+    fn whole_events(
+        &mut self,
+        kind: RecordKind,
+        events: &[Event],
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        if self.filters.is_empty() {
+            return self.encoder.events(kind, &mut self.view, events, out);
+        }
+        let fields = kind.fields();
+        let mut kept = Vec::with_capacity(events.len());
+        for event in events {
+            self.view.ensure(event.code, event.function);
+            let row = Self::values(&self.view, fields, event);
+            if self.filters.keep(&row[..fields.len()]) {
+                kept.push(*event);
+            }
+        }
+        self.encoder.events(kind, &mut self.view, &kept, out)
+    }
+
     /// The values of `event`'s record (the first `fields.len()` of them).
-    fn values<'v>(
+    pub(crate) fn values<'v>(
         view: &'v TablesView,
         fields: &[Field],
         event: &Event,
@@ -274,13 +317,7 @@ fn emit_row(
         let end = ends[run] as usize;
         out.extend_from_slice(&bytes[start..end]);
         (start, run) = (end, run + 1);
-        let number = match field {
-            Field::Index => event.index,
-            Field::Rss => event.rss,
-            Field::Vms => event.vms,
-            Field::Time => clock::to_ns(event.time),
-            _ => event.thread,
-        };
+        let number = varying_number(*field, event);
         out.extend_from_slice(digits.format(number).as_bytes());
     }
     out.extend_from_slice(&bytes[start..]);

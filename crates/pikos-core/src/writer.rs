@@ -319,6 +319,19 @@ impl WriterThread {
             }
         }
         if !failed {
+            out.clear();
+            let ended = self.pipeline.finish(&mut out).and_then(|()| {
+                if out.is_empty() {
+                    Ok(())
+                } else {
+                    output.write(&out)
+                }
+            });
+            if let Err(err) = ended {
+                self.fail(err, &mut failed);
+            }
+        }
+        if !failed {
             if let Err(err) = output.finish() {
                 self.fail(err, &mut failed);
             }

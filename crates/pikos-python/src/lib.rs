@@ -1,6 +1,7 @@
 //! `pikos._native`: the interpreter hooks and the bridge between Python
 //! recorders and the core's sinks.  The public API is the Python package.
 
+mod capture;
 mod codes;
 mod convert;
 mod errors;
@@ -83,6 +84,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_own_prefix, m)?)?;
     m.add_function(wrap_pyfunction!(export::export_trace, m)?)?;
     m.add_function(wrap_pyfunction!(export::pprof_functions, m)?)?;
+    m.add_function(wrap_pyfunction!(export::export_capture, m)?)?;
+    m.add_function(wrap_pyfunction!(export::is_capture, m)?)?;
+    m.add_function(wrap_pyfunction!(export::capture_session, m)?)?;
+    m.add_function(wrap_pyfunction!(export::capture_stats, m)?)?;
+    m.add_class::<capture::CaptureFrames>()?;
     m.add_function(wrap_pyfunction!(template_supported, m)?)?;
     m.add_function(wrap_pyfunction!(report_unraisable, m)?)?;
     #[cfg(feature = "floors")]

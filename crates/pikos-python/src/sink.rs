@@ -2,6 +2,7 @@
 //! into it; the Python recorder passes it rows (records given to
 //! `recorder.record()`), pre-formatted text, and the prepare/finalize calls.
 
+use pikos_core::capture;
 use pikos_core::event::OwnedValue;
 use pikos_core::tables::TablesView;
 use pikos_core::wire::{Publisher, PublisherConfig};
@@ -481,6 +482,35 @@ impl Sink {
         *this.state(py) = State::Thread(sink);
         Self::start_flusher(slf)?;
         Ok(endpoint)
+    }
+
+    /// Opens a capture sink (a `Sink.file` with a flusher) on `path`: the
+    /// compact binary file of docs/capture-format.md, a new session
+    /// (`header`: the wire's session header, a JSON object) of records of
+    /// `kind` (None: rows from Python only) named `fields`.  The file is
+    /// truncated unless `append` (then it must be a capture already, or
+    /// empty).
+    #[pyo3(signature = (kind, filters, fields, path, header, append=false))]
+    fn prepare_capture(
+        slf: &Bound<'_, Self>,
+        kind: Option<&str>,
+        filters: &Bound<'_, PyAny>,
+        fields: Vec<String>,
+        path: PathBuf,
+        header: String,
+        append: bool,
+    ) -> PyResult<()> {
+        let (this, py) = (slf.get(), slf.py());
+        this.close(py)?;
+        let kind = kind_of(kind)?;
+        let filters = convert::filters(filters)?.ok_or_else(|| {
+            PyValueError::new_err("filter values that pikos cannot compare natively")
+        })?;
+        let writer = py
+            .detach(|| capture::open(&path, append, false, kind, fields, filters, header))
+            .map_err(core_err)?;
+        *this.state(py) = State::Thread(writer);
+        Self::start_flusher(slf)
     }
 
     /// A record passed to `recorder.record()` from Python, as a tuple.

@@ -80,12 +80,12 @@ impl Stats {
     }
 }
 
-fn key(func: Func) -> (String, i32, String) {
+pub(crate) fn key(func: Func) -> (String, i32, String) {
     let (filename, line, name) = location(func);
     (filename.to_string(), line, name.to_string())
 }
 
-fn numbers(snapshot: &Snapshot, t: &Totals) -> (u64, u64, f64, f64) {
+pub(crate) fn numbers(snapshot: &Snapshot, t: &Totals) -> (u64, u64, f64, f64) {
     (
         t.primitive(),
         t.calls,

@@ -1,6 +1,6 @@
 """``pikos live``: watch programs that stream their records while they run.
 
-    pikos live [--connect ADDR | --bind ADDR]
+    pikos live [--connect ADDR | --bind ADDR | --replay FILE]
 
 By default the viewer connects to :data:`pikos.live.DEFAULT_ADDRESS` (a
 Unix socket only this user can reach), where ``pikos-run MONITOR script.py
@@ -8,6 +8,9 @@ Unix socket only this user can reach), where ``pikos-run MONITOR script.py
 collects instead: it binds ``ADDR`` and any number of programs connect to it
 (``pikos-run MONITOR script.py --live-connect=ADDR``).  Each program's
 session gets a tab of its own, in the order they were first heard from.
+With ``--replay FILE`` it plays a capture (``pikos-run ... --recording
+capture``) as if its program were streaming it, and then keeps showing the
+final state, as for a program that ended.
 
 A memory monitor's tab shows the current RSS and VMS and a chart of both over
 time; a ``stats`` tab shows the functions' running totals (calls, own time,
@@ -33,9 +36,10 @@ neither touching the terminal (both can be tested, or reused, without one),
 
 import sys
 
-from pikos.cli._common import Parser, UsageError, run_command
+from pikos.cli._common import CommandError, Parser, UsageError, run_command
 from pikos.live import DEFAULT_ADDRESS
 from pikos.viewer.receiver import Receiver, check_address
+from pikos.viewer.replay import Replay
 from pikos.viewer.terminal import show
 
 
@@ -62,6 +66,12 @@ def _parser(prog):
         help="bind ADDR and collect the programs that connect to it "
         "(pikos-run ... --live-connect=ADDR); tcp://HOST:* picks a free port",
     )
+    where.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="play a capture (pikos-run ... --recording capture) into the "
+        "viewer, then keep showing its final state",
+    )
     return parser
 
 
@@ -72,15 +82,10 @@ def _live(argv, prog):
         address = args.bind
     else:
         address = args.connect if args.connect is not None else DEFAULT_ADDRESS
+    if args.replay is not None:
+        return _replay(args.replay)
     check_address(address, bind)
-    for name in ("stdout", "stdin"):
-        stream = getattr(sys, name)
-        if stream is None or not stream.isatty():
-            raise UsageError(
-                f"{name} is not a terminal: the viewer draws on one (run it in "
-                "a terminal, not through a pipe or a file; pikos.live.subscribe "
-                "reads the stream from Python)"
-            )
+    _check_terminal()
     # Before curses starts, so that a bad or busy address is one plain line.
     receiver = Receiver(address, bind)
     endpoint = receiver.endpoint
@@ -95,6 +100,32 @@ def _live(argv, prog):
         return 0
     finally:
         receiver.stop()
+
+
+def _replay(path):
+    try:
+        replay = Replay(path)
+    except (OSError, ValueError) as error:
+        raise CommandError(f"cannot replay {path}: {error}") from None
+    _check_terminal()
+    replay.start()
+    try:
+        return show(replay, f"replaying {path}")
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        replay.stop()
+
+
+def _check_terminal():
+    for name in ("stdout", "stdin"):
+        stream = getattr(sys, name)
+        if stream is None or not stream.isatty():
+            raise UsageError(
+                f"{name} is not a terminal: the viewer draws on one (run it in "
+                "a terminal, not through a pipe or a file; pikos.live.subscribe "
+                "reads the stream from Python)"
+            )
 
 
 def main(argv=None, prog="pikos live"):

@@ -37,7 +37,7 @@ from pikos.cli._common import (
     say,
 )
 from pikos.recorders.trace_recorders import as_text
-from pikos.reports.memory_csv import open_csv, read_memory
+from pikos.reports.memory_csv import is_capture, open_csv, read_capture, read_memory
 
 #: Output formats, by extension.
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -55,7 +55,11 @@ def _parser(prog):
         description="Plot RSS (and VMS) against record index from the CSV "
         "written by a pikos memory monitor.",
     )
-    parser.add_argument("csv", metavar="CSV", help="a memory monitor's CSV file")
+    parser.add_argument(
+        "csv",
+        metavar="CSV",
+        help="a memory monitor's CSV file, or a capture (.pikos) of one",
+    )
     parser.add_argument(
         "-o",
         "--output",
@@ -127,9 +131,13 @@ def _plot(argv, prog):
     numpy, matplotlib, Figure = _import_plotting()
 
     names = ["RSS", "VMS"] if args.vms else ["RSS"]
-    with open_csv(path) as stream:
+    if is_capture(path):
         check_writable(output)
-        memory = read_memory(path, stream, needed=("index", *names), verb="plot")
+        memory = read_capture(path, needed=("index", *names), verb="plot")
+    else:
+        with open_csv(path) as stream:
+            check_writable(output)
+            memory = read_memory(path, stream, needed=("index", *names), verb="plot")
 
     # A name that is not UTF-8 is drawn as records write it (the byte
     # backslash-escaped): fonts have no glyph for a lone surrogate.

@@ -59,7 +59,9 @@ from pikos.reports.html import DEFAULT_TOP, render
 from pikos.reports.memory_csv import (
     FUNCTION_MEMORY,
     LINE_MEMORY,
+    is_capture,
     open_csv,
+    read_capture,
     read_memory,
 )
 
@@ -88,7 +90,11 @@ def _parser(prog):
         "or functions under which RSS grew most; or, with --format text, print "
         f"memory_profiler's table per function of a {LINE_MEMORY} CSV.",
     )
-    parser.add_argument("csv", metavar="CSV", help="a memory monitor's CSV file")
+    parser.add_argument(
+        "csv",
+        metavar="CSV",
+        help="a memory monitor's CSV file, or a capture (.pikos) of one",
+    )
     parser.add_argument(
         "--format",
         choices=FORMATS,
@@ -116,6 +122,17 @@ def _parser(prog):
     return parser
 
 
+def _read(path, output=None):
+    """The Memory of a memory CSV or capture; ``output`` (the page) is
+    checked first, so nothing is read for a page that cannot be written."""
+    if output is not None:
+        check_writable(output)
+    if is_capture(path):
+        return read_capture(path)
+    with open_csv(path) as stream:
+        return read_memory(path, stream)
+
+
 def _report(argv, prog):
     parser = _parser(prog)
     args = parser.parse_args(argv)
@@ -132,15 +149,12 @@ def _report(argv, prog):
         ]
         if given:
             parser.error(f"{', '.join(given)}: only with --format html")
-        with open_csv(path) as stream:
-            memory = read_memory(path, stream)
+        memory = _read(path)
         sys.stdout.write(line_table.render(memory, path))
         return 0
     top = DEFAULT_TOP if args.top is None else args.top
     output = output_beside(path, args.output, ".html")
-    with open_csv(path) as stream:
-        check_writable(output)
-        memory = read_memory(path, stream)
+    memory = _read(path, output)
 
     name = os.path.basename(path)
     title = args.title if args.title is not None else f"pikos memory report: {name}"

@@ -1,7 +1,7 @@
 """``pikos-run``: run a Python script (or ``-m module``) under a monitor.
 
     pikos-run [-h] [-o OUTPUT] [--buffered]
-              [--recording {screen,text,csv,speedscope,chrome,collapsed,
+              [--recording {screen,text,csv,capture,speedscope,chrome,collapsed,
                             pprof,callgrind}]
               [--timed] [--focused-on FOCUSED_ON]
               [--live[=ADDR] | --live-connect ADDR] [--live-wait]
@@ -72,7 +72,7 @@ from pikos.runner.target import ScriptError, load_target
 LIVE_ADDRESS = DEFAULT_ADDRESS
 USAGE = """\
 %(prog)s [-h] [-o OUTPUT] [--buffered]
-          [--recording {screen,text,csv,speedscope,chrome,collapsed,
+          [--recording {screen,text,csv,capture,speedscope,chrome,collapsed,
                         pprof,callgrind}]
           [--timed] [--focused-on FOCUSED_ON]
           [--live[=ADDR] | --live-connect ADDR] [--live-wait]
@@ -142,11 +142,12 @@ def _parser(prog):
         "--output",
         action=_Once,
         help="Output results to a file ('-': standard output).  Without "
-        "--recording, the name chooses: .csv csv, .speedscope.json speedscope, "
-        ".trace.json chrome, .collapsed.txt or .folded collapsed, .pb.gz or "
-        ".pprof pprof, callgrind.out.* callgrind, any other "
-        "text.  stats: .txt the table, any other name a binary .pstats file.  "
-        "line_stats: .lprof (line_profiler's), .json or .txt (the table).",
+        "--recording, the name chooses: .csv csv, .pikos capture, "
+        ".speedscope.json speedscope, .trace.json chrome, .collapsed.txt or "
+        ".folded collapsed, .pb.gz or .pprof pprof, callgrind.out.* callgrind, "
+        "any other text.  stats: .txt the table, any other name a binary "
+        ".pstats file.  line_stats: .lprof (line_profiler's), .json or .txt "
+        "(the table).",
     )
     parser.add_argument(
         "--buffered",
@@ -159,7 +160,9 @@ def _parser(prog):
         choices=list(RECORDINGS),
         action=_Once,
         help="Select the type of recording to use: screen (the default), "
-        "text (monitor_records.log), csv (monitor_records.csv), or, for "
+        "text (monitor_records.log), csv (monitor_records.csv), capture (a "
+        "compact binary file that `pikos export` turns into any output: "
+        "monitor_records.pikos), or, for "
         "functions and function_memory, a timeline: speedscope "
         "(monitor_records.speedscope.json), chrome trace events for Perfetto "
         "(monitor_records.trace.json), collapsed stacks for flame graphs "
@@ -430,7 +433,7 @@ def _plan_children(args, recording, live):
     if output is None or output == "-":
         raise UsageError(
             "--subprocesses writes one file per process: choose a file "
-            "recording (--recording text, csv, speedscope, chrome, collapsed, "
+            "recording (--recording text, csv, capture, speedscope, chrome, collapsed, "
             "pprof, callgrind, "
             "or -o FILE), not the screen"
         )

@@ -15,6 +15,9 @@ hottest lines), or a session's end marker (``"end"``).
 publisher never waits for a slow viewer: it drops, and the sequence numbers
 show it).  The format is ``docs/wire-format.md``; nothing here is needed to
 read it (any ZeroMQ SUB socket and a JSON parser will do).
+
+:func:`read` gives the same messages from a capture file (``.pikos``,
+``docs/capture-format.md``), the stream's file form.
 """
 
 import json
@@ -28,6 +31,7 @@ __all__ = [
     "Session",
     "BadMessage",
     "subscribe",
+    "read",
     "decode",
     "check_address",
     "WIRE_VERSION",
@@ -502,3 +506,61 @@ def subscribe(
         if message is not None:
             message.rejected = rejected
             yield message
+
+
+def read(path, on_cut=None):
+    """Yield the :class:`Message` s of the capture at ``path`` (a ``.pikos``
+    file: ``CaptureRecorder``, ``pikos-run --recording capture``), the same
+    ones :func:`subscribe` yields for a live stream of the same run: per
+    session its header, its records in batches of up to 8192, and its end
+    marker (absent when the process stopped before finalizing).
+
+    Each message is checked as a streamed one is (:func:`decode`); the
+    envelope's ``seq`` counts the session's messages and ``time`` is the
+    session's start.  A capture cut short (a process killed, a full disk)
+    is read up to its last whole block; ``on_cut``, when given, is then
+    called with where it stops (``block``, ``records``, ``offset``,
+    ``reason``).  A file that is not a capture raises ``ValueError``.
+    """
+    frames = _native.CaptureFrames(path)
+    sessions, known = {}, {}
+    try:
+        for topic, number, payload, count in frames:
+            if topic == "header":
+                header = _load(payload, MAX_HEADER_BYTES, "session header")
+                if not isinstance(header, dict):
+                    raise BadMessage("the session header is not a JSON object")
+                session = header.get("session")
+                if not isinstance(session, str) or not 1 <= len(session) <= 128:
+                    session = f"{path}#{number}"
+                pid = header.get("pid")
+                started = header.get("started")
+                known[number] = {
+                    "session": session,
+                    "pid": pid if _is_int(pid) and pid >= 0 else 0,
+                    "time": float(started) if _is_number(started) else 0.0,
+                    "seq": 0,
+                }
+            envelope = known[number]
+            fields = {
+                "version": WIRE_VERSION,
+                "session": envelope["session"],
+                "pid": envelope["pid"],
+                "seq": envelope["seq"],
+                "time": envelope["time"],
+            }
+            if topic == "records":
+                fields["records"] = count
+            envelope["seq"] += 1
+            message = decode(
+                [f"pikos.{topic}".encode(), json.dumps(fields).encode(), payload],
+                sessions,
+                max_sessions=max(MAX_SESSIONS, len(known)),
+            )
+            if message is not None:
+                yield message
+    finally:
+        frames.close()
+    summary = frames.summary
+    if on_cut is not None and summary is not None and summary["cut"] is not None:
+        on_cut(summary["cut"])

@@ -42,6 +42,24 @@ def _merge_into(table, key, numbers):
     table[key] = _add(table[key], numbers) if key in table else numbers
 
 
+def pstats_of(rows):
+    """The ``pstats`` dict of the core's totals ``rows`` (``Stats.rows()``,
+    ``_native.capture_stats``): ``{(filename, line, name): (primitive
+    calls, calls, own seconds, cumulative seconds, callers)}``."""
+    stats = {}
+    for key, cc, nc, tt, ct, callers in rows:
+        by_caller = {}
+        for caller, ccc, cnc, ctt, cct in callers:
+            _merge_into(by_caller, caller, (cnc, ccc, ctt, cct))
+        if key in stats:  # two code objects at one location: one entry
+            old = stats[key]
+            for caller, pair in old[4].items():
+                _merge_into(by_caller, caller, pair)
+            cc, nc, tt, ct = _add(old[:4], (cc, nc, tt, ct))
+        stats[key] = (cc, nc, tt, ct, by_caller)
+    return stats
+
+
 class StatsMonitor(HookMonitor):
     """Per-function statistics, as ``cProfile`` gathers them: calls,
     primitive (non-recursive) calls, own time and cumulative time, and the
@@ -156,18 +174,7 @@ class StatsMonitor(HookMonitor):
         cumulative seconds, callers)}``, where ``callers`` maps each caller
         to its ``(calls, primitive calls, own, cumulative)``, the order
         ``cProfile`` uses there.  Calls still running count up to now."""
-        stats = {}
-        for key, cc, nc, tt, ct, callers in self._totals.rows():
-            by_caller = {}
-            for caller, ccc, cnc, ctt, cct in callers:
-                _merge_into(by_caller, caller, (cnc, ccc, ctt, cct))
-            if key in stats:  # two code objects at one location: one entry
-                old = stats[key]
-                for caller, pair in old[4].items():
-                    _merge_into(by_caller, caller, pair)
-                cc, nc, tt, ct = _add(old[:4], (cc, nc, tt, ct))
-            stats[key] = (cc, nc, tt, ct, by_caller)
-        return stats
+        return pstats_of(self._totals.rows())
 
     def create_stats(self):
         """Set :attr:`stats` to a snapshot (what ``pstats.Stats(monitor)``

@@ -1,6 +1,7 @@
 """The built-in recorders."""
 
 from pikos.recorders.abstract_recorder import AbstractRecorder, RecorderError
+from pikos.recorders.capture_recorder import CaptureRecorder
 from pikos.recorders.csv_file_recorder import CSVFileRecorder
 from pikos.recorders.csv_recorder import CSVRecorder
 from pikos.recorders.discarding_recorder import DiscardingRecorder
@@ -31,4 +32,5 @@ __all__ = [
     "CollapsedStackRecorder",
     "PprofRecorder",
     "CallgrindRecorder",
+    "CaptureRecorder",
 ]

@@ -8,16 +8,12 @@ thread of the core, never by the profiled program's threads.
 
 import json
 import math
-import os
-import socket
-import sys
-import time
 import uuid
 
 from pikos import _native
 from pikos._specs import PublisherSpec
-from pikos.kinds import KINDS
 from pikos.live import DEFAULT_ADDRESS, check_address
+from pikos.recorders.session_header import monitor_name, session_header
 from pikos.recorders.sink_recorder import SinkRecorder
 
 #: The TCP host and port of ``ZeroMQRecorder(zmq_host=...)`` or
@@ -163,24 +159,13 @@ class ZeroMQRecorder(SinkRecorder):
         return self._session
 
     def _open(self, record_type, kind, fields):
-        known = KINDS.get(kind)
-        monitor = known.monitor if known and known.monitor else "custom"
+        monitor = monitor_name(kind)
         self._publish(kind, self._native_filters or [], monitor, record_type, fields)
         return True
 
     def _publish(self, kind, filters, monitor, record_type, fields):
         self._session = uuid.uuid4().hex
-        header = {
-            "monitor": monitor,
-            "record": getattr(record_type, "__name__", None),
-            "fields": list(fields),
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "program": sys.argv[0] if sys.argv and sys.argv[0] else "<python>",
-            "argv": list(sys.argv),
-            "python": sys.version.split()[0],
-            "started": time.time(),
-        }
+        header = session_header(monitor, record_type, fields)
         publisher = PublisherSpec(
             address=self._address,
             connect=self._connect,

@@ -10,6 +10,9 @@ locations; any other column is ignored.  Each caller says which columns it
 needs.  Every row has the header's width and integer ``RSS``, ``VMS`` and
 ``index``; an error names the file and line.
 
+A capture (``.pikos``, docs/capture-format.md) is read the same way
+(:func:`read_capture`): its records as the rows its CSV export would have.
+
 The file is read once, as a stream, and what is kept is bounded whatever
 its length: per location its totals, and per bucket of consecutive records
 the lowest and highest RSS and VMS, at most :data:`MAX_BUCKETS` buckets.
@@ -23,6 +26,7 @@ import csv
 from dataclasses import dataclass, field
 from operator import itemgetter
 
+from pikos import _native
 from pikos.kinds import KINDS
 from pikos.messages import CommandError, UsageError
 
@@ -126,6 +130,46 @@ def read_memory(path, stream, limit=MAX_BUCKETS, needed=REPORT_COLUMNS, verb="re
         raise CommandError(f"{path}, line {line}: not UTF-8 text") from None
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def is_capture(path):
+    """Whether ``path`` is a capture rather than a CSV."""
+    try:
+        return _native.is_capture(path)
+    except (OSError, TypeError, ValueError):
+        return False
+
+
+def read_capture(path, limit=MAX_BUCKETS, needed=REPORT_COLUMNS, verb="report"):
+    """The :class:`Memory` of the capture at ``path``: its first session's
+    fields as the header, every record as the row its CSV would hold (a
+    capture cut short: up to its last whole block, said in one line on
+    stderr)."""
+    import sys
+
+    from pikos import live
+
+    try:
+        first = _native.capture_session(path)
+    except (OSError, ValueError) as error:
+        raise UsageError(f"cannot read {path}: {error}") from None
+    if first is None:
+        raise CommandError(f"{path}: no records to {verb}")
+    header = list(first[1])
+
+    def cut(where):
+        sys.stderr.write(
+            f"{path} is cut at byte {where['offset']} (block {where['block']}: "
+            f"{where['reason']}); read the records before it\n"
+        )
+
+    def rows():
+        for message in live.read(path, on_cut=cut):
+            if message.kind == "records":
+                for record in message.records:
+                    yield ["" if v is None else str(v) for v in record]
+
+    return scan(header, rows(), path, None, limit, needed, verb)
 
 
 def _location_getter(header):

@@ -20,6 +20,7 @@ from pikos.monitors.api import (
     LineStatsMonitor,
     StatsMonitor,
 )
+from pikos.recorders.capture_recorder import CaptureRecorder
 from pikos.recorders.csv_file_recorder import CSVFileRecorder
 from pikos.recorders.csv_recorder import CSVRecorder
 from pikos.recorders.text_file_recorder import TextFileRecorder
@@ -58,6 +59,7 @@ RECORDINGS = {
     "screen": None,
     "text": "monitor_records.log",
     "csv": "monitor_records.csv",
+    "capture": "monitor_records.pikos",
     # the timelines: monitor_records.speedscope.json, .trace.json, ...,
     # callgrind.out.monitor_records
     **{fmt: default_name(fmt, "monitor_records") for fmt in FORMATS},
@@ -85,6 +87,13 @@ def make_recorder(recording, output, buffered):
     recording = recording_of(recording, output)
     if output is None:
         output = RECORDINGS[recording]
+    if recording == "capture":
+        if output == "-":
+            raise UsageError(
+                "--recording capture writes a binary file: give -o FILE.pikos, not -o -"
+            )
+        check_writable(output, create=True)
+        return CaptureRecorder(output)
     if recording in TRACE_RECORDINGS:
         if output == "-":
             raise UsageError(
@@ -107,14 +116,16 @@ def make_recorder(recording, output, buffered):
 
 def recording_of(recording, output):
     """The recording ``--recording`` names, or the one ``-o``'s name
-    implies: ``.csv`` csv, a timeline's ending (``pikos export``'s) that
-    timeline, any other name text."""
+    implies: ``.csv`` csv, ``.pikos`` capture, a timeline's ending (``pikos
+    export``'s) that timeline, any other name text."""
     if recording is not None:
         return recording
     if output is None or output == "-":
         return "screen"
     if output.lower().endswith(".csv"):
         return "csv"
+    if output.lower().endswith(".pikos"):
+        return "capture"
     return implied_format(output) or "text"
 
 

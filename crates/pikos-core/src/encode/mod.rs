@@ -19,7 +19,8 @@ pub use self::template::{Align, Template};
 pub use self::text::TextEncoder;
 
 use crate::error::{Error, Result};
-use crate::event::Value;
+use crate::event::{Event, RecordKind, Value};
+use crate::tables::TablesView;
 
 pub trait Encoder: Send {
     /// The header for `fields` (first prepare only).
@@ -43,5 +44,27 @@ pub trait Encoder: Send {
         Err(Error::State(
             "this encoder does not encode fields alone".to_owned(),
         ))
+    }
+    /// Whether this encoder takes the hook's events whole
+    /// ([`Encoder::events`]) rather than their rows: the capture
+    /// (`crate::capture`) keeps ids and numbers, not text.
+    fn takes_events(&self) -> bool {
+        false
+    }
+    /// The events the filters kept, of record kind `kind`; `view` resolves
+    /// their ids (only called when [`Encoder::takes_events`]).
+    fn events(
+        &mut self,
+        _kind: RecordKind,
+        _view: &mut TablesView,
+        _events: &[Event],
+        _out: &mut Vec<u8>,
+    ) -> Result<()> {
+        Err(Error::State("this encoder takes rows only".to_owned()))
+    }
+    /// The end of the session: bytes the encoder writes last (the
+    /// capture's end marker).
+    fn finish(&mut self, _out: &mut Vec<u8>) -> Result<()> {
+        Ok(())
     }
 }

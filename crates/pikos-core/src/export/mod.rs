@@ -212,6 +212,19 @@ pub fn convert(
     let file = File::open(input).map_err(|e| Error::io(Some(&source), e))?;
     let mut trace = Trace::new();
     read_csv(file, &source, &mut trace)?;
+    write_trace(trace, &source, output, format, options)
+}
+
+/// Writes the records read into `trace` (from `source`) as `format` at
+/// `output`, or on stdout when `output` is None: [`convert`]'s second half,
+/// shared with the capture's reader (`crate::capture`).
+pub fn write_trace(
+    mut trace: Trace,
+    source: &str,
+    output: Option<&Path>,
+    format: Format,
+    options: &Options,
+) -> Result<Summary> {
     let summary = trace.finish();
     if summary.events == 0 {
         return Err(Error::Input(format!("{source} has no records")));

@@ -1,0 +1,134 @@
+"""A capture read as the live stream (`pikos.live.read`): the messages
+`subscribe` gives for the same records; `pikos live --replay` plays it into
+the viewer's model, which ends showing the final state; `pikos report` and
+`pikos plot` read captures of memory monitors."""
+
+import socket
+import threading
+
+import pytest
+from commands import PIKOS, SCRIPTS, run
+from pikos.live import read, subscribe
+from pikos.monitors.api import FunctionMonitor
+from pikos.recorders.api import CaptureRecorder, ZeroMQRecorder
+from pikos.viewer.model import LiveModel
+from pikos.viewer.receiver import drain
+from pikos.viewer.render import render
+from pikos.viewer.replay import Replay
+
+TIMEOUT = 30
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def work():
+    return sorted(str(i) for i in range(20))
+
+
+def test_read_gives_the_messages_subscribe_gives(tmp_path):
+    received = []
+    address = f"tcp://127.0.0.1:{free_port()}"
+
+    def listen():
+        for message in subscribe(address, bind=True, timeout=10):
+            received.append(message)
+            if message.kind == "end":
+                return
+
+    listener = threading.Thread(target=listen)
+    listener.start()
+    live = ZeroMQRecorder(
+        address=address, connect=True, wait_for_ready=True, ready_timeout=10
+    )
+    with FunctionMonitor(live):
+        work()
+    listener.join(TIMEOUT)
+    with FunctionMonitor(CaptureRecorder(tmp_path / "run.pikos")):
+        work()
+    replayed = list(read(tmp_path / "run.pikos"))
+    assert [m.kind for m in replayed] == [m.kind for m in received]
+    assert [m.seq for m in replayed] == list(range(len(replayed)))
+    assert [r for m in replayed for r in m.records] == [
+        r for m in received for r in m.records
+    ]
+    assert [m.count for m in replayed] == [m.count for m in received]
+    same = ["monitor", "record", "fields", "host", "pid", "program", "argv", "python"]
+    header, streamed = replayed[0].data, received[0].data
+    assert {k: header[k] for k in same} == {k: streamed[k] for k in same}
+    assert replayed[-1].data["records"] == received[-1].data["records"]
+    assert all(m.header == header and m.session == header["session"] for m in replayed)
+
+
+def test_read_of_a_cut_capture_says_where(tmp_path):
+    with FunctionMonitor(CaptureRecorder(tmp_path / "run.pikos")):
+        work()
+    data = (tmp_path / "run.pikos").read_bytes()
+    (tmp_path / "cut.pikos").write_bytes(data[:-3])
+    cuts = []
+    messages = list(read(tmp_path / "cut.pikos", on_cut=cuts.append))
+    kinds = [m.kind for m in messages]
+    assert kinds[0] == "header" and "end" not in kinds
+    assert cuts and cuts[0]["block"] >= 2 and 12 < cuts[0]["offset"] < len(data)
+    (tmp_path / "no.pikos").write_bytes(b"not a capture")
+    with pytest.raises(ValueError, match="not a pikos capture"):
+        list(read(tmp_path / "no.pikos"))
+
+
+def test_replay_feeds_the_viewer_to_the_final_state(tmp_path):
+    script = tmp_path / "hostile.py"
+    script.write_text((SCRIPTS / "capture" / "hostile.py").read_text("utf-8"), "utf-8")
+    done = run("line_memory", script, "-o", "m.pikos", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    replay = Replay(tmp_path / "m.pikos")
+    replay.start()
+    assert replay.done.wait(TIMEOUT)
+    replay.stop()
+    model = LiveModel()
+    drain(replay.queue, model, limit=5)
+    (tab,) = model.tabs.values()
+    assert tab.ended and tab.sent == tab.records > 50
+    assert tab.header["monitor"] == "line_memory" and tab.samples
+    rows = render(model, 100, 30, waiting="replaying")
+    screen = "\n".join("".join(segment[0] for segment in row) for row in rows)
+    assert "line_memory" in screen
+    with pytest.raises(ValueError, match="not a pikos capture"):
+        Replay(script)
+    done = run("live", "--replay", script, cwd=tmp_path, command=PIKOS)
+    assert done.returncode == 1 and "not a pikos capture" in done.stderr
+
+
+def test_report_and_plot_read_captures(tmp_path):
+    script = tmp_path / "hostile.py"
+    script.write_text((SCRIPTS / "capture" / "hostile.py").read_text("utf-8"), "utf-8")
+    done = run("line_memory", script, "-o", "m.pikos", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    # The report of a capture is the report of its CSV.
+    assert run("export", "m.pikos", cwd=tmp_path, command=PIKOS).returncode == 0
+    for name in ["m.pikos", "m.csv"]:
+        done = run(
+            "report",
+            name,
+            "--title",
+            "T",
+            "-o",
+            f"{name}.html",
+            cwd=tmp_path,
+            command=PIKOS,
+        )
+        assert done.returncode == 0, done.stderr
+    page = (tmp_path / "m.pikos.html").read_text("utf-8")
+    assert "hostile.py:" in page
+    assert page.replace("m.pikos", "m.csv") == (tmp_path / "m.csv.html").read_text(
+        "utf-8"
+    )
+    pytest.importorskip("matplotlib")
+    done = run("plot", "m.pikos", "-o", "m.svg", cwd=tmp_path, command=PIKOS)
+    assert done.returncode == 0, done.stderr
+    assert "record" in done.stdout and (tmp_path / "m.svg").exists()
+    done = run("functions", script, "-o", "f.pikos", cwd=tmp_path)
+    done = run("report", "f.pikos", cwd=tmp_path, command=PIKOS)
+    assert done.returncode == 1 and "RSS" in done.stderr
