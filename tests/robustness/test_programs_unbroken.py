@@ -7,12 +7,14 @@ several threads under statistics, and several pikos monitors at once.
 import doctest
 import io
 import pstats
+import subprocess
 import sys
 import threading
 import time
 import types
 
 import pytest
+from commands import SCRIPTS
 from pikos.external.python_cprofiler import PythonCProfiler
 from pikos.external.yappi_profiler import YappiProfiler
 from pikos.filters.api import OnValue
@@ -357,3 +359,17 @@ def test_nested_monitors_with_built_in_filters():
         with FunctionMonitor(ListRecorder()):
             f(1)
     assert [r.function for r in a.records] == ["f", "f"]
+
+
+def test_a_hook_handed_back_as_its_only_reference(backend):
+    """``saved = sys.getprofile(); sys.setprofile(None);
+    sys.setprofile(saved); del saved``: the slot holds the hook's last
+    reference when it puts itself back (a crash on 3.11 before)."""
+    script = SCRIPTS / "robustness" / "hook_handed_back_alone.py"
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    counts = dict(line.split() for line in result.stdout.splitlines())
+    assert set(counts) == {"FunctionMonitor", "LineMonitor"}
+    assert all(int(n) > 0 for n in counts.values())

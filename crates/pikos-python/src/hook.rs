@@ -529,9 +529,14 @@ impl ThreadHook {
             }
             return Ok(None);
         }
+        // The slot's reference may be the only one (`h = sys.getprofile();
+        // sys.setprofile(None); sys.setprofile(h); del h`), and CPython 3.11
+        // releases the slot's old object before it takes the new one: keep
+        // `slf` alive across the swap, or it is freed in its own call.
+        let _alive = slf.clone();
         // SAFETY: GIL held; the slot takes its own reference to `slf` and
-        // releases the one the Python-level layer held, whose caller holds
-        // another for this call.
+        // releases the one the Python-level layer held; `_alive` holds
+        // another for this call (the layer's caller borrows it).
         unsafe {
             tstate::install(
                 kind,
