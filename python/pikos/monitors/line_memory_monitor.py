@@ -1,12 +1,13 @@
 """Record the process's memory on Python line events."""
 
 from pikos.monitors.hook_monitor import MemoryHookMonitor
+from pikos.monitors.line_monitor import LineMonitor, source_line
 from pikos.monitors.records import LineMemoryRecord
 
 __all__ = ["LineMemoryMonitor", "LineMemoryRecord"]
 
 
-class LineMemoryMonitor(MemoryHookMonitor):
+class LineMemoryMonitor(MemoryHookMonitor, LineMonitor):
     """Like :class:`~pikos.monitors.line_monitor.LineMonitor`, with the
     process's resident (``RSS``) and virtual (``VMS``) size in bytes read
     before each line runs.
@@ -24,3 +25,19 @@ class LineMemoryMonitor(MemoryHookMonitor):
     """
 
     _kind = "line_memory"
+
+    def gather_info(self, frame):
+        """The values of the record of the line ``frame`` is about to run,
+        as a tuple in the order of :class:`LineMemoryRecord`: ``(index,
+        function, lineNo, RSS, VMS, line, filename)``, the memory read now."""
+        code = frame.f_code
+        rss, vms = self._read_memory()
+        return (
+            self._index,
+            code.co_name,
+            frame.f_lineno,
+            rss,
+            vms,
+            source_line(frame),
+            code.co_filename,
+        )

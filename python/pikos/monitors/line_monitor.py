@@ -1,7 +1,9 @@
 """Record Python line events."""
 
+import linecache
+
 from pikos.monitors.hook_monitor import HookMonitor
-from pikos.monitors.records import LineRecord
+from pikos.monitors.records import NO_SOURCE, LineRecord
 
 __all__ = ["LineMonitor", "LineRecord"]
 
@@ -30,3 +32,54 @@ class LineMonitor(HookMonitor):
     """
 
     _kind = "line"
+
+    def on_line_event(self, frame, why, arg):
+        """Record a ``line`` trace event (the original pikos' extension
+        point); other events (``call``, ``return``, ``exception``) are not
+        recorded.  Returns itself, the local trace function.
+
+        Builds the record from :meth:`gather_info`'s values (``record_type``
+        of them, or the plain tuple), gives it to the recorder and moves the
+        index on.  A subclass that overrides this method or
+        :meth:`gather_info` is fed by a Python-level ``sys.settrace``
+        function calling it for each event (slower; docs/extending.md);
+        it may also be called directly with a frame, an event name and an
+        argument.
+        """
+        if why == "line":
+            values = self.gather_info(frame)
+            record_type = self._record_type
+            self._recorder.record(
+                values if record_type is tuple else record_type(*values)
+            )
+            self._index += 1
+        return self.on_line_event
+
+    def gather_info(self, frame):
+        """The values of the record of the line ``frame`` is about to run,
+        as a tuple in the order of :class:`LineRecord`: ``(index, function,
+        lineNo, line, filename)``, the source text right-stripped."""
+        return gather_line(self, frame)
+
+
+def source_line(frame):
+    """The source text of the line ``frame`` is at, indentation kept and
+    trailing whitespace stripped; a placeholder without source."""
+    code = frame.f_code
+    line_no = frame.f_lineno
+    lines = linecache.getlines(code.co_filename, frame.f_globals)
+    if line_no is None or not 0 < line_no <= len(lines):
+        return NO_SOURCE
+    return lines[line_no - 1].rstrip()
+
+
+def gather_line(monitor, frame):
+    """``LineMonitor.gather_info``'s values (shared by the memory kind)."""
+    code = frame.f_code
+    return (
+        monitor._index,
+        code.co_name,
+        frame.f_lineno,
+        source_line(frame),
+        code.co_filename,
+    )
