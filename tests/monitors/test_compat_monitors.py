@@ -641,3 +641,45 @@ def test_python_level_path_refuses_what_it_cannot_do_at_construction():
         _Deep(ListRecorder(), all_threads=True)
     with pytest.raises(ValueError, match="timed"):
         _Deep(ListRecorder(), timed=True)
+
+
+class _DeepLines(LineMonitor):
+    def gather_info(self, frame):
+        return super().gather_info(frame)
+
+
+@pytest.mark.parametrize(
+    ("outer_class", "inner_class"),
+    [
+        (FunctionMonitor, _Deep),
+        (_Deep, FunctionMonitor),
+        (LineMonitor, _DeepLines),
+        (_DeepLines, LineMonitor),
+    ],
+    ids=lambda c: c.__name__,
+)
+def test_python_level_and_native_monitors_nest(outer_class, inner_class):
+    # The Python-level path holds the thread's hook as the original did: an
+    # enclosing monitor is told (HookTakenWarning), sees nothing meanwhile,
+    # and records again once it has its hook back.
+    outer, inner = ListRecorder(), ListRecorder()
+    with outer_class(outer):
+        leaf(1)
+        with pytest.warns(HookTakenWarning):
+            inner_monitor = inner_class(inner)
+            inner_monitor.enable()
+        leaf(2)
+        inner_monitor.disable()
+        leaf(3)
+    assert sys.getprofile() is None and sys.gettrace() is None
+
+    def leaf_values(records):
+        return [
+            r.line.strip() if r._fields[1] == "function" else r.type
+            for r in records
+            if r.function == "leaf"
+        ]
+
+    one = leaf_values(_records(outer_class, lambda: leaf(1)))
+    assert leaf_values(inner.records) == one
+    assert leaf_values(outer.records) == one + one

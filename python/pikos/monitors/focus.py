@@ -49,7 +49,7 @@ def code_of(function):
     )
 
 
-def _is_single(functions):
+def is_single(functions):
     return callable(functions) or isinstance(
         functions, types.CodeType | staticmethod | classmethod
     )
@@ -71,13 +71,13 @@ class FunctionSet(collections.abc.MutableSet):
         self._codes = {}  # code object -> the function it was named by
         self._on_change = on_change
         if isinstance(functions, str | bytes) or not (
-            _is_single(functions) or hasattr(functions, "__iter__")
+            is_single(functions) or hasattr(functions, "__iter__")
         ):
             raise TypeError(
                 f"functions= takes a list of functions, methods or code "
                 f"objects, not {functions!r}"
             )
-        items = [functions] if _is_single(functions) else list(functions)
+        items = [functions] if is_single(functions) else list(functions)
         for item, code in [(item, code_of(item)) for item in items]:
             self._codes.setdefault(code, item)
         self._changed()

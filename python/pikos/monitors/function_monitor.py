@@ -1,9 +1,22 @@
 """Record Python function events."""
 
 from pikos.monitors.hook_monitor import HookMonitor
-from pikos.monitors.records import FunctionRecord, TimedFunctionRecord
+from pikos.monitors.records import (
+    FUNCTION_RECORD,
+    FUNCTION_RECORD_TEMPLATE,
+    FunctionRecord,
+    TimedFunctionRecord,
+)
 
-__all__ = ["FunctionMonitor", "FunctionRecord", "TimedFunctionRecord"]
+# FUNCTION_RECORD and FUNCTION_RECORD_TEMPLATE: where an early version of
+# the original pikos defined them.
+__all__ = [
+    "FunctionMonitor",
+    "FunctionRecord",
+    "TimedFunctionRecord",
+    "FUNCTION_RECORD",
+    "FUNCTION_RECORD_TEMPLATE",
+]
 
 
 class FunctionMonitor(HookMonitor):

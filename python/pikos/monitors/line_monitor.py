@@ -3,9 +3,16 @@
 import linecache
 
 from pikos.monitors.hook_monitor import HookMonitor
-from pikos.monitors.records import NO_SOURCE, LineRecord
+from pikos.monitors.records import (
+    LINE_RECORD,
+    LINE_RECORD_TEMPLATE,
+    NO_SOURCE,
+    LineRecord,
+)
 
-__all__ = ["LineMonitor", "LineRecord"]
+# LINE_RECORD and LINE_RECORD_TEMPLATE: where an early version of the
+# original pikos defined them.
+__all__ = ["LineMonitor", "LineRecord", "LINE_RECORD", "LINE_RECORD_TEMPLATE"]
 
 
 class LineMonitor(HookMonitor):

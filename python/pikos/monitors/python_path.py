@@ -155,9 +155,12 @@ class PythonSession:
         self._leave()
 
     def _leave(self):
-        ident = _thread.get_ident()
+        # The previous hook stays referenced here after it is handed back:
+        # another pikos monitor's hook (a ThreadHook) handed back through
+        # sys.setprofile/settrace with no other reference crashed (seen on
+        # 3.11 with the entry popped here).
         if self._get() is self.hook:
-            self._set(self._previous.pop(ident, None))
+            self._set(self._previous.get(_thread.get_ident()))
 
     def fail(self, error):
         """An error in the monitor's methods or its recorder: stop recording
