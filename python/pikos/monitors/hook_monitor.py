@@ -216,6 +216,8 @@ class HookMonitor(Monitor):
     """A monitor backed by a native hook.  Subclasses set ``_kind``."""
 
     _kind = None
+    #: The running (or ending) session on the Python-level path, else None.
+    _python = None
 
     def __init__(self, recorder, record_type=None, *, all_threads=False):
         check_recorder(recorder)
@@ -241,8 +243,6 @@ class HookMonitor(Monitor):
         self._start_thread = self._hook_new_thread
         trace = not KINDS[self._kind].function
         self._threading_slot = _TRACE_SLOT if trace else _PROFILE_SLOT
-        #: The running session on the Python-level path, else None.
-        self._python = None
         self._check_python_path(overrides_extension_points(type(self)))
 
     def _check_python_path(self, overridden):
@@ -465,7 +465,8 @@ class HookMonitor(Monitor):
         if self._python is not None:
             self._python, session = None, self._python
             session.uninstall()
-        self._hook.uninstall()
+        else:
+            self._hook.uninstall()
         self._threading_slot.remove(self._start_thread)
         if self._builtin is not None:
             self._builtin._pikos_forget_after_fork()
@@ -488,14 +489,13 @@ class HookMonitor(Monitor):
         if self._depth:
             return
         # Removing the hook is the first thing disable does.
-        python, self._python = self._python, None
-        if python is not None:
-            python.uninstall()
+        if self._python is not None:
+            self._python.uninstall()
         else:
             self._hook.uninstall()
         _ENABLED.pop(id(self), None)
         self._threading_slot.remove(self._start_thread)
-        self._finish(python)
+        self._finish()
 
     @property
     def error(self):
@@ -508,9 +508,10 @@ class HookMonitor(Monitor):
         """
         return self._error
 
-    def _finish(self, python=None):
+    def _finish(self):
         """The end of a session, the hook removed: finalize the recorder
         (telling the recorders that name threads which ones ran)."""
+        python, self._python = self._python, None
         self._error = self._hook.take_error() if python is None else python.error
         if self._builtin is not None:
             self._builtin._pikos_thread_names(dict(self._thread_names))
