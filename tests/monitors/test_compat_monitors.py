@@ -24,7 +24,6 @@ import types
 import warnings
 
 import pytest
-
 from pikos import _OWN_PREFIX
 from pikos._internal.keep_track import KeepTrack
 from pikos.errors import HookTakenWarning
@@ -130,7 +129,9 @@ def _without_memory(records, fields=None):
     ],
     ids=lambda value: value.__name__,
 )
-def test_a_mixin_combined_with_a_base_monitor_is_a_focused_monitor(mixin, base, builtin):
+def test_a_mixin_combined_with_a_base_monitor_is_a_focused_monitor(
+    mixin, base, builtin
+):
     # "The method is used along a function event based monitor": the
     # documented way to build a focused monitor.
     combined = type("Combined", (mixin, base), {})
@@ -304,7 +305,7 @@ def test_on_line_event_called_directly_records_on_a_plain_monitor():
         0,
         frame.f_code.co_name,
         line,
-        "    result = monitor.on_line_event(frame, \"line\", None)",
+        '    result = monitor.on_line_event(frame, "line", None)',
         frame.f_code.co_filename,
     )
 
@@ -327,7 +328,9 @@ def test_line_gather_info_called_directly_gives_the_record_values(monitor_class)
     frame = sys._getframe()
     line = frame.f_lineno + 1
     record = monitor.record_type(*monitor.gather_info(frame))
-    assert record.line == "    record = monitor.record_type(*monitor.gather_info(frame))"
+    assert (
+        record.line == "    record = monitor.record_type(*monitor.gather_info(frame))"
+    )
     assert record.lineNo == line
     if monitor_class is LineMemoryMonitor:
         assert record.RSS > 0 and record.VMS >= record.RSS
@@ -379,7 +382,9 @@ def _with_depth(monitor_class):
 
 
 def _focus_of(monitor_class):
-    return {"functions": [middle]} if monitor_class.__name__.startswith("Focused") else {}
+    return (
+        {"functions": [middle]} if monitor_class.__name__.startswith("Focused") else {}
+    )
 
 
 @pytest.mark.parametrize("monitor_class", ALL_KINDS, ids=lambda c: c.__name__)

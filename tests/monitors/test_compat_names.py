@@ -10,7 +10,6 @@ import sys
 import threading
 
 import pytest
-
 from pikos._internal.function_set import FunctionSet
 from pikos._internal.keep_track import KeepTrack
 from pikos._internal.profile_function_manager import ProfileFunctionManager
@@ -58,7 +57,9 @@ def test_function_set_warns_about_builtins_and_objects_without_code():
     with pytest.warns(UserWarning, match="Built-in functions are not supported"):
         functions = FunctionSet([work, len])
     assert list(functions) == [work]
-    with pytest.warns(UserWarning, match="Could not extract a code object for the object 42"):
+    with pytest.warns(
+        UserWarning, match="Could not extract a code object for the object 42"
+    ):
         functions.add(42)
     with pytest.warns(UserWarning, match="Could not extract a code object"):
         functions.discard("work")
@@ -117,7 +118,13 @@ def test_function_managers_replace_and_recover(manager_class, get, get_threading
 
 
 def test_records_module_constants():
-    assert records.FUNCTION_RECORD == ("index", "type", "function", "lineNo", "filename")
+    assert records.FUNCTION_RECORD == (
+        "index",
+        "type",
+        "function",
+        "lineNo",
+        "filename",
+    )
     assert records.LINE_RECORD == ("index", "function", "lineNo", "line", "filename")
     assert records.FUNCTION_MEMORY_RECORD == (
         "index",
@@ -158,7 +165,10 @@ def test_records_module_constants():
 
 
 def test_early_module_spellings_of_the_constants():
-    from pikos.monitors.function_monitor import FUNCTION_RECORD, FUNCTION_RECORD_TEMPLATE
+    from pikos.monitors.function_monitor import (
+        FUNCTION_RECORD,
+        FUNCTION_RECORD_TEMPLATE,
+    )
     from pikos.monitors.line_monitor import LINE_RECORD, LINE_RECORD_TEMPLATE
 
     assert FUNCTION_RECORD is records.FUNCTION_RECORD

@@ -30,7 +30,9 @@ class _HookManager:
         same function does nothing; with another is a RuntimeError."""
         if self._replaced:
             if function != self._get():
-                raise RuntimeError(f"Cannot replace {self._name} function more than once")
+                raise RuntimeError(
+                    f"Cannot replace {self._name} function more than once"
+                )
             return
         self._saved = self._get()
         self._replaced = True

@@ -106,7 +106,9 @@ class PythonSession:
         self.hook = hook
 
     def __repr__(self):
-        label = f"{type(self._monitor).__name__} -> {type(self._monitor.recorder).__name__}"
+        label = (
+            f"{type(self._monitor).__name__} -> {type(self._monitor.recorder).__name__}"
+        )
         if self.error is not None:
             return (
                 f"<pikos Python-level hook of {label}: it stopped recording after "
