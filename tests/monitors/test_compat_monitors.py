@@ -696,3 +696,20 @@ def test_python_level_and_native_monitors_nest(outer_class, inner_class):
     one = leaf_values(_records(outer_class, lambda: leaf(1)))
     assert leaf_values(inner.records) == one
     assert leaf_values(outer.records) == one * (3 if beside else 2)
+
+
+def test_python_level_path_honours_memory_interval():
+    class Reused(LineMemoryMonitor):
+        def gather_info(self, frame):
+            return super().gather_info(frame)
+
+    def grow():
+        blocks = []
+        for _ in range(20):
+            blocks.append(bytearray(1 << 20))
+        return len(blocks)
+
+    once = _records(Reused, grow, memory_interval=float("inf"))
+    assert len({(r.RSS, r.VMS) for r in once}) == 1  # one reading a session
+    fresh = _records(Reused, grow)
+    assert len({r.VMS for r in fresh}) > 1  # 20 MiB allocated meanwhile
