@@ -16,6 +16,7 @@ the documentation's words:
 
 import collections
 import csv
+import gc
 import inspect
 import io
 import sys
@@ -679,6 +680,7 @@ def test_python_level_and_native_monitors_nest(outer_class, inner_class):
             inner_monitor.enable()
         leaf(2)
         inner_monitor.disable()
+        gc.collect()  # the ended session's hook and what it kept go now
         leaf(3)
         native = inner_monitor if outer_monitor.python_level else outer_monitor
         beside = native._hook.backend == "monitoring"
