@@ -65,6 +65,13 @@ bench: dev ## run the overhead benchmarks on every Python and write BENCHMARKS.m
 	done; \
 	cd benchmarks && ../$(call venv_of,$(PY))/bin/python writer_throughput.py --output ../BENCHMARKS.md --append
 
+.PHONY: bench-smoke
+bench-smoke: ## the benchmarks' report with shrunk workloads, in seconds (numbers mean nothing)
+	@tools/dev-env.sh $(PY)
+	@$(call venv_of,$(PY))/bin/pip install $(PIP_FLAGS) -r benchmarks/requirements.txt
+	PIKOS_BENCH_SMOKE=1 $(call venv_of,$(PY))/bin/python benchmarks/run.py --output $${TMPDIR:-/tmp}/pikos-bench-smoke.md
+	cd benchmarks && PIKOS_BENCH_SMOKE=1 ../$(call venv_of,$(PY))/bin/python long_run.py --repeats 2 --output $${TMPDIR:-/tmp}/pikos-bench-smoke.md --append
+
 .PHONY: demo
 demo: ## run the documented mandelbrot example under pikos-run (CSV + memory plot)
 	@tools/dev-env.sh $(PY)

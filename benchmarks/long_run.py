@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from run import cpu_model, publish
+from markdown_report import cpu_model, publish
 from workloads import WORKLOADS, count_events
 
 HERE = Path(__file__).resolve().parent

@@ -7,15 +7,28 @@ lets slow configurations run a scaled-down copy and be scaled back up.
 A workload says which kind of events it stresses (``"function"``: profile
 events, ``"line"``: trace line events), so that run.py only pairs it with
 the configurations that make sense for it. Add new workloads to WORKLOADS.
+
+``PIKOS_BENCH_SMOKE=1`` in the environment shrinks the work of one repeat
+(smaller loops and recursion), never the repeats, so every row and every
+scale-down still runs, in seconds: a check that the benchmarks work and
+write the same report, whose numbers mean nothing.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from types import CodeType
+
+SMOKE = os.environ.get("PIKOS_BENCH_SMOKE") == "1"
+
+
+def size(full: int, smoke: int) -> int:
+    """``full``, or ``smoke`` under PIKOS_BENCH_SMOKE=1."""
+    return smoke if SMOKE else full
 
 
 @dataclass(frozen=True)
@@ -43,8 +56,8 @@ class Workload:
 
 # --- call-heavy: recursion and method calls --------------------------------
 
-FIB_N = 18  # fib(18) makes 8361 calls
-VECTOR_STEPS = 4_000  # each step: 4 Python calls and 1 builtin call
+FIB_N = size(18, 8)  # fib(18) makes 8361 calls
+VECTOR_STEPS = size(4_000, 40)  # each step: 4 Python calls and 1 builtin call
 CALL_HEAVY_REPEATS = 20  # so that 1/20 and 1/10 scale-downs stay exact
 
 
@@ -101,7 +114,7 @@ def call_heavy(repeats: int) -> int:
 
 # --- mixed: builtins, small classes and methods -----------------------------------
 
-MIXED_STEPS = 2_700  # about 22 profile events per step
+MIXED_STEPS = size(2_700, 30)  # about 22 profile events per step
 MIXED_REPEATS = 20
 NAMES = ("bolt", "nut", "washer", "gear", "spring")
 
@@ -150,8 +163,8 @@ def mixed(repeats: int) -> int:
 
 # --- line-heavy: plain loops, few calls ---------------------------------------
 
-COLLATZ_LIMIT = 300  # Collatz steps of 1..299: 299 calls and ~58,000 lines
-SIEVE_LIMIT = 7_500  # a sieve of Eratosthenes below 7,500: ~42,000 lines
+COLLATZ_LIMIT = size(300, 20)  # Collatz steps of 1..299: 299 calls and ~58,000 lines
+SIEVE_LIMIT = size(7_500, 200)  # a sieve of Eratosthenes below 7,500: ~42,000 lines
 LINE_HEAVY_REPEATS = 20  # ~100,000 line events each; 1/20 and 1/10 stay exact
 
 
@@ -193,7 +206,7 @@ def line_heavy(repeats: int) -> int:
 
 SOLAR_MASS = 4 * 3.141592653589793**2
 DAYS_PER_YEAR = 365.24
-NBODY_STEPS = 37
+NBODY_STEPS = size(37, 1)
 NBODY_REPEATS = 300  # ~2,000,000 line events in all; 1/20 and 1/10 stay exact
 
 

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from run import cpu_model, publish
+from markdown_report import cpu_model, publish
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "csv-writer"

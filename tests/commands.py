@@ -44,6 +44,15 @@ def python(*args, cwd, text=True):
     return run(*args, cwd=cwd, command=sys.executable, text=text)
 
 
+SCRIPTS = Path(__file__).resolve().parent / "scripts"
+
+
+def script(name):
+    """The text of the target program ``tests/scripts/cli/NAME.py``, for a
+    test to write where it runs it (beside the files the program makes)."""
+    return (SCRIPTS / "cli" / f"{name}.py").read_text()
+
+
 def write(path, source):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(source))

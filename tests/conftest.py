@@ -5,6 +5,9 @@ import threading
 
 import pytest
 
+# pytester drives the pytest plugin of pikos in tests/integrations.
+pytest_plugins = ["pytester"]
+
 SCRIPTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scripts")
 if SCRIPTS_DIR not in sys.path:
     # Target programs (workload.py, targets.py) are imported by name.

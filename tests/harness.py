@@ -51,9 +51,15 @@ TEMPLATES = {
 }
 
 
+SCRIPTS_DIR = os.path.join(TESTS_DIR, "scripts")
+
+
 def is_harness(filename):
-    """True for code that lives directly in tests/ (not in tests/scripts/)."""
-    return os.path.dirname(filename) == TESTS_DIR
+    """True for the tests' own code (tests/ and its area folders), not for
+    the target programs of tests/scripts/."""
+    return filename.startswith(TESTS_DIR + os.sep) and not filename.startswith(
+        SCRIPTS_DIR + os.sep
+    )
 
 
 def source_line(filename, lineno):

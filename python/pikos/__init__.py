@@ -34,3 +34,11 @@ def __getattr__(name):
 #: (nor shown in the profiles of pikos.external's wrapped profilers).
 _OWN_PREFIX = _os.path.dirname(_os.path.abspath(__file__)) + _os.sep
 _native.set_own_prefix(_OWN_PREFIX)
+
+
+def load_ipython_extension(ipython):
+    """``%load_ext pikos``: the magics of :mod:`pikos.integrations.ipython`
+    (``%pikos_stats``, ``%pikos_memit``, ``%pikos_trace``, ...)."""
+    from pikos.integrations.ipython import load
+
+    load(ipython)

@@ -36,8 +36,8 @@ class TextEncoding:
 
 @dataclass(frozen=True, slots=True)
 class FilterSpec:
-    """A built-in filter in the form the core runs it (``_pikos_spec`` of
-    ``OnValue``, ``NotOnValue`` and ``OnChange``)."""
+    """A built-in filter in the form the core runs it (what
+    :meth:`NativeFilter._pikos_spec` gives)."""
 
     #: ``on_value``, ``not_on_value`` or ``on_change``.
     kind: str
@@ -65,3 +65,30 @@ class PublisherSpec:
     session: str
     #: The session header, a JSON object.
     header: str
+
+
+class NativeFilter:
+    """The base of the built-in filters (``OnValue``, ``NotOnValue``,
+    ``OnChange``): a filter the core can run.  The recorders tell it from any
+    other callable by ``isinstance`` (:func:`native_filters`), the one route
+    by which a filter reaches the core."""
+
+    __slots__ = ()
+
+    def _pikos_spec(self, fields):
+        """The :class:`FilterSpec` of this filter for records with
+        ``fields``, or None when its values can only be compared in Python;
+        ValueError for a field the records do not have."""
+        raise NotImplementedError
+
+
+def native_filters(filter_, fields):
+    """A recorder's ``filter_`` as the specs the core runs: ``[]`` for no
+    filter, None when it is a Python callable (or a built-in filter whose
+    values only Python can compare), so the recorder filters each record."""
+    if filter_ is None:
+        return []
+    if not isinstance(filter_, NativeFilter):
+        return None
+    spec = filter_._pikos_spec(fields)  # ValueError: unknown field
+    return None if spec is None else [spec]

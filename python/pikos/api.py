@@ -19,7 +19,9 @@ from pikos.monitors.api import (
     LineMonitor,
 )
 from pikos.monitors.focus import FunctionSet
+from pikos.monitors.focused_monitor_attach import FocusedMonitorAttach
 from pikos.monitors.hook_monitor import MemoryHookMonitor, check_memory_interval
+from pikos.monitors.monitor_attach import MonitorAttach
 from pikos.recorders.csv_file_recorder import CSVFileRecorder
 from pikos.recorders.text_file_recorder import TextFileRecorder
 from pikos.recorders.text_stream_recorder import TextStreamRecorder
@@ -62,17 +64,13 @@ csv_file = csvfile
 
 def _factory(monitor_class, focused_class, name):
     def make(recorder, focus_on, focused, options):
-        # Resolved now, so that a bad function fails at decoration time.
+        # Resolved now, so that a bad function fails here.
         focus = None if focus_on is None else list(FunctionSet(focus_on))
-
-        def decorator(function):
-            chosen = screen() if recorder is None else recorder
-            if focus is None and not focused:
-                return monitor_class(chosen, **options).attach(function)
-            monitor = focused_class(chosen, functions=focus or (), **options)
-            return monitor.attach(function, include_decorated=focused)
-
-        return decorator
+        chosen = screen() if recorder is None else recorder
+        if focus is None and not focused:
+            return MonitorAttach(monitor_class(chosen, **options))
+        monitor = focused_class(chosen, functions=focus or (), **options)
+        return FocusedMonitorAttach(monitor, include_decorated=focused)
 
     if issubclass(monitor_class, MemoryHookMonitor):
 
@@ -95,7 +93,10 @@ def _factory(monitor_class, focused_class, name):
         f"{monitor_class.__name__} writing to ``recorder`` (default "
         f":func:`screen`).  ``focus_on=[...]`` uses a "
         f"{focused_class.__name__} on those functions instead; "
-        f"``focused=True`` focuses on the decorated function itself."
+        f"``focused=True`` focuses on the decorated function itself.  "
+        f"Returns a MonitorAttach (FocusedMonitorAttach when focused) holding "
+        f"the monitor as ``_monitor_object``: every function it decorates "
+        f"shares that monitor and recorder."
     )
     return factory
 

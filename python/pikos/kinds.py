@@ -20,12 +20,13 @@ from pikos import _native
 class Kind:
     """One record kind of the core."""
 
-    #: ``function``, ``line``, ``function_memory``, ``line_memory``,
-    #: ``timed_function`` or ``timed_function_memory``.
+    #: ``function``, ``line``, ``function_memory``, ``line_memory``, or a
+    #: timed kind: ``timed_function``, ``timed_line``, ``timed_function_memory``
+    #: or ``timed_line_memory``.
     name: str
     #: The record's field names, in order (SPEC §3).
     fields: tuple[str, ...]
-    #: The timed kind of a function kind (time and thread at the end), else None.
+    #: The timed kind of an untimed kind (time and thread at the end), else None.
     timed: str | None
     #: Function events (the profile hook), else line events (the trace hook).
     function: bool
@@ -57,7 +58,7 @@ KINDS = {
     for row in _native.RECORD_KINDS
 }
 
-#: The timed kind of each function kind.
+#: The timed kind of each untimed kind.
 TIMED_KINDS = {kind.name: kind.timed for kind in KINDS.values() if kind.timed}
 
 #: Monitor names (``pikos-run``, live headers) -> kind.

@@ -19,6 +19,7 @@ import csv
 import gc
 import inspect
 import io
+import mmap
 import sys
 import threading
 import types
@@ -706,12 +707,13 @@ def test_python_level_path_honours_memory_interval():
             return super().gather_info(frame)
 
     def grow():
-        blocks = []
-        for _ in range(20):
-            blocks.append(bytearray(1 << 20))
-        return len(blocks)
+        maps = []
+        for _ in range(5):  # each map adds 4 MiB of address space (VMS)
+            maps.append(mmap.mmap(-1, 4 << 20))
+        for block in maps:
+            block.close()
 
     once = _records(Reused, grow, memory_interval=float("inf"))
     assert len({(r.RSS, r.VMS) for r in once}) == 1  # one reading a session
     fresh = _records(Reused, grow)
-    assert len({r.VMS for r in fresh}) > 1  # 20 MiB allocated meanwhile
+    assert len({r.VMS for r in fresh}) > 1  # read again as the maps grew

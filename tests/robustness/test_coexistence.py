@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from commands import SCRIPTS
 from pikos.errors import HookTakenWarning
 from pikos.monitors.api import (
     FunctionMemoryMonitor,
@@ -24,9 +25,9 @@ from pikos.monitors.api import (
 )
 from pikos.recorders.api import ListRecorder
 
-SCRIPTS = Path(__file__).parent / "scripts"
-COVERAGE_TARGET = str(SCRIPTS / "coverage_target.py")
-PDB_TARGET = str(SCRIPTS / "pdb_target.py")
+ROBUSTNESS_SCRIPTS = SCRIPTS / "robustness"
+COVERAGE_TARGET = str(ROBUSTNESS_SCRIPTS / "coverage_target.py")
+PDB_TARGET = str(ROBUSTNESS_SCRIPTS / "pdb_target.py")
 TIMEOUT = 300  # seconds; only a guard against a hang
 
 # The takeovers here are on purpose; the warning itself is tested in

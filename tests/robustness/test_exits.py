@@ -12,13 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from commands import SCRIPTS
 from pikos.monitors.api import FunctionMonitor
 from pikos.monitors.records import FunctionRecord
 from pikos.recorders.api import CSVFileRecorder
 
 BIN = Path(sys.executable).parent
 PIKOS_RUN = str(BIN / "pikos-run")
-SCRIPT = str(Path(__file__).parent / "scripts" / "exits.py")
+SCRIPT = str(SCRIPTS / "robustness" / "exits.py")
 TIMEOUT = 300  # seconds; only a guard against a hang
 HEADER = list(FunctionRecord._fields)
 CALLS = 1000

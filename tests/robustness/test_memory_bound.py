@@ -30,15 +30,15 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
+from commands import SCRIPTS
 
 # Each run makes 100 million events (about 35 s per test per Python):
 # `make test` and CI run them, `make test-fast` leaves them out.
 pytestmark = pytest.mark.slow
 
-SCRIPT = Path(__file__).parent / "scripts" / "memory_bound_target.py"
+SCRIPT = SCRIPTS / "robustness" / "memory_bound_target.py"
 CALLS = 50_000_000
 EVENTS = 100_000_000  # a call and a return per call
 LIMIT_MIB = 64

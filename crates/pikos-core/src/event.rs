@@ -105,8 +105,8 @@ impl Field {
     }
 }
 
-/// The four record layouts of SPEC §3, and the timed function layouts:
-/// those of function records with the time and the thread at the end.
+/// The four record layouts of SPEC §3, and their timed layouts: the same
+/// fields with the time and the thread at the end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecordKind {
     Function,
@@ -115,6 +115,8 @@ pub enum RecordKind {
     LineMemory,
     TimedFunction,
     TimedFunctionMemory,
+    TimedLine,
+    TimedLineMemory,
 }
 
 /// The most fields a record has.
@@ -124,13 +126,15 @@ impl RecordKind {
     /// Every record kind, in declaration order (what `pikos._native`
     /// exports as `RECORD_KINDS`, the one table Python builds its record
     /// classes and kind names from).
-    pub const ALL: [RecordKind; 6] = [
+    pub const ALL: [RecordKind; 8] = [
         RecordKind::Function,
         RecordKind::Line,
         RecordKind::FunctionMemory,
         RecordKind::LineMemory,
         RecordKind::TimedFunction,
         RecordKind::TimedFunctionMemory,
+        RecordKind::TimedLine,
+        RecordKind::TimedLineMemory,
     ];
 
     /// The kind's name, as Python names it (the inverse of [`Self::from_name`]).
@@ -142,6 +146,8 @@ impl RecordKind {
             RecordKind::LineMemory => "line_memory",
             RecordKind::TimedFunction => "timed_function",
             RecordKind::TimedFunctionMemory => "timed_function_memory",
+            RecordKind::TimedLine => "timed_line",
+            RecordKind::TimedLineMemory => "timed_line_memory",
         }
     }
 
@@ -156,37 +162,54 @@ impl RecordKind {
             RecordKind::TimedFunctionMemory => &[
                 Index, Type, Function, Rss, Vms, LineNo, Filename, Time, Thread,
             ],
+            RecordKind::TimedLine => &[Index, Function, LineNo, Line, Filename, Time, Thread],
+            RecordKind::TimedLineMemory => &[
+                Index, Function, LineNo, Rss, Vms, Line, Filename, Time, Thread,
+            ],
         }
     }
 
-    /// The timed layout of a function layout (None for line layouts).
-    pub fn timed(self) -> Option<Self> {
+    /// The timed layout of a layout (itself for a timed one).
+    pub fn timed(self) -> Self {
         match self {
-            RecordKind::Function | RecordKind::TimedFunction => Some(RecordKind::TimedFunction),
+            RecordKind::Function | RecordKind::TimedFunction => RecordKind::TimedFunction,
             RecordKind::FunctionMemory | RecordKind::TimedFunctionMemory => {
-                Some(RecordKind::TimedFunctionMemory)
+                RecordKind::TimedFunctionMemory
             }
-            RecordKind::Line | RecordKind::LineMemory => None,
+            RecordKind::Line | RecordKind::TimedLine => RecordKind::TimedLine,
+            RecordKind::LineMemory | RecordKind::TimedLineMemory => RecordKind::TimedLineMemory,
         }
     }
 
     pub fn is_timed(self) -> bool {
         matches!(
             self,
-            RecordKind::TimedFunction | RecordKind::TimedFunctionMemory
+            RecordKind::TimedFunction
+                | RecordKind::TimedFunctionMemory
+                | RecordKind::TimedLine
+                | RecordKind::TimedLineMemory
         )
     }
 
     pub fn has_memory(self) -> bool {
         matches!(
             self,
-            RecordKind::FunctionMemory | RecordKind::LineMemory | RecordKind::TimedFunctionMemory
+            RecordKind::FunctionMemory
+                | RecordKind::LineMemory
+                | RecordKind::TimedFunctionMemory
+                | RecordKind::TimedLineMemory
         )
     }
 
     /// Function events (the profile hook) rather than line events.
     pub fn is_function(self) -> bool {
-        !matches!(self, RecordKind::Line | RecordKind::LineMemory)
+        !matches!(
+            self,
+            RecordKind::Line
+                | RecordKind::LineMemory
+                | RecordKind::TimedLine
+                | RecordKind::TimedLineMemory
+        )
     }
 
     pub fn field_names(self) -> Vec<&'static str> {
@@ -275,17 +298,18 @@ mod tests {
     }
 
     #[test]
-    fn a_timed_layout_is_its_function_layout_then_time_and_thread() {
+    fn a_timed_layout_is_its_layout_then_time_and_thread() {
         for kind in RecordKind::ALL {
-            match kind.timed() {
-                Some(timed) if timed != kind => {
-                    let mut fields = kind.fields().to_vec();
-                    fields.extend([Field::Time, Field::Thread]);
-                    assert_eq!(timed.fields(), fields.as_slice());
-                    assert!(kind.is_function() && timed.is_timed());
-                }
-                Some(_) => assert!(kind.is_timed()),
-                None => assert!(!kind.is_function()),
+            let timed = kind.timed();
+            if timed == kind {
+                assert!(kind.is_timed());
+            } else {
+                let mut fields = kind.fields().to_vec();
+                fields.extend([Field::Time, Field::Thread]);
+                assert_eq!(timed.fields(), fields.as_slice());
+                assert!(!kind.is_timed() && timed.is_timed());
+                assert_eq!(kind.is_function(), timed.is_function());
+                assert_eq!(kind.has_memory(), timed.has_memory());
             }
             assert!(kind.fields().len() <= MAX_FIELDS);
         }

@@ -7,7 +7,8 @@
 //! own writer thread, into an [`Output`]: a file or a ZeroMQ socket
 //! ([`wire`]), so the profiled program never waits for formatting, disk or
 //! network.  [`stats`] aggregates function events into `cProfile`-style
-//! statistics; [`export`] turns timed function records into speedscope,
+//! statistics, [`line_stats`] per-line hits and time with `line_profiler`'s
+//! rules; [`export`] turns timed function records into speedscope,
 //! Chrome trace and collapsed stacks.
 
 pub mod clock;
@@ -16,6 +17,7 @@ pub mod error;
 pub mod event;
 pub mod export;
 pub mod filter;
+pub mod line_stats;
 pub mod memory;
 pub mod output;
 pub mod pipeline;

@@ -2,7 +2,7 @@
 //! wire format of `docs/wire-format.md` (version [`VERSION`]).
 //!
 //! Every message has three frames: a topic (`pikos.header`,
-//! `pikos.records`, `pikos.stats`, `pikos.end`), an envelope (a JSON object:
+//! `pikos.records`, `pikos.stats`, `pikos.lines`, `pikos.end`), an envelope (a JSON object:
 //! format version, session id, pid, sequence number, time) and a payload
 //! (JSON: an object, or JSON Lines of records).  Nothing in it needs pikos
 //! to read: any ZeroMQ SUB socket and a JSON parser will do.
@@ -25,6 +25,8 @@ pub const VERSION: u32 = 1;
 pub const TOPIC_HEADER: &str = "pikos.header";
 pub const TOPIC_RECORDS: &str = "pikos.records";
 pub const TOPIC_STATS: &str = "pikos.stats";
+/// Running line totals (`LineStatsMonitor`).
+pub const TOPIC_LINES: &str = "pikos.lines";
 pub const TOPIC_END: &str = "pikos.end";
 
 /// The largest message a publisher takes in.  Its peers only send

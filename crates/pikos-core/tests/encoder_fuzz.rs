@@ -601,7 +601,7 @@ fn field_value(field: Field) -> BoxedStrategy<V> {
 }
 
 /// Every record kind (the core's own list).
-const KINDS: [RecordKind; 6] = RecordKind::ALL;
+const KINDS: [RecordKind; 8] = RecordKind::ALL;
 
 /// Rows of one record layout, its field names as the header.
 fn layout_case() -> impl Strategy<Value = (RecordKind, Case)> {
@@ -651,6 +651,14 @@ fn templates(kind: RecordKind) -> (&'static str, &'static str) {
         RecordKind::TimedFunctionMemory => (
             "{:<8} | {:<11} | {:<12} | {:<15} | {:<15} | {:>6} | {} | {:<16} | {}",
             "{:>8} | {:<11} | {:<12} | {:>15} | {:>15} | {:>6} | {} | {:>16} | {}",
+        ),
+        RecordKind::TimedLine => (
+            "{:<12} {:<50} {:<7} {} -- {} {:>16} {}",
+            "{:<12} {:<50} {:<7} {} -- {} {:>16} {}",
+        ),
+        RecordKind::TimedLineMemory => (
+            "{:^12} | {:^30} | {:^7} | {:^15} | {:^15} | {} {} | {:<16} | {}",
+            "{:<12} | {:<30} | {:<7} | {:>15} | {:>15} | {} {} | {:>16} | {}",
         ),
     }
 }

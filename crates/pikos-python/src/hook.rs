@@ -15,6 +15,7 @@ use pyo3::{ffi, intern};
 use rustc_hash::FxHashMap;
 
 use crate::legacy;
+use crate::line_stats::LineStats;
 use crate::recording::{Choice, Focus, Hook, Recording, Target};
 use crate::sink::Sink;
 use crate::stats::Stats;
@@ -180,12 +181,17 @@ impl Hook {
     }
 
     /// Installs the hook on the calling thread.  Events go to `sink` when
-    /// given, to `stats` (function hooks) when given, else each becomes
+    /// given, to `stats` (function hooks) or `line_stats` (line hooks) when
+    /// given, else each becomes
     /// `record_type(*values)` (a tuple when `record_type` is None) passed to
     /// `recorder.record()`.
     ///
     /// With `all_threads`, the threads already running are covered too.
-    #[pyo3(signature = (sink=None, recorder=None, record_type=None, stats=None, all_threads=false))]
+    #[pyo3(signature = (
+        sink=None, recorder=None, record_type=None, stats=None, all_threads=false,
+        line_stats=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn install(
         slf: &Bound<'_, Self>,
         sink: Option<Py<Sink>>,
@@ -193,6 +199,7 @@ impl Hook {
         record_type: Option<Py<PyAny>>,
         stats: Option<Py<Stats>>,
         all_threads: bool,
+        line_stats: Option<Py<LineStats>>,
     ) -> PyResult<()> {
         let py = slf.py();
         let this = slf.get();
@@ -207,8 +214,14 @@ impl Hook {
                 "statistics need a function hook, not a line hook",
             ));
         }
-        st.target = match (sink, recorder, stats) {
-            (_, _, Some(stats)) => Target::Stats(stats),
+        if line_stats.is_some() && this.hook_kind != HookKind::Trace {
+            return Err(PyValueError::new_err(
+                "line statistics need a line hook, not a function hook",
+            ));
+        }
+        st.target = match (sink, recorder, stats.map(Target::Stats)) {
+            _ if line_stats.is_some() => line_stats.map_or(Target::Idle, Target::LineStats),
+            (_, _, Some(stats)) => stats,
             (Some(sink), _, None) => Target::Native(sink),
             (None, Some(recorder), None) => Target::Python {
                 recorder,
@@ -240,10 +253,10 @@ impl Hook {
                 .as_ref()
                 .map(|f| f.refs.iter().map(|c| c.clone_ref(py)).collect());
             // Calls Python: no borrow of the state across it.
-            let kind = if matches!(st.target, Target::Stats(_)) {
-                crate::monitoring::SessionKind::Stats
-            } else {
-                crate::monitoring::SessionKind::Lines
+            let kind = match st.target {
+                Target::Stats(_) => crate::monitoring::SessionKind::Stats,
+                Target::LineStats(_) => crate::monitoring::SessionKind::LineStats,
+                _ => crate::monitoring::SessionKind::Lines,
             };
             match crate::monitoring::Session::start(
                 slf.as_any(),

@@ -10,13 +10,14 @@
 use std::os::raw::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use pikos_core::event::EventKind;
+use pikos_core::event::{EventKind, NO_LINE};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
 use crate::codes;
 use crate::frames;
+use crate::line_stats::LineEvent;
 use crate::recording::{emit, for_the_program, stats_event, Hook, Target};
 use crate::stats::StatsEvent;
 use crate::thread_hook::ThreadHook;
@@ -142,10 +143,38 @@ unsafe extern "C" fn trace_callback(
             // SAFETY: a valid frame; `obj` is our ThreadHook.
             unsafe { frames::adopt_trace(frame, obj) };
         }
+        // Line statistics also need where frames start and end.
+        let kind = match what {
+            ffi::PyTrace_CALL => EventKind::Call,
+            ffi::PyTrace_RETURN => EventKind::Return,
+            _ => return 0,
+        };
+        // SAFETY: `obj` is our ThreadHook.
+        if unsafe { counts_lines(obj) } {
+            // SAFETY: as above.
+            return unsafe { dispatch(obj, frame, kind, arg) };
+        }
         return 0;
     }
     // SAFETY: as above.
     unsafe { dispatch(obj, frame, EventKind::Line, arg) }
+}
+
+/// Whether the hook of this thread hook feeds line statistics.
+///
+/// # Safety
+/// GIL held; `obj` is the ThreadHook our callback was called with.
+#[inline(always)]
+unsafe fn counts_lines(obj: *mut ffi::PyObject) -> bool {
+    // SAFETY: as above.
+    unsafe {
+        let py = Python::assume_attached();
+        let thread_hook = pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<ThreadHook>();
+        matches!(
+            thread_hook.get().hook.get().state(py).target,
+            Target::LineStats(_)
+        )
+    }
 }
 
 /// Never lets an error or a panic reach the interpreter: either becomes a
@@ -273,6 +302,24 @@ unsafe fn record_event(
     if slot.own {
         return Ok(());
     }
+    if let Target::LineStats(stats) = &hook.state(py).target {
+        let event = match kind {
+            // SAFETY: the frame and code of this event.
+            EventKind::Call if slot.generator && unsafe { frames::resumed(frame, code) } => {
+                // SAFETY: valid frame.
+                LineEvent::Start(known_line(unsafe { ffi::PyFrame_GetLineNumber(frame) }))
+            }
+            EventKind::Call => LineEvent::Start(NO_LINE),
+            EventKind::Return => LineEvent::End,
+            // SAFETY: valid frame.
+            _ => LineEvent::Line(known_line(unsafe { ffi::PyFrame_GetLineNumber(frame) })),
+        };
+        // No record: the event goes into the totals, keyed by the thread's
+        // hook object (one per covered thread).
+        let thread = thread_hook as *const ThreadHook as usize;
+        stats.get().event(py, thread, &slot, event);
+        return Ok(());
+    }
     let statistics = matches!(hook.state(py).target, Target::Stats(_));
     let function = match kind {
         // SAFETY: for c_* events `arg` is the called builtin.
@@ -312,4 +359,14 @@ unsafe fn record_event(
         unsafe { slot.line_of(frame) }
     };
     emit(py, hook, slot, function, lineno, kind)
+}
+
+/// A line number as the totals keep it: [`NO_LINE`] for none.
+#[inline(always)]
+fn known_line(line: i32) -> i32 {
+    if line < 0 {
+        NO_LINE
+    } else {
+        line
+    }
 }

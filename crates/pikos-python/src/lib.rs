@@ -11,6 +11,7 @@ mod frames;
 mod gil_cell;
 mod hook;
 mod legacy;
+mod line_stats;
 mod live;
 #[cfg(Py_3_12)]
 mod monitoring;
@@ -69,6 +70,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<thread_hook::ThreadHook>()?;
     m.add_class::<sink::Sink>()?;
     m.add_class::<stats::Stats>()?;
+    m.add_class::<line_stats::LineStats>()?;
     m.add_class::<live::Subscriber>()?;
     m.add("WIRE_VERSION", pikos_core::wire::VERSION)?;
     m.add("DEFAULT_LIVE_ADDRESS", pikos_core::wire::default_address())?;
@@ -109,7 +111,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// The record kinds the core knows, one dict each: `name`, `fields` (the
-/// layout, in order), `timed` (the timed kind of a function kind, else
+/// layout, in order), `timed` (the timed kind of an untimed kind, else
 /// None), `function` (function events, else line events) and `memory`.
 /// `pikos.kinds` builds Python's one table of kinds from it.
 fn record_kinds(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
@@ -119,7 +121,7 @@ fn record_kinds(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
             let row = PyDict::new(py);
             row.set_item("name", kind.name())?;
             row.set_item("fields", PyTuple::new(py, kind.field_names())?)?;
-            let timed = kind.timed().filter(|t| *t != kind).map(|t| t.name());
+            let timed = (kind.timed() != kind).then(|| kind.timed().name());
             row.set_item("timed", timed)?;
             row.set_item("function", kind.is_function())?;
             row.set_item("memory", kind.has_memory())?;

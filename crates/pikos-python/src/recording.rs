@@ -19,6 +19,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::codes;
 use crate::gil_cell::GilCell;
+#[cfg(Py_3_12)]
+use crate::line_stats::LineEvent;
+use crate::line_stats::LineStats;
 use crate::rows;
 use crate::sink::Sink;
 use crate::stats::{Stats, StatsEvent};
@@ -29,6 +32,9 @@ pub(crate) enum Target {
     Native(Py<Sink>),
     /// A statistics monitor's totals (function events only).
     Stats(Py<Stats>),
+    /// A line statistics monitor's totals (line events, with the starts
+    /// and ends of frames).
+    LineStats(Py<LineStats>),
     Python {
         recorder: Py<PyAny>,
         /// `None` for plain tuples.
@@ -224,6 +230,25 @@ pub(crate) fn stats_event(
     }
 }
 
+/// An event for a line statistics hook, on the thread keyed `thread`, in
+/// a frame of `slot`'s code; false when the hook has no line statistics
+/// (the event is then recorded as usual).
+#[cfg(Py_3_12)]
+#[inline(always)]
+pub(crate) fn line_stats_event(
+    py: Python<'_>,
+    hook: &Hook,
+    thread: usize,
+    slot: &codes::CodeSlot,
+    event: LineEvent,
+) -> bool {
+    if let Target::LineStats(stats) = &hook.state(py).target {
+        stats.get().event(py, thread, slot, event);
+        return true;
+    }
+    false
+}
+
 /// Records one event of `slot`'s code: memory (for memory monitors), the
 /// next index, then the sink or the recorder.
 #[inline(always)]
@@ -294,8 +319,8 @@ pub(crate) fn emit(
             };
             recorder.call_method1(py, intern!(py, "record"), (record,))?;
         }
-        // Statistics take their events in `record_event`.
-        Target::Stats(_) | Target::Idle => {}
+        // Statistics take their events before this.
+        Target::Stats(_) | Target::LineStats(_) | Target::Idle => {}
     }
     Ok(())
 }

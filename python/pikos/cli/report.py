@@ -1,9 +1,12 @@
-"""``pikos report``: a memory monitor's CSV as one self-contained HTML page.
+"""``pikos report``: a memory monitor's CSV as one self-contained HTML page,
+or, for line memory records, memory_profiler's table per function as text.
 
     pikos report CSV [-o OUTPUT] [--title TITLE] [--top N]
+    pikos report --format text CSV
 
-``CSV`` is a file written by a memory monitor (``line_memory`` or
-``function_memory``, focused or not) through a CSV recorder.  Columns are
+``CSV`` is a file written by a memory monitor (the kinds of
+:mod:`pikos.kinds` that record memory, focused or not) through a CSV
+recorder.  Columns are
 found by header name: ``RSS`` and ``VMS`` (bytes) are needed; ``index``,
 ``function``, ``filename``, ``lineNo`` and ``line`` are used when present;
 any other column (``type``, ``time``, ``thread``, ...) is ignored.
@@ -28,6 +31,10 @@ change (the sum of all changes).  When the ``index`` column goes back (a
 second monitoring session appended to the file) the change across the gap is
 charged to nobody.
 
+``--format text`` prints on stdout, for a line memory CSV, a table per
+function in memory_profiler's shape (:mod:`pikos.reports.line_table`); any
+other CSV is an error naming the monitor it needs.
+
 The file is read once, as a stream, by :mod:`pikos.reports.memory_csv`
 (also ``pikos plot``'s reader): only per-location totals and the lowest and
 highest RSS and VMS of at most
@@ -37,6 +44,7 @@ are kept, so millions of records need little memory.  The page is
 """
 
 import os
+import sys
 
 from pikos.cli._common import (
     Parser,
@@ -46,8 +54,16 @@ from pikos.cli._common import (
     run_command,
     say,
 )
+from pikos.reports import line_table
 from pikos.reports.html import DEFAULT_TOP, render
-from pikos.reports.memory_csv import open_csv, read_memory
+from pikos.reports.memory_csv import (
+    FUNCTION_MEMORY,
+    LINE_MEMORY,
+    open_csv,
+    read_memory,
+)
+
+FORMATS = ("html", "text")
 
 
 def _positive(text):
@@ -67,10 +83,20 @@ def _parser(prog):
     parser = Parser(
         prog=prog,
         description="Write an HTML page of the memory a program used, from the "
-        "CSV written by a pikos memory monitor: RSS and VMS against record "
-        "index, and the lines or functions under which RSS grew most.",
+        f"CSV written by a pikos memory monitor ({LINE_MEMORY}, "
+        f"{FUNCTION_MEMORY}): RSS and VMS against record index, and the lines "
+        "or functions under which RSS grew most; or, with --format text, print "
+        f"memory_profiler's table per function of a {LINE_MEMORY} CSV.",
     )
     parser.add_argument("csv", metavar="CSV", help="a memory monitor's CSV file")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="html",
+        help="html: the page (default); text: per function, memory_profiler's "
+        "table (Line #, Mem usage, Increment, Occurrences, Line Contents; MiB) on "
+        f"stdout, for a {LINE_MEMORY} CSV",
+    )
     parser.add_argument(
         "-o",
         "--output",
@@ -85,15 +111,32 @@ def _parser(prog):
         "--top",
         metavar="N",
         type=_positive,
-        default=DEFAULT_TOP,
         help=f"rows in the table of largest growth (default: {DEFAULT_TOP})",
     )
     return parser
 
 
 def _report(argv, prog):
-    args = _parser(prog).parse_args(argv)
+    parser = _parser(prog)
+    args = parser.parse_args(argv)
     path = args.csv
+    if args.format == "text":
+        given = [
+            option
+            for option, value in (
+                ("--output", args.output),
+                ("--title", args.title),
+                ("--top", args.top),
+            )
+            if value is not None
+        ]
+        if given:
+            parser.error(f"{', '.join(given)}: only with --format html")
+        with open_csv(path) as stream:
+            memory = read_memory(path, stream)
+        sys.stdout.write(line_table.render(memory, path))
+        return 0
+    top = DEFAULT_TOP if args.top is None else args.top
     output = output_beside(path, args.output, ".html")
     with open_csv(path) as stream:
         check_writable(output)
@@ -103,7 +146,7 @@ def _report(argv, prog):
     title = args.title if args.title is not None else f"pikos memory report: {name}"
     from pikos import __version__
 
-    page = render(memory, title, name, args.top, __version__)
+    page = render(memory, title, name, top, __version__)
     try:
         # A name that is not UTF-8 reads as records write it: the byte
         # backslash-escaped.

@@ -5,7 +5,7 @@
               [--timed] [--focused-on FOCUSED_ON]
               [--live[=ADDR] | --live-connect ADDR] [--live-wait]
               [--subprocesses]
-              {functions,lines,function_memory,line_memory,stats}
+              {functions,lines,function_memory,line_memory,stats,line_stats}
               (script | -m module) [script args...]
 
 The script runs once, as ``__main__``, like ``python script.py``: the same
@@ -42,8 +42,10 @@ from pikos.cli._common import (
     check_writable,
     run_command,
 )
+from pikos.kinds import KINDS
 from pikos.live import DEFAULT_ADDRESS
 from pikos.monitors.api import (
+    LineStatsMonitor,
     StatsMonitor,
 )
 from pikos.recorders.zeromq_recorder import ZeroMQRecorder
@@ -56,6 +58,8 @@ from pikos.runner.recording import (
     RECORDINGS,
     TIMED_MONITORS,
     TRACE_RECORDINGS,
+    line_stats_output,
+    line_stats_report,
     make_recorder,
     recording_of,
     stats_report,
@@ -71,7 +75,7 @@ USAGE = """\
           [--timed] [--focused-on FOCUSED_ON]
           [--live[=ADDR] | --live-connect ADDR] [--live-wait]
           [--subprocesses]
-          {functions,lines,function_memory,line_memory,stats}
+          {functions,lines,function_memory,line_memory,stats,line_stats}
           (script | -m module) [script args...]"""
 
 DESCRIPTION = """\
@@ -91,6 +95,8 @@ examples:
   %(prog)s functions script.py --recording chrome   (Perfetto: trace.json)
   %(prog)s stats script.py                  (cProfile-style table on stdout)
   %(prog)s stats script.py -o profile.pstats  (binary pstats; -o NAME.txt: the table)
+  %(prog)s line_stats script.py             (kernprof -lv's table per line, on stderr)
+  %(prog)s line_stats script.py --focused-on=main -o run.lprof (line_profiler reads it)
   %(prog)s line_memory script.py --live     (then, elsewhere: pikos live)"""
 
 # Options that take a value, and flags, as pikos-run knows them.
@@ -135,7 +141,8 @@ def _parser(prog):
         help="Output results to a file ('-': standard output).  Without "
         "--recording, the name chooses: .csv csv, .speedscope.json speedscope, "
         ".trace.json chrome, .collapsed.txt or .folded collapsed, any other "
-        "text.  stats: .txt the table, any other name a binary .pstats file.",
+        "text.  stats: .txt the table, any other name a binary .pstats file.  "
+        "line_stats: .lprof (line_profiler's), .json or .txt (the table).",
     )
     parser.add_argument(
         "--buffered",
@@ -157,9 +164,9 @@ def _parser(prog):
     parser.add_argument(
         "--timed",
         action="store_true",
-        help="functions and function_memory: add each event's time (ns) and "
-        "thread to the records (for `pikos export`); implied by the timeline "
-        "recordings.",
+        help="Add each event's time (ns) and thread to the records (functions "
+        "and function_memory: for `pikos export`, and implied by the timeline "
+        "recordings; lines and line_memory: when each line started).",
     )
     parser.add_argument(
         "--focused-on",
@@ -173,9 +180,9 @@ def _parser(prog):
         "--live",
         metavar="ADDR",
         action=_Once,
-        help="Stream the records (stats: running totals) over ZeroMQ for "
-        f"`pikos live` instead of writing them: --live binds {LIVE_ADDRESS}, "
-        "--live=ADDR binds ADDR.",
+        help="Stream the records (stats, line_stats: running totals) over "
+        "ZeroMQ for `pikos live` instead of writing them: --live binds "
+        f"{LIVE_ADDRESS}, --live=ADDR binds ADDR.",
     )
     parser.add_argument(
         "--live-connect",
@@ -308,6 +315,42 @@ def _plan_stats(args, target, theirs, live):
     )
 
 
+def _plan_line_stats(args, target, theirs, live):
+    for given, what in (
+        (args.subprocesses, "--subprocesses: its totals are one process's"),
+        (args.timed, "--timed: its times are totals"),
+        (
+            args.recording is not None,
+            "--recording: it prints a table, or writes "
+            "-o NAME.lprof, NAME.json or NAME.txt",
+        ),
+    ):
+        if given:
+            raise UsageError(f"line_stats does not take {what}")
+    output = line_stats_output(args.output)
+    functions = _focus(args, target)
+    monitor = LineStatsMonitor(functions=functions, recorder=live)
+    return Plan(
+        target=target,
+        monitor=monitor,
+        script_args=theirs,
+        report=line_stats_report(monitor, output),
+    )
+
+
+def _focus(args, target):
+    """The code objects ``--focused-on`` names, or None."""
+    if args.focused_on is None:
+        return None
+    # Imports for dotted names see the script's sys.path[0], as the
+    # script's own imports will.
+    sys.path.insert(0, target.path0)
+    try:
+        return resolve_focus(args.focused_on, target)
+    finally:
+        sys.path.remove(target.path0)
+
+
 def plan(argv, prog):
     """Parse ``argv`` and prepare the run; nothing of the script runs yet."""
     ours, theirs = split_argv(argv)
@@ -323,6 +366,8 @@ def plan(argv, prog):
     target = load_target(args.script, args.module)
     if args.monitor == "stats":
         return _plan_stats(args, target, theirs, live)
+    if args.monitor == "line_stats":
+        return _plan_line_stats(args, target, theirs, live)
     if live is not None and (args.recording is not None or args.output is not None):
         raise UsageError(
             "--live streams the records instead of writing them: drop "
@@ -331,27 +376,22 @@ def plan(argv, prog):
     monitor_class, focused_class = MONITORS[args.monitor]
     recording = recording_of(args.recording, args.output)
     timeline = live is None and recording in TRACE_RECORDINGS
-    if (args.timed or timeline) and args.monitor not in TIMED_MONITORS:
-        if args.timed:
-            what = "--timed"
-        elif args.recording is not None:
-            what = f"--recording {recording}"
-        else:
-            what = f"-o {args.output} (a {recording} file)"
+    if args.timed and args.monitor not in TIMED_MONITORS:
         raise UsageError(
-            f"{what} needs function events: use {' or '.join(TIMED_MONITORS)}, "
+            f"--timed applies to {', '.join(TIMED_MONITORS)}, not {args.monitor}"
+        )
+    if timeline and not KINDS[MONITORS[args.monitor][0]._kind].function:
+        what = (
+            f"--recording {recording}"
+            if args.recording is not None
+            else f"-o {args.output} (a {recording} file)"
+        )
+        raise UsageError(
+            f"{what} needs function events: use functions or function_memory, "
             f"not {args.monitor}"
         )
     options = {"timed": True} if args.timed else {}
-    functions = None
-    if args.focused_on is not None:
-        # Imports for dotted names see the script's sys.path[0], as the
-        # script's own imports will.
-        sys.path.insert(0, target.path0)
-        try:
-            functions = resolve_focus(args.focused_on, target)
-        finally:
-            sys.path.remove(target.path0)
+    functions = _focus(args, target)
     recorder = live or make_recorder(args.recording, args.output, args.buffered)
     if functions is None:
         monitor = monitor_class(recorder, **options)

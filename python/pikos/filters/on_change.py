@@ -1,14 +1,11 @@
 """Keep a record when a field changes."""
 
-from pikos._specs import FilterSpec
+from pikos._specs import FilterSpec, NativeFilter
 from pikos.filters.checks import check_field
 from pikos.filters.on_value import field_position
 
-# ``previous`` before the first record: unequal to every value, None included.
-_NOTHING = object()
 
-
-class OnChange:
+class OnChange(NativeFilter):
     """A record filter that keeps a record when ``field`` differs from the
     previous record's value (the first record is always kept).
 
@@ -17,7 +14,9 @@ class OnChange:
         >>> [f(LineRecord(i, name, 1, "", "a.py")) for i, name in enumerate("aab")]
         [True, False, True]
 
-    With the built-in recorders the comparison runs in pikos' core; then
+    ``previous`` holds the field's value of the last record seen: None
+    before the first (which is kept even when its value is None).  With the
+    built-in recorders the comparison runs in pikos' core; then
     ``previous`` is not updated on this object.  Like the original, a filter
     instance keeps state: do not share one between recorders.
     """
@@ -25,12 +24,14 @@ class OnChange:
     def __init__(self, field):
         check_field("OnChange", field)
         self.field = field
-        self.previous = _NOTHING
+        self.previous = None
+        self._seen = False
 
     def __call__(self, record):
         new = getattr(record, self.field)
-        check = self.previous is _NOTHING or self.previous != new
+        check = not self._seen or self.previous != new
         self.previous = new
+        self._seen = True
         return check
 
     def _pikos_spec(self, fields):

@@ -1,6 +1,6 @@
 """Keep records whose field has one of the given values."""
 
-from pikos._specs import FilterSpec
+from pikos._specs import FilterSpec, NativeFilter
 from pikos.filters.checks import check_field, check_values
 
 _NATIVE_VALUE_TYPES = (int, float, str, bool, type(None))
@@ -17,7 +17,7 @@ def field_position(filter_name, field, fields):
         ) from None
 
 
-class OnValue:
+class OnValue(NativeFilter):
     """A record filter that keeps a record when ``field`` is one of ``values``.
 
         >>> from pikos.monitors.records import FunctionRecord

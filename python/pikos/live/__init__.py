@@ -9,7 +9,8 @@
 Each message is a :class:`Message`: a session header (``kind ==
 "header"``: pid, host, monitor, field names), a batch of records
 (``"records"``: ``records`` decoded as tuples in the header's field order),
-running statistics (``"stats"``), or a session's end marker (``"end"``).
+running statistics (``"stats"``), running line totals (``"lines"``: the
+hottest lines), or a session's end marker (``"end"``).
 ``dropped`` counts the messages of that session lost before this one (the
 publisher never waits for a slow viewer: it drops, and the sequence numbers
 show it).  The format is ``docs/wire-format.md``; nothing here is needed to
@@ -106,6 +107,7 @@ _KINDS = {
     b"pikos.header": "header",
     b"pikos.records": "records",
     b"pikos.stats": "stats",
+    b"pikos.lines": "lines",
     b"pikos.end": "end",
 }
 
@@ -258,6 +260,33 @@ def _stats(data):
     return stats
 
 
+def _lines(data):
+    lines = _load(data, MAX_STATS_BYTES, "the line totals")
+    _want(isinstance(lines, dict), "the line totals are not a JSON object")
+    rows = lines.get("lines")
+    _want(isinstance(rows, list), "the line totals have no list of lines")
+    _want(
+        len(rows) <= MAX_STATS_ROWS,
+        f"the line totals have {len(rows):,} rows (at most {MAX_STATS_ROWS:,})",
+    )
+    for row in rows:
+        _want(
+            isinstance(row, list)
+            and len(row) == 7
+            and isinstance(row[0], str)
+            and _is_int(row[1])
+            and isinstance(row[2], str)
+            and _is_int(row[3])
+            and _is_number(row[4])
+            and _is_number(row[5])
+            and isinstance(row[6], str),
+            f"a line totals row is not [file, line, function, hits, seconds, "
+            f"percent, source]: {str(row)[:60]!r}",
+        )
+    _check_depth(lines, MAX_HEADER_DEPTH, "the line totals")
+    return lines
+
+
 def _end(data):
     end = _load(data, MAX_HEADER_BYTES, "the end marker")
     _want(isinstance(end, dict), "the end marker is not a JSON object")
@@ -318,7 +347,7 @@ def _records(data, count):
 class Message:
     """One message of the stream."""
 
-    #: "header", "records", "stats" or "end"
+    #: "header", "records", "stats", "lines" or "end"
     kind: str
     #: the publishing session's id, and its process
     session: str
@@ -397,6 +426,8 @@ def decode(frames, sessions, count_drops=True, max_sessions=MAX_SESSIONS):
         data = _header(payload)
     elif kind == "stats":
         data = _stats(payload)
+    elif kind == "lines":
+        data = _lines(payload)
     else:
         data = _end(payload)
     key = envelope["session"]

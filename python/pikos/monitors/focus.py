@@ -149,7 +149,8 @@ class FocusedMixin:
 
         With ``include_decorated=True`` the function also joins
         ``functions``; used bare (``@monitor.attach``) or with arguments
-        (``@monitor.attach(include_decorated=True)``)::
+        (``@monitor.attach(include_decorated=True)``, which returns a
+        :class:`~pikos.monitors.focused_monitor_attach.FocusedMonitorAttach`)::
 
             monitor = FocusedFunctionMonitor(ListRecorder())
 
@@ -157,8 +158,10 @@ class FocusedMixin:
             def work():
                 ...
         """
-        if function is None:
-            return functools.partial(self.attach, include_decorated=include_decorated)
+        if function is None:  # used with arguments: a FocusedMonitorAttach
+            from pikos.monitors.focused_monitor_attach import FocusedMonitorAttach
+
+            return FocusedMonitorAttach(self, include_decorated)
         if include_decorated:
             self._functions.add(function)
         return super().attach(function)

@@ -18,6 +18,7 @@ class FocusedLineMemoryMonitor(FocusedLineMixin, LineMemoryMonitor):
         or unbound methods, decorated functions (unwrapped through
         ``__wrapped__``) or code objects.  See
         :class:`~pikos.monitors.focus.FunctionSet`.
+    timed : as for :class:`LineMemoryMonitor` (keyword only).
     memory_interval : microseconds a memory reading may be reused for;
         None (the default) reads fresh memory at every event.
     """

@@ -18,4 +18,5 @@ class FocusedLineMonitor(FocusedLineMixin, LineMonitor):
         or unbound methods, decorated functions (unwrapped through
         ``__wrapped__``) or code objects.  See
         :class:`~pikos.monitors.focus.FunctionSet`.
+    timed : as for :class:`LineMonitor` (keyword only).
     """

@@ -15,7 +15,6 @@ first event.
 """
 
 import _thread
-import os
 import sys
 import threading
 import time
@@ -28,6 +27,7 @@ from pikos.kinds import KINDS, TIMED_KINDS, is_timed
 from pikos.monitors.monitor import Monitor
 from pikos.monitors.python_path import PythonSession, overrides_extension_points
 from pikos.monitors.records import RECORD_CLASSES
+from pikos.process.forks import ENABLED
 from pikos.recorders.builtin_recorder import BuiltinRecorder
 
 _PROTOCOL = ("prepare", "record", "finalize")
@@ -107,30 +107,6 @@ _PROFILE_SLOT = _ThreadingSlot("_profile_hook", sys.getprofile)
 _TRACE_SLOT = _ThreadingSlot("_trace_hook", sys.gettrace)
 
 
-#: The monitors enabled in this process, id -> weak reference (see
-#: ``_stop_in_forked_child``).  A plain dict: enable and disable must not
-#: call Python code an enclosing monitor would record.
-_ENABLED = {}
-
-
-def _stop_in_forked_child():
-    """After ``fork``, in the child: every enabled monitor stops recording
-    there.  The child has none of the parent's pikos threads, and its copy
-    of a recorder shares the parent's output, which stays the parent's."""
-    for ref in list(_ENABLED.values()):
-        monitor = ref()
-        if monitor is not None:
-            monitor._stop_in_child()
-    _ENABLED.clear()
-
-
-def _builtin_recorders_of_enabled_monitors():
-    for ref in list(_ENABLED.values()):
-        monitor = ref()
-        if monitor is not None and monitor._builtin is not None:
-            yield monitor._builtin
-
-
 def builtin(recorder):
     """``recorder`` when it is a built-in recorder (the protocol of
     ``pikos.recorders.builtin_recorder``), else None: a custom recorder gets
@@ -138,35 +114,6 @@ def builtin(recorder):
     # Not isinstance(): BuiltinRecorder is an ABC, whose __instancecheck__
     # is Python code that an enclosing monitor would record.
     return recorder if BuiltinRecorder in type(recorder).__mro__ else None
-
-
-def _pause_before_fork():
-    """Before ``fork``: the recorders' writer threads stop (each flushed),
-    so that the child starts with no thread of pikos holding a lock, and
-    ``os.fork`` (3.12+) has no thread of ours to warn about."""
-    for recorder in _builtin_recorders_of_enabled_monitors():
-        recorder._pikos_pause_for_fork()
-
-
-def write_out_before_exit():
-    """Before ``os._exit``: every enabled monitor's file writers write what
-    they hold and stop, so the files end with whole rows (``pikos-run``
-    wraps ``os._exit`` with this; the sessions are not finalized, as no
-    exit handler runs)."""
-    _pause_before_fork()
-
-
-def _resume_in_parent():
-    for recorder in _builtin_recorders_of_enabled_monitors():
-        recorder._pikos_resume_after_fork()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(
-        before=_pause_before_fork,
-        after_in_parent=_resume_in_parent,
-        after_in_child=_stop_in_forked_child,
-    )
 
 
 def _outside_pikos():
@@ -223,7 +170,9 @@ class HookMonitor(Monitor):
         check_recorder(recorder)
         #: The recorder when it is a built-in one, else None.
         self._builtin = builtin(recorder)
-        if self._needs_timed(recorder) and not is_timed(self._kind):
+        if self._needs_timed(recorder) and not (
+            is_timed(self._kind) and KINDS[self._kind].function
+        ):
             raise ValueError(
                 f"{type(recorder).__name__} writes timed function records: use it "
                 f"with a function monitor (FunctionMonitor, FunctionMemoryMonitor "
@@ -293,10 +242,11 @@ class HookMonitor(Monitor):
         return builtin(recorder) is not None and recorder._pikos_needs_timed
 
     def _choose_timed(self, recorder, timed):
-        """For function monitors: record time and thread when ``timed`` is
-        true, or when it is None and the recorder needs them (speedscope,
-        Chrome trace, collapsed stacks)."""
-        needs = self._needs_timed(recorder)
+        """Record time and thread when ``timed`` is true, or when it is None
+        and the recorder needs them (speedscope, Chrome trace, collapsed
+        stacks: function monitors only, which ``__init__`` checks)."""
+        # Line monitors with such a recorder: __init__ says what is wrong.
+        needs = self._needs_timed(recorder) and KINDS[type(self)._kind].function
         if timed is None:
             timed = needs
         elif not isinstance(timed, bool):
@@ -417,12 +367,12 @@ class HookMonitor(Monitor):
                 undo()
                 raise
         self._threading_slot.push(self._start_thread)
-        _ENABLED[id(self)] = weakref.ref(self)
+        ENABLED[id(self)] = weakref.ref(self)
         try:
             self._hook.install(all_threads=self._all_threads, **target)
         except BaseException:
             self._threading_slot.remove(self._start_thread)
-            _ENABLED.pop(id(self), None)
+            ENABLED.pop(id(self), None)
             undo()
             raise
 
@@ -441,7 +391,7 @@ class HookMonitor(Monitor):
                 raise
         self._python = session
         self._threading_slot.push(self._start_thread)
-        _ENABLED[id(self)] = weakref.ref(self)
+        ENABLED[id(self)] = weakref.ref(self)
         session.install()
 
     def _warn_taken(self, owner, kind):
@@ -493,7 +443,7 @@ class HookMonitor(Monitor):
             self._python.uninstall()
         else:
             self._hook.uninstall()
-        _ENABLED.pop(id(self), None)
+        ENABLED.pop(id(self), None)
         self._threading_slot.remove(self._start_thread)
         self._finish()
 

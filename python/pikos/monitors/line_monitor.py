@@ -8,11 +8,18 @@ from pikos.monitors.records import (
     LINE_RECORD_TEMPLATE,
     NO_SOURCE,
     LineRecord,
+    TimedLineRecord,
 )
 
 # LINE_RECORD and LINE_RECORD_TEMPLATE: where an early version of the
 # original pikos defined them.
-__all__ = ["LineMonitor", "LineRecord", "LINE_RECORD", "LINE_RECORD_TEMPLATE"]
+__all__ = [
+    "LineMonitor",
+    "LineRecord",
+    "TimedLineRecord",
+    "LINE_RECORD",
+    "LINE_RECORD_TEMPLATE",
+]
 
 
 class LineMonitor(HookMonitor):
@@ -32,13 +39,22 @@ class LineMonitor(HookMonitor):
     Parameters
     ----------
     recorder : a recorder (an object with prepare, record and finalize).
-    record_type : the record class; default :class:`LineRecord`.
+    record_type : the record class; default :class:`LineRecord`
+        (:class:`TimedLineRecord` when timed).
+    timed : keep each line's start time (nanoseconds, monotonic, from one
+        origin per process) and thread (``threading.get_ident()``) in the
+        record (keyword only; default False): the time a line took is the
+        next record's time of the same thread minus its own.
     all_threads : also cover the threads already running when the monitor is
         enabled (keyword only).  False (the default), as the original pikos:
         the enabling thread and the threads started while it is enabled.
     """
 
     _kind = "line"
+
+    def __init__(self, recorder, record_type=None, *, timed=False, **options):
+        self._choose_timed(recorder, timed)
+        super().__init__(recorder, record_type, **options)
 
     def on_line_event(self, frame, why, arg):
         """Record a ``line`` trace event (the original pikos' extension
@@ -80,8 +96,19 @@ def source_line(frame):
     return lines[line_no - 1].rstrip()
 
 
+def check_untimed(monitor):
+    """Timed records need the native clock: not on the Python-level path."""
+    if monitor.timed:
+        raise ValueError(
+            f"{type(monitor).__name__} records time and thread (timed=True), "
+            "which the Python-level path cannot read: leave timed out when "
+            "overriding gather_info or on_line_event"
+        )
+
+
 def gather_line(monitor, frame):
     """``LineMonitor.gather_info``'s values (shared by the memory kind)."""
+    check_untimed(monitor)
     code = frame.f_code
     return (
         monitor._index,

@@ -95,6 +95,23 @@ TimedFunctionMemoryRecord = _record(
     "nanoseconds and its thread, as in :class:`TimedFunctionRecord`.",
 )
 
+TimedLineRecord = _record(
+    "TimedLineRecord",
+    "timed_line",
+    "{:<12} {:<50} {:<7} {} -- {} {:>16} {}",
+    "{:<12} {:<50} {:<7} {} -- {} {:>16} {}",
+    "A line about to run, with when it started (``time``: nanoseconds, as in "
+    ":class:`TimedFunctionRecord`) and on which thread (``thread``).",
+)
+TimedLineMemoryRecord = _record(
+    "TimedLineMemoryRecord",
+    "timed_line_memory",
+    "{:<12} | {:<30} | {:<7} | {:>15} | {:>15} | {} {} | {:>16} | {}",
+    "{:^12} | {:^30} | {:^7} | {:^15} | {:^15} | {} {} | {:<16} | {}",
+    "A line about to run with the process's RSS and VMS in bytes, its time in "
+    "nanoseconds and its thread, as in :class:`TimedLineRecord`.",
+)
+
 # The original pikos' module constants: each record's fields and templates.
 FUNCTION_RECORD = FunctionRecord._fields
 FUNCTION_RECORD_TEMPLATE = FunctionRecord.line
@@ -117,5 +134,7 @@ RECORD_CLASSES = {
         LineMemoryRecord,
         TimedFunctionRecord,
         TimedFunctionMemoryRecord,
+        TimedLineRecord,
+        TimedLineMemoryRecord,
     )
 }

@@ -19,6 +19,20 @@ __all__ = ["StatsMonitor"]
 _MIN_PERIOD, _MAX_PERIOD = 0.001, 86400.0
 
 
+def check_publish_every(value):
+    """``publish_every`` checked (seconds, from 0.001 to a day), as a float."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not _MIN_PERIOD <= value <= _MAX_PERIOD
+    ):
+        raise ValueError(
+            f"publish_every must be a number of seconds from {_MIN_PERIOD:g} "
+            f"to {_MAX_PERIOD:g}, not {value!r}"
+        )
+    return float(value)
+
+
 def _add(a, b):
     return tuple(x + y for x, y in zip(a, b, strict=True))
 
@@ -74,19 +88,10 @@ class StatsMonitor(HookMonitor):
                 f"{recorder!r} (recorder=None keeps them for dump_stats and "
                 "print_stats only)"
             )
-        if (
-            isinstance(publish_every, bool)
-            or not isinstance(publish_every, int | float)
-            or not _MIN_PERIOD <= publish_every <= _MAX_PERIOD
-        ):
-            raise ValueError(
-                f"publish_every must be a number of seconds from {_MIN_PERIOD:g} "
-                f"to {_MAX_PERIOD:g}, not {publish_every!r}"
-            )
+        self._publish_every = check_publish_every(publish_every)
         self._recorder = recorder
         self._builtin = builtin(recorder)
         self._record_type = None
-        self._publish_every = float(publish_every)
         self._hook = _native.Hook(self._kind)
         self._hook.set_label(f"{type(self).__name__} -> statistics")
         self._all_threads = check_all_threads(all_threads)

@@ -19,8 +19,9 @@ class BuiltinRecorder(AbstractRecorder):
     #: formats): a function monitor then records time and thread.
     _pikos_needs_timed = False
 
-    #: ``ZeroMQRecorder`` alone publishes a ``StatsMonitor``'s totals: it
-    #: sets this to a method that opens a statistics session and returns
+    #: ``ZeroMQRecorder`` alone publishes a ``StatsMonitor``'s or a
+    #: ``LineStatsMonitor``'s totals: it sets this to a method that opens a
+    #: session of that monitor (``"stats"`` or ``"line_stats"``) and returns
     #: the sink the totals go to.
     _pikos_prepare_stats = None
 

@@ -60,7 +60,12 @@ class CSVRecorder(SinkRecorder):
     With ``auto_flush`` each record is written to the stream, and the stream
     flushed, as it comes; otherwise records are written in batches.  Other
     keyword arguments are ``csv.writer``'s.
+
+    Plain tuples (``prepare(tuple)``, or a monitor's ``record_type=tuple``)
+    are written as rows only, with no header row.
     """
+
+    _headerless_tuples = True
 
     def __init__(self, stream, filter_=None, auto_flush=False, **csv_kwargs):
         self._csv_kwargs = csv_kwargs
@@ -73,11 +78,11 @@ class CSVRecorder(SinkRecorder):
     def _open(self, record_type, kind, fields):
         if self._encoder is None:
             self._prepare_sink(kind, TextEncoding(), [], None)
-            self._write_header_text(self._format(fields))
+            if not self._headerless:
+                self._write_header_text(self._format(fields))
             return False
-        self._prepare_sink(
-            kind, self._encoder, self._native_filters or [], list(fields)
-        )
+        names = None if self._headerless else list(fields)
+        self._prepare_sink(kind, self._encoder, self._native_filters or [], names)
         return True
 
     def _prepare_sink(self, kind, encoder, filters, header):

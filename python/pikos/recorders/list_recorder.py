@@ -1,6 +1,7 @@
 """Keep records in a list."""
 
 from pikos import _native
+from pikos._specs import native_filters
 from pikos.filters.checks import check_filter
 from pikos.recorders.builtin_recorder import BuiltinRecorder
 from pikos.recorders.sink_recorder import fields_of
@@ -62,13 +63,7 @@ class ListRecorder(BuiltinRecorder):
     def _native_filters(self, record_type, kind):
         """The filter as native specs (``[]`` for none), or None when it is
         a Python callable (or has values only Python can compare)."""
-        if self._filter is None:
-            return []
-        spec = getattr(self._filter, "_pikos_spec", None)
-        if spec is None:
-            return None
-        spec = spec(fields_of(record_type, kind))  # ValueError: unknown field
-        return None if spec is None else [spec]
+        return native_filters(self._filter, fields_of(record_type, kind))
 
     def _pikos_prepare(self, record_type, kind, native_ok):
         filters = self._native_filters(record_type, kind)

@@ -11,6 +11,7 @@ monitor calls ``record()`` per event.
 import os
 
 from pikos import _native
+from pikos._specs import NativeFilter, native_filters
 from pikos.errors import RecorderError
 from pikos.filters.checks import check_filter
 from pikos.monitors.records import RECORD_CLASSES
@@ -20,11 +21,24 @@ from pikos.recorders.builtin_recorder import BuiltinRecorder
 _NATIVE_ROW_TYPES = frozenset((int, str, type(None)))
 
 
-def fields_of(record_type, kind):
-    """Field names of ``record_type`` (or of the kind's record for tuples)."""
+def plain_tuples(record_type):
+    """Whether ``record_type`` is a plain tuple type (``tuple`` or a subclass
+    without ``_fields``): records with values and no field names."""
+    return (
+        isinstance(record_type, type)
+        and issubclass(record_type, tuple)
+        and getattr(record_type, "_fields", None) is None
+    )
+
+
+def fields_of(record_type, kind, plain_ok=False):
+    """Field names of ``record_type`` (or of the kind's record for tuples).
+    With ``plain_ok``, plain tuples of no known kind have none: None."""
     fields = getattr(record_type, "_fields", None)
     if fields is None and kind is not None:
         fields = RECORD_CLASSES[kind]._fields
+    if fields is None and plain_ok and plain_tuples(record_type):
+        return None
     if fields is None:
         raise TypeError(
             f"cannot record {record_type!r}: a record type needs _fields "
@@ -53,6 +67,10 @@ def check_output_path(filename):
 class SinkRecorder(BuiltinRecorder):
     """Base of the built-in recorders (not part of the public API)."""
 
+    #: Whether plain tuples (``record_type=tuple``) are written without a
+    #: header, as rows of values only (the text and CSV recorders).
+    _headerless_tuples = False
+
     def __init__(self, filter_, sink):
         self._filter = check_filter(filter_)
         self._sink = sink
@@ -61,6 +79,7 @@ class SinkRecorder(BuiltinRecorder):
         self._record_type = None
         self._native_filters = []
         self._native_rows = False
+        self._headerless = False
 
     @property
     def ready(self):
@@ -74,8 +93,11 @@ class SinkRecorder(BuiltinRecorder):
     def _pikos_prepare(self, record_type, kind, native_ok):
         if not self._ready:
             kind = kind or getattr(record_type, "_pikos_kind", None)
-            fields = fields_of(record_type, kind)
+            plain = self._headerless_tuples and plain_tuples(record_type)
+            fields = fields_of(record_type, kind, plain_ok=plain)
             self._native_filters = self._compile_filter(fields)
+            # Plain tuples: rows of values, no header (the original's rule).
+            self._headerless = plain
             self._kind, self._record_type = kind, record_type
             self._native_rows = self._open(record_type, kind, fields)
             self._ready = True
@@ -87,15 +109,15 @@ class SinkRecorder(BuiltinRecorder):
         return None
 
     def _compile_filter(self, fields):
-        """Native filter specs, or None when the filter is a Python callable
-        (or has values only Python can compare)."""
-        if self._filter is None:
-            return []
-        spec = getattr(self._filter, "_pikos_spec", None)
-        if spec is None:
-            return None
-        spec = spec(fields)
-        return None if spec is None else [spec]
+        """Native filter specs (``_specs.native_filters``); plain tuples
+        without a monitor have no field names for a built-in filter."""
+        if fields is None and isinstance(self._filter, NativeFilter):
+            raise RecorderError(
+                f"{type(self._filter).__name__} filters by field name, and "
+                "plain tuples have no field names: record namedtuples, or "
+                "prepare the recorder from a monitor (which knows its fields)"
+            )
+        return native_filters(self._filter, fields)
 
     def _open(self, record_type, kind, fields):
         """Open the output and write the header; return whether rows are
@@ -210,7 +232,10 @@ class OwnFileRecorder:
             super()._write_header_text(header)
 
     def finalize(self):
-        """Write everything out and close the file."""
+        """Write everything out and close the file.  Again after that (no
+        ``prepare`` between): nothing to do, as for the stream recorders."""
+        if not self._ready and self._sessions > 0:
+            return
         self._check_ready("finalize")
         self._ready = False
         self._sessions += 1

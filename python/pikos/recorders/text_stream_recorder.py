@@ -38,7 +38,13 @@ class TextStreamRecorder(SinkRecorder):
 
     Records are formatted in pikos' core and written in batches; with
     ``auto_flush`` every record is written and the stream flushed at once.
+
+    Plain tuples (``prepare(tuple)``, or a monitor's ``record_type=tuple``)
+    are written as rows only, with no header; formatted, they use the line
+    template of the monitor's record kind.
     """
+
+    _headerless_tuples = True
 
     def __init__(self, text_stream, filter_=None, formatted=False, auto_flush=False):
         super().__init__(filter_, self._make_sink(text_stream, auto_flush))
@@ -57,10 +63,12 @@ class TextStreamRecorder(SinkRecorder):
         )
         if native:
             encoder = TextEncoding(*(self._templates or ()))
-            self._prepare_sink(kind, encoder, self._native_filters or [], list(fields))
+            names = None if header is None else list(fields)
+            self._prepare_sink(kind, encoder, self._native_filters or [], names)
         else:
             self._prepare_sink(kind, TextEncoding(), [], None)
-            self._write_header_text(header)
+            if header is not None:
+                self._write_header_text(header)
         return native
 
     def _prepare_sink(self, kind, encoder, filters, header):
@@ -70,8 +78,11 @@ class TextStreamRecorder(SinkRecorder):
         self._sink.write_text(f"{header}\n{'-' * len(header)}\n")
 
     def _header(self, record_type, kind, fields):
-        """The header text and the (header, line) templates when formatted."""
+        """The header text (None for plain tuples: no header) and the
+        (header, line) templates when formatted."""
         if not self._formatted:
+            if self._headerless:
+                return None, None
             return " ".join(map(one_line, fields)), None
         source = record_type
         if not isinstance(getattr(record_type, "line", None), str) and kind:
@@ -81,7 +92,15 @@ class TextStreamRecorder(SinkRecorder):
             raise RecorderError(
                 f"formatted text needs 'header' and 'line' templates on the "
                 f"record type; {record_type!r} has none"
+                + (
+                    " (plain tuples take the templates of the monitor's record "
+                    "kind: prepare the recorder from a monitor)"
+                    if self._headerless
+                    else ""
+                )
             )
+        if self._headerless:
+            return None, (header, line)
         return header.format(*map(one_line, fields)), (header, line)
 
     def _encodes_natively(self, data):

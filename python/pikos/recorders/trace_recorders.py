@@ -124,7 +124,10 @@ class _TraceRecorder(OwnFileRecorder, CSVRecorder):
         return super()._open(record_type, kind, fields)
 
     def finalize(self):
-        """Close the spool and write the output file from it."""
+        """Close the spool and write the output file from it (once: again
+        after that, nothing to do)."""
+        if not self._ready and self._sessions > 0:
+            return
         super().finalize()
         try:
             self._summary = _native.export_trace(

@@ -39,6 +39,19 @@ STATS_FIELDS = (
     "cumulative_time",
 )
 
+#: The fields of a line totals stream's rows (``pikos.lines`` payload).
+LINES_FIELDS = (
+    "filename",
+    "line",
+    "function",
+    "hits",
+    "time",
+    "percent",
+    "source",
+)
+
+_TOTALS_FIELDS = {"stats": STATS_FIELDS, "line_stats": LINES_FIELDS}
+
 
 class RecordingStopped:
     """The end of a recording session, the original pikos' marker.
@@ -190,16 +203,18 @@ class ZeroMQRecorder(SinkRecorder):
         )
         self._endpoint = self._sink.prepare_publisher(kind, filters, publisher)
 
-    def _pikos_prepare_stats(self):
-        """Open a session for a statistics monitor's totals; returns the
-        sink the totals are published on."""
+    def _pikos_prepare_stats(self, monitor="stats"):
+        """Open a session for a statistics monitor's totals (``monitor``:
+        ``"stats"`` or ``"line_stats"``); returns the sink the totals are
+        published on."""
         if self._ready:
+            name = "StatsMonitor" if monitor == "stats" else "LineStatsMonitor"
             raise ValueError(
                 "this ZeroMQRecorder is already recording another monitor's "
-                "records; give the StatsMonitor a recorder of its own"
+                f"records; give the {name} a recorder of its own"
             )
-        self._publish(None, [], "stats", None, STATS_FIELDS)
-        self._kind, self._record_type = "stats", None
+        self._publish(None, [], monitor, None, _TOTALS_FIELDS[monitor])
+        self._kind, self._record_type = monitor, None
         self._ready = True
         return self._sink
 

@@ -7,6 +7,8 @@ import html
 import json
 from importlib import resources
 
+from pikos.reports.memory_csv import FUNCTION_MEMORY, LINE_MEMORY, OTHER_MEMORY
+
 MB = 2**20
 
 #: Table rows by default.
@@ -18,16 +20,16 @@ VMS_COLOUR = "#e65100"
 
 #: layout -> (what a location is, plural)
 NOUNS = {
-    "line_memory": ("line", "lines"),
-    "function_memory": ("function", "functions"),
-    "memory": ("location", "locations"),
+    LINE_MEMORY: ("line", "lines"),
+    FUNCTION_MEMORY: ("function", "functions"),
+    OTHER_MEMORY: ("location", "locations"),
 }
 
 #: layout -> what ran between two records, for the table's note
 ATTRIBUTION = {
-    "line_memory": " (the line that ran between the two readings)",
-    "function_memory": " (the code that ran between the two events)",
-    "memory": "",
+    LINE_MEMORY: " (the line that ran between the two readings)",
+    FUNCTION_MEMORY: " (the code that ran between the two events)",
+    OTHER_MEMORY: "",
 }
 
 
@@ -106,7 +108,7 @@ def _table(memory, top):
     if not rows:
         out.append(f'<p id="no-growth">No {noun} grew RSS.</p>\n')
         return out
-    source = memory.layout == "line_memory"
+    source = memory.layout == LINE_MEMORY
     out.append('<table id="growth">\n<thead><tr><th class="num">#</th>')
     out.append("<th>function</th><th>file:line</th>")
     if source:

@@ -23,6 +23,7 @@ import csv
 from dataclasses import dataclass, field
 from operator import itemgetter
 
+from pikos.kinds import KINDS
 from pikos.messages import CommandError, UsageError
 
 #: The chart is drawn from at most this many buckets of consecutive records
@@ -34,6 +35,25 @@ MAX_BUCKETS = 2000
 REPORT_COLUMNS = ("RSS", "VMS")
 
 LOCATION_COLUMNS = ("function", "filename", "lineNo")
+
+# The two memory kinds a CSV can come from (pikos.kinds: the untimed kinds
+# that record memory), by whether their records are of function events.
+_MEMORY_KIND = {
+    kind.function: kind for kind in KINDS.values() if kind.memory and kind.monitor
+}
+#: The layout of line memory records (``pikos-run line_memory``) and of
+#: function memory records: the monitors' names.
+LINE_MEMORY = _MEMORY_KIND[False].monitor
+FUNCTION_MEMORY = _MEMORY_KIND[True].monitor
+#: The layout of a CSV with RSS whose other columns match neither.
+OTHER_MEMORY = "memory"
+# A column only records of that kind have: it tells the layout apart.
+_LINE_ONLY = next(
+    f for f in _MEMORY_KIND[False].fields if f not in _MEMORY_KIND[True].fields
+)
+_FUNCTION_ONLY = next(
+    f for f in _MEMORY_KIND[True].fields if f not in _MEMORY_KIND[False].fields
+)
 
 
 @dataclass
@@ -55,13 +75,16 @@ class Location:
     hits: int  # records at this location
     growth: int  # bytes: the sum of the positive RSS changes charged here
     net: int  # bytes: the sum of the RSS changes charged here
+    # bytes: the highest RSS read after a record here (the next record's;
+    # the record's own for the last one of a session)
+    peak: int
 
 
 @dataclass
 class Memory:
     """What the report shows of a memory CSV."""
 
-    layout: str  # "line_memory", "function_memory" or "memory"
+    layout: str  # LINE_MEMORY, FUNCTION_MEMORY or OTHER_MEMORY
     records: int
     first_rss: int
     last_rss: int
@@ -146,12 +169,12 @@ def scan(
             f"{path}: no {columns}: not a memory monitor's CSV "
             f"(header: {','.join(header)})"
         )
-    if "line" in header:
-        layout = "line_memory"
-    elif "type" in header:
-        layout = "function_memory"
+    if _LINE_ONLY in header:
+        layout = LINE_MEMORY
+    elif _FUNCTION_ONLY in header:
+        layout = FUNCTION_MEMORY
     else:
-        layout = "memory"
+        layout = OTHER_MEMORY
     width = len(header)
     has_vms = "VMS" in header
     rss_at = header.index("RSS")
@@ -159,10 +182,10 @@ def scan(
     # the loop stays the same, and dropped at the end.
     vms_at = header.index("VMS") if has_vms else rss_at
     x_at = header.index("index") if "index" in header else -1
-    text_at = header.index("line") if layout == "line_memory" else -1
+    text_at = header.index(_LINE_ONLY) if layout == LINE_MEMORY else -1
     location = _location_getter(header)
 
-    totals = {}  # location -> [hits, growth, net, source text]
+    totals = {}  # location -> [hits, growth, net, source text, peak after]
     buckets = []  # (rss low, rss high, vms low, vms high): (value, n, x) each
     size = 1  # records per bucket
     left = 0  # records still to go into the current bucket
@@ -186,7 +209,7 @@ def scan(
         key = location(row)
         here = totals.get(key)
         if here is None:
-            here = totals[key] = [0, 0, 0, row[text_at] if text_at >= 0 else ""]
+            here = totals[key] = [0, 0, 0, row[text_at] if text_at >= 0 else "", 0]
         here[0] += 1
         if n:
             if x > previous_x:
@@ -194,6 +217,11 @@ def scan(
                 previous[2] += delta
                 if delta > 0:
                     previous[1] += delta
+                after = rss
+            else:  # a new session: nothing read after the previous record
+                after = previous_rss
+            if after > previous[4]:
+                previous[4] = after
         else:
             first_rss, first_vms, first_x = rss, vms, x
         previous, previous_rss, previous_x = here, rss, x
@@ -221,6 +249,8 @@ def scan(
 
     if not n:
         raise CommandError(f"{path}: no records to {verb}")
+    if rss > previous[4]:  # the last record: nothing read after it
+        previous[4] = rss
     buckets.append((rlo, rhi, vlo, vhi))
     first, last = (first_rss, 0, first_x), (rss, n - 1, x)
     rss_series = _series(first, last, [(b[0], b[1]) for b in buckets])
@@ -246,8 +276,8 @@ def scan(
         bucket=size,
         buckets=len(buckets),
         locations=[
-            Location(function, filename, line_no, text, hits, growth, net)
-            for (function, filename, line_no), (hits, growth, net, text) in (
+            Location(function, filename, line_no, text, hits, growth, net, peak)
+            for (function, filename, line_no), (hits, growth, net, text, peak) in (
                 totals.items()
             )
         ],

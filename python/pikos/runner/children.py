@@ -16,22 +16,15 @@ Two ways in, so that every kind of child is covered:
   ``PIKOS_SUBPROCESSES``; that directory's ``sitecustomize`` starts the
   monitor when the child's interpreter starts.
 
-A child's session ends at its exit: ``atexit`` for a normal exit,
-``multiprocessing``'s finalizers for its children, which end with
-``os._exit``, and a ``SIGTERM`` handler for a child that is terminated
-(``Pool``'s exit terminates its workers): it finalizes the recording, then
-puts the default disposition back and sends itself the signal again, so the
-child still dies of ``SIGTERM``.  It is installed only where ``SIGTERM`` has
-its default disposition, so a handler the program set (or inherited) stays
-the program's.  A child that ends with ``os._exit`` itself, or is killed
-otherwise, keeps the whole rows its writer wrote by then.
+A child's session ends however the child ends: see
+:func:`pikos.process.forks.end_with_process`.
 """
 
-import atexit
 import json
 import os
-import signal
 import sys
+
+from pikos.process.forks import end_with_process, start_in_forked_children
 
 #: The environment variable that carries the plan to new Python processes.
 ENVIRONMENT = "PIKOS_SUBPROCESSES"
@@ -81,8 +74,7 @@ def arm(plan):
     os.environ[ENVIRONMENT] = json.dumps(plan)
     paths = os.environ.get("PYTHONPATH", "")
     os.environ["PYTHONPATH"] = BOOT + (os.pathsep + paths if paths else "")
-    if hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=_start_after_fork)
+    start_in_forked_children(_start_after_fork)
 
 
 def start_from_environment():
@@ -101,8 +93,7 @@ def start_from_environment():
             f"pikos: this process ({os.getpid()}) is not recorded: {error}\n"
         )
         return
-    if hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=_start_after_fork)
+    start_in_forked_children(_start_after_fork)
 
 
 def _start_after_fork():
@@ -134,111 +125,5 @@ def _start(plan):
     monitor_class = MONITORS[plan["monitor"]][0]
     options = {"timed": True} if plan["timed"] else {}
     monitor = monitor_class(recorder, **options)
-    ending = _end_at_exit(monitor)
-    write_out_at_os_exit()
-    _end_at_sigterm(ending)
+    end_with_process(monitor)
     monitor.enable()
-
-
-def write_out_at_os_exit():
-    """``os._exit`` writes out what the recorders hold first (see
-    ``HookMonitor.write_out_before_exit``): the files end with whole rows.
-    Idempotent."""
-    if getattr(os._exit, "_pikos", False):
-        return
-    exit_now = os._exit
-
-    def _exit(status):
-        from pikos.monitors.hook_monitor import write_out_before_exit
-
-        write_out_before_exit()
-        exit_now(status)
-
-    _exit._pikos = True
-    _exit.__wrapped__ = exit_now
-    _exit.__doc__ = exit_now.__doc__
-    os._exit = _exit
-
-
-def _end_at_exit(monitor):
-    ending = _Ending(monitor)
-    atexit.register(ending.finish)
-    # multiprocessing's children end with os._exit, after its finalizers
-    # (those with an exit priority run even then).  A forked child clears
-    # the registry first, then runs the after-fork callbacks: the finalizer
-    # is registered again there.  A monitor disabled twice is disabled once.
-    util = sys.modules.get("multiprocessing.util")
-    if util is not None:
-        _finalize_with_multiprocessing(ending)
-        util.register_after_fork(ending, _finalize_with_multiprocessing)
-    return ending
-
-
-def _finalize_with_multiprocessing(ending):
-    util = sys.modules["multiprocessing.util"]
-    util.Finalize(None, ending.finish, exitpriority=-100)
-
-
-class _Ending:
-    """The end of a child's recording, from whichever way the child ends:
-    at exit, through ``multiprocessing``'s finalizers, or at ``SIGTERM``.
-    A ``SIGTERM`` that arrives while the recording is being finalized waits
-    until it is, then ends the process."""
-
-    def __init__(self, monitor):
-        self.monitor = monitor
-        self.finishing = False
-        self.terminated = None  # the signal that waits for the end
-
-    def finish(self):
-        self.finishing = True
-        try:
-            self.monitor.disable()
-        finally:
-            self.finishing = False
-            if self.terminated is not None:
-                _die_of(self.terminated)
-
-    def terminate(self, signum):
-        if self.finishing:
-            self.terminated = signum  # finish() ends the process
-            return
-        try:
-            self.finish()
-        finally:
-            _die_of(signum)
-
-
-def _end_at_sigterm(ending):
-    """A ``SIGTERM`` finalizes the recording, then ends the process as the
-    default disposition would (killed by ``SIGTERM``).  Only where the
-    disposition is the default one (or ours, inherited through ``fork``
-    with the parent's recording): the program's own handler, or an ignored
-    signal, stays as it is."""
-    global _TERMINATED
-    if os.name != "posix":
-        return
-    if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, _terminated):
-        return
-    try:
-        signal.signal(signal.SIGTERM, _terminated)
-    except ValueError:  # not the main thread: the default disposition stays
-        return
-    _TERMINATED = ending
-
-
-#: The recording that ``_terminated`` ends.
-_TERMINATED = None
-
-
-def _terminated(signum, frame):
-    """The ``SIGTERM`` handler of a recorded child (see ``_end_at_sigterm``)."""
-    if _TERMINATED is None:
-        _die_of(signum)
-    _TERMINATED.terminate(signum)
-
-
-def _die_of(signum):
-    """End the process by ``signum`` with its default disposition."""
-    signal.signal(signum, signal.SIG_DFL)
-    os.kill(os.getpid(), signum)

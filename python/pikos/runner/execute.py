@@ -3,7 +3,6 @@ script.py`` to the script, the script run under the monitor, its threads
 waited for, the recording finalized, then the script's own outcome."""
 
 import builtins
-import os
 import sys
 import threading
 import types
@@ -12,6 +11,7 @@ from dataclasses import dataclass
 from pikos import _native
 from pikos.errors import RecorderError
 from pikos.messages import CommandError
+from pikos.process import forks
 from pikos.runner import children
 from pikos.runner.target import Target
 
@@ -62,8 +62,8 @@ def execute(plan, prog="pikos-run"):
         raise CommandError(f"cannot start recording: {error}") from None
     if plan.children is not None:
         children.arm(plan.children)
-    exit_now, report = os._exit, sys.unraisablehook
-    children.write_out_at_os_exit()
+    report = sys.unraisablehook
+    wrapped_exit = forks.write_out_at_os_exit()
     sys.unraisablehook = _RecordingStopped(report, prog)
     outcome = None
     try:
@@ -87,8 +87,8 @@ def execute(plan, prog="pikos-run"):
     # Ours put back (the script's own replacements, if any, stay).
     if isinstance(sys.unraisablehook, _RecordingStopped):
         sys.unraisablehook = report
-    if getattr(os._exit, "_pikos", False):
-        os._exit = exit_now
+    if wrapped_exit:
+        forks.restore_os_exit()
     if isinstance(outcome, SystemExit):
         raise outcome
     if isinstance(outcome, KeyboardInterrupt):

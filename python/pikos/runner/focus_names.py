@@ -69,8 +69,22 @@ def _script_name(name, target):
 
 
 def _import_focus(name, target, functions):
-    """Codes of ``pkg.mod.func`` or ``pkg.mod.Class.method``: the longest
-    importable prefix is the module, the rest attributes."""
+    """Codes of ``pkg.mod.func`` or ``pkg.mod.Class.method`` (the script's
+    own functions found without importing it)."""
+    prefix = f"--focused-on {name}"
+    found = import_object(name, prefix, script=(target, functions))
+    if isinstance(found, list):  # the script's own, by qualified name
+        return found
+    return codes_of(found, name, prefix)
+
+
+def import_object(name, prefix, script=None):
+    """The object ``pkg.mod.func`` or ``pkg.mod.Class.method`` names: the
+    longest importable prefix is the module, the rest attributes (looked up
+    statically).  Errors are UsageErrors starting with ``prefix``.
+
+    ``script`` is ``(target, functions)`` when a script runs: a path into
+    it gives its code objects (a list) without importing it twice."""
     parts = name.split(".")
     reason = None
     for split in range(len(parts) - 1, 0, -1):
@@ -82,36 +96,38 @@ def _import_focus(name, target, functions):
             continue
         except Exception as error:  # a parent package failed to import
             raise UsageError(
-                f"--focused-on {name}: importing {module_name} failed: "
+                f"{prefix}: importing {module_name} failed: "
                 f"{type(error).__name__}: {error}"
             ) from None
         if spec is None:
             reason = reason or f"no module named {module_name!r}"
             continue
-        if spec.origin and _same_file(spec.origin, target.filename):
+        if (
+            script is not None
+            and spec.origin
+            and _same_file(spec.origin, script[0].filename)
+        ):
             # The script itself: never imported, so never run twice.
+            target, functions = script
             local = ".".join(attributes)
             if local in functions:
                 return functions[local]
             raise UsageError(
-                f"--focused-on {name}: no function {local!r} is defined in "
-                f"{target.display}"
+                f"{prefix}: no function {local!r} is defined in {target.display}"
             )
         try:
             module = importlib.import_module(module_name)
         except Exception as error:  # the module's own failure, named
             raise UsageError(
-                f"--focused-on {name}: importing {module_name} failed: "
+                f"{prefix}: importing {module_name} failed: "
                 f"{type(error).__name__}: {error}"
             ) from None
-        return _codes_of(_lookup(module, attributes, name), name)
-    raise UsageError(
-        f"--focused-on {name}: not a function defined in {target.display}, "
-        f"and not importable ({reason})"
-    )
+        return _lookup(module, attributes, prefix)
+    where = f"not a function defined in {script[0].display}, and " if script else ""
+    raise UsageError(f"{prefix}: {where}not importable ({reason})")
 
 
-def _lookup(obj, attributes, name):
+def _lookup(obj, attributes, prefix):
     for attribute in attributes:
         try:
             # Static lookup keeps staticmethod, classmethod and property
@@ -119,7 +135,7 @@ def _lookup(obj, attributes, name):
             obj = inspect.getattr_static(obj, attribute)
         except AttributeError:
             raise UsageError(
-                f"--focused-on {name}: {_describe(obj)} has no attribute {attribute!r}"
+                f"{prefix}: {_describe(obj)} has no attribute {attribute!r}"
             ) from None
     return obj
 
@@ -129,7 +145,9 @@ def _describe(obj):
     return f"{kind} {getattr(obj, '__name__', obj)!r}"
 
 
-def _codes_of(obj, name):
+def codes_of(obj, name, prefix):
+    """The code objects ``obj`` (named ``name``) runs: a function's, a
+    method's, a property's accessors'; a UsageError for anything else."""
     if isinstance(obj, property):
         parts = [obj.fget, obj.fset, obj.fdel]
         return [focus.code_of(part) for part in parts if part is not None]
@@ -141,7 +159,7 @@ def _codes_of(obj, name):
             if inspect.isclass(obj)
             else f"is a {type(obj).__name__}, not a Python function"
         )
-        raise UsageError(f"--focused-on {name}: {name!r} {why}") from None
+        raise UsageError(f"{prefix}: {name!r} {why}") from None
 
 
 def _same_file(a, b):

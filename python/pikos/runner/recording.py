@@ -3,6 +3,7 @@ recordings (output formats) with their default files, and the recorder a
 recording and an output make.  Shared by the run itself and by the
 children ``--subprocesses`` records (``pikos.runner.children``)."""
 
+import os
 import sys
 
 from pikos.kinds import KINDS, TIMED_KINDS
@@ -16,6 +17,7 @@ from pikos.monitors.api import (
     FunctionMonitor,
     LineMemoryMonitor,
     LineMonitor,
+    LineStatsMonitor,
     StatsMonitor,
 )
 from pikos.recorders.csv_file_recorder import CSVFileRecorder
@@ -42,6 +44,7 @@ MONITORS = {
         )
     },
     "stats": (StatsMonitor, None),
+    "line_stats": (LineStatsMonitor, None),
 }
 
 #: Seconds `--live-wait` waits for a viewer before the script starts.
@@ -121,6 +124,49 @@ def stats_report(monitor, output):
         elif output.lower().endswith(".txt"):
             with open(output, "w", encoding="utf-8") as stream:
                 monitor.print_stats(sort="cumulative", stream=stream)
+        else:
+            monitor.dump_stats(output)
+
+    return report
+
+
+#: What ``pikos-run line_stats -o NAME`` writes, by NAME's ending.
+LINE_STATS_OUTPUTS = (".lprof", ".json", ".txt")
+
+
+def line_stats_output(output):
+    """``-o`` of ``line_stats`` checked before the run: its ending says the
+    format, and ``.lprof`` needs the line_profiler package."""
+    if output is None or output == "-":
+        return output
+    suffix = os.path.splitext(output)[1].lower()
+    if suffix not in LINE_STATS_OUTPUTS:
+        raise UsageError(
+            f"line_stats writes {', '.join(LINE_STATS_OUTPUTS)} files "
+            f"(kernprof's, pikos' JSON, the table), not {output!r}"
+        )
+    if suffix == ".lprof":
+        try:
+            import line_profiler.line_profiler  # noqa: F401
+        except ImportError:
+            raise UsageError(
+                f"-o {output}: writing a .lprof file needs the line_profiler "
+                "package (pip install line_profiler); .json and .txt need nothing"
+            ) from None
+    check_writable(output, create=True)
+    return output
+
+
+def line_stats_report(monitor, output):
+    """After a line_stats run: the table on stderr (the script's stdout
+    stays its own), on stdout for ``-o -``, or the file ``-o`` names."""
+
+    def report():
+        if output is None or output == "-":
+            stream = sys.stderr if output is None else sys.stdout
+            stream.flush()
+            monitor.print_stats(stream, sort=True)
+            stream.flush()
         else:
             monitor.dump_stats(output)
 

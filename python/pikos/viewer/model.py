@@ -48,6 +48,11 @@ class Tab:
     functions: list = field(default_factory=list)
     #: statistics messages received
     updates: int = 0
+    #: a line totals session's hottest lines: [filename, line, function,
+    #: hits, seconds, percent of the function's time, source]
+    lines: list = field(default_factory=list)
+    #: line totals messages received
+    line_updates: int = 0
     _memory_at: tuple | None = None
 
     def __post_init__(self):
@@ -95,6 +100,11 @@ class Tab:
         """Whether this is a statistics session (``pikos-run stats``)."""
         return self.monitor == "stats" or self.updates > 0
 
+    @property
+    def is_lines(self):
+        """Whether this is a line totals session (``pikos-run line_stats``)."""
+        return self.monitor == "line_stats" or self.line_updates > 0
+
     def add_records(self, message):
         """Count a records message's records; sample its memory."""
         data = message.data if isinstance(message.data, bytes) else b""
@@ -136,6 +146,23 @@ class Tab:
             and len(row) >= 7
             and all(_is_number(row[i]) for i in (3, 4, 5, 6))
         ]
+
+    def set_lines(self, data):
+        """Take a line totals message's rows (the hottest lines so far:
+        they replace the previous ones), hottest first."""
+        self.line_updates += 1
+        rows = data.get("lines") if isinstance(data, dict) else None
+        if not isinstance(rows, list):
+            return
+        kept = [
+            list(row[:7])
+            for row in rows
+            if isinstance(row, list | tuple)
+            and len(row) >= 7
+            and all(_is_number(row[i]) for i in (1, 3, 4, 5))
+        ]
+        kept.sort(key=lambda row: (-row[4], str(row[0]), row[1]))
+        self.lines = kept
 
 
 def _is_number(value):
@@ -212,6 +239,8 @@ class LiveModel:
             tab.add_records(message)
         elif message.kind == "stats":
             tab.set_stats(message.data)
+        elif message.kind == "lines":
+            tab.set_lines(message.data)
         elif message.kind == "end":
             tab.ended = True
             if isinstance(message.data, dict) and _is_number(

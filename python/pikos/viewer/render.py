@@ -2,6 +2,7 @@
 as rows of (text, style) segments that fit the screen, without a terminal
 (the curses loop in :mod:`pikos.viewer.terminal` draws them)."""
 
+import os
 import time
 from itertools import zip_longest
 
@@ -93,7 +94,9 @@ def _status(model, waiting, paused, unseen, now):
     parts = [tab.monitor, f"pid {tab.pid}"]
     if tab.host:
         parts.append(f"host {tab.host}")
-    if tab.is_stats:
+    if tab.is_lines:
+        parts.append(f"updates {tab.line_updates:,}")
+    elif tab.is_stats:
         parts.append(f"updates {tab.updates:,}")
     else:
         records = f"records {tab.records:,}"
@@ -224,6 +227,27 @@ def _stats_lines(model, tab, height):
     return lines
 
 
+_LINES_HEADER = f"{'hits':>10}  {'time(s)':>10}  {'% time':>7}  line"
+
+
+def _hot_lines(tab, height):
+    """The hottest lines: hits, time, % of their function's time, where,
+    and the source text."""
+    if not tab.line_updates:
+        return [[("no line totals yet", "dim")]]
+    rows = tab.lines
+    lines = [
+        [(f"the {counted(len(rows), 'hottest line', grouped=True)}, by time", "")],
+        [(_LINES_HEADER, "bold")],
+    ]
+    room = height - len(lines)
+    for filename, line, name, hits, seconds, percent, source in rows[: max(room, 0)]:
+        where = f"{name} ({os.path.basename(str(filename))}:{line})"
+        text = f"{hits:>10,}  {seconds:>10.4f}  {percent:>7.1f}  {where}  {source}"
+        lines.append([(text, "")])
+    return lines
+
+
 def _record_lines(tab):
     if tab.last_record is None:
         return [[("no records yet", "dim")]]
@@ -270,7 +294,9 @@ def render(
     body = []
     tab = model.current_tab
     if tab is not None and room > 0:
-        if tab.is_stats:
+        if tab.is_lines:
+            body = _hot_lines(tab, room)
+        elif tab.is_stats:
             body = _stats_lines(model, tab, room)
         elif tab.is_memory:
             levels = ASCII_BLOCKS if ascii_only else BLOCKS

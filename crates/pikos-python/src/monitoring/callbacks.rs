@@ -12,7 +12,8 @@ use pyo3::prelude::*;
 use crate::codes;
 use pikos_core::event::{EventKind, NO_LINE};
 
-use crate::recording::{emit, for_the_program, Hook};
+use crate::line_stats::LineEvent;
+use crate::recording::{emit, for_the_program, line_stats_event, Hook, Target};
 
 /// What a callback makes of its event.
 pub(crate) enum Outcome {
@@ -22,6 +23,8 @@ pub(crate) enum Outcome {
     Disable,
     /// A line event at this line.
     Line(i32),
+    /// A frame starts, resumes or leaves the stack (line statistics).
+    Frame(LineEvent),
 }
 
 /// Whether the hook records on this thread right now, and in `code`.
@@ -77,6 +80,7 @@ pub(crate) unsafe fn run(
     let disable = catch_unwind(AssertUnwindSafe(|| {
         let result = decide(py, this, code).and_then(|outcome| match outcome {
             Outcome::Line(line) => record_line(py, this, code, line).map(|()| false),
+            Outcome::Frame(event) => frame_event(py, this, code, event).map(|()| false),
             Outcome::Disable => Ok(true),
             Outcome::Skip => Ok(false),
         });
@@ -163,5 +167,37 @@ pub(crate) fn record_line(
         return Ok(());
     }
     let lineno = if line < 0 { NO_LINE } else { line };
+    if matches!(hook.state(py).target, Target::LineStats(_)) {
+        let thread = gated_thread(py, hook);
+        line_stats_event(py, hook, thread, &slot, LineEvent::Line(lineno));
+        return Ok(());
+    }
     emit(py, hook, slot, slot.name, lineno, EventKind::Line)
+}
+
+/// A frame of `code` (the current one) starts, resumes or leaves the
+/// stack: line statistics only.
+pub(crate) fn frame_event(
+    py: Python<'_>,
+    hook: &Hook,
+    code: *mut ffi::PyObject,
+    event: LineEvent,
+) -> PyResult<()> {
+    // SAFETY: `code` is the code object CPython passed; its frame is the
+    // current one.
+    let slot = unsafe { slot_of(py, code, false)? };
+    if !slot.own {
+        let thread = gated_thread(py, hook);
+        line_stats_event(py, hook, thread, &slot, event);
+    }
+    Ok(())
+}
+
+/// The thread the gate just let through (its thread-state id).
+#[inline(always)]
+pub(crate) fn gated_thread(py: Python<'_>, hook: &Hook) -> usize {
+    match &hook.state(py).monitoring {
+        Some(session) => session.last_thread.0 as usize,
+        None => super::session::current_thread() as usize,
+    }
 }

@@ -19,7 +19,7 @@ pub(crate) static CALLBACKS: [Callback; 3] = [
 ];
 
 /// `LINE(code, line_number)`.
-unsafe extern "C" fn line_callback(
+pub(super) unsafe extern "C" fn line_callback(
     slf: *mut ffi::PyObject,
     args: *mut *mut ffi::PyObject,
     _nargs: ffi::Py_ssize_t,
@@ -35,7 +35,7 @@ unsafe extern "C" fn line_callback(
 
 /// `JUMP(code, from_offset, to_offset)`: a backward jump within one line
 /// is a line event, as the legacy layer makes it; other jumps never are.
-unsafe extern "C" fn jump_callback(
+pub(super) unsafe extern "C" fn jump_callback(
     slf: *mut ffi::PyObject,
     args: *mut *mut ffi::PyObject,
     _nargs: ffi::Py_ssize_t,

@@ -33,6 +33,7 @@
 //! and the threads started meanwhile (added by `Hook.install_thread`).
 
 mod callbacks;
+mod line_stats;
 mod lines;
 pub(crate) mod session;
 mod stats;
@@ -59,6 +60,9 @@ pub enum SessionKind {
     Lines,
     /// Function events into statistics (`StatsMonitor`).
     Stats,
+    /// Line events with the starts and ends of frames, into line
+    /// statistics (`LineStatsMonitor`).
+    LineStats,
 }
 
 impl SessionKind {
@@ -67,6 +71,7 @@ impl SessionKind {
         match self {
             SessionKind::Lines => &lines::CALLBACKS,
             SessionKind::Stats => &stats::CALLBACKS,
+            SessionKind::LineStats => &line_stats::CALLBACKS,
         }
     }
 }

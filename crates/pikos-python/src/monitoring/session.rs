@@ -31,6 +31,20 @@ pub(crate) fn free_tool_id(monitoring: &Bound<'_, PyAny>) -> PyResult<Option<u8>
     Ok(None)
 }
 
+/// The events `set_local_events` takes (`sys.monitoring`'s local
+/// events: PY_START to JUMP and BRANCH, STOP_ITERATION); the others
+/// (PY_UNWIND, PY_THROW, RAISE, C_RETURN...) can only be set globally.
+const LOCAL_EVENTS: u32 = (1 << 0)
+    | (1 << 1)
+    | (1 << 2)
+    | (1 << 3)
+    | (1 << 4)
+    | (1 << 5)
+    | (1 << 6)
+    | (1 << 7)
+    | (1 << 8)
+    | (1 << 9);
+
 /// A native callback and the events it is registered for.  The method
 /// definition is static, as CPython requires.
 pub(crate) struct Callback {
@@ -158,11 +172,19 @@ impl Session {
         }
         match focus {
             Some(codes) => {
+                // Events that cannot be local are global; the gate keeps
+                // those of the focused code only.
+                if events & !LOCAL_EVENTS != 0 {
+                    monitoring.call_method1(
+                        intern!(py, "set_events"),
+                        (self.tool, events & !LOCAL_EVENTS),
+                    )?;
+                }
                 let mut local = Vec::with_capacity(codes.len());
                 for code in codes {
                     monitoring.call_method1(
                         intern!(py, "set_local_events"),
-                        (self.tool, &code, events),
+                        (self.tool, &code, events & LOCAL_EVENTS),
                     )?;
                     local.push(code);
                 }
@@ -182,17 +204,13 @@ impl Session {
             let monitoring = py
                 .import(intern!(py, "sys"))?
                 .getattr(intern!(py, "monitoring"))?;
-            match self.local.take() {
-                Some(codes) => {
-                    for code in codes {
-                        monitoring
-                            .call_method1(intern!(py, "set_local_events"), (self.tool, code, 0))?;
-                    }
-                }
-                None => {
-                    monitoring.call_method1(intern!(py, "set_events"), (self.tool, 0))?;
+            if let Some(codes) = self.local.take() {
+                for code in codes {
+                    monitoring
+                        .call_method1(intern!(py, "set_local_events"), (self.tool, code, 0))?;
                 }
             }
+            monitoring.call_method1(intern!(py, "set_events"), (self.tool, 0))?;
             let events = self.callbacks.iter().flat_map(|c| c.events.iter());
             for event in events {
                 monitoring.call_method1(
@@ -217,7 +235,7 @@ impl Session {
 
     /// The focus changed while running: local events follow it.
     pub fn refocus(&mut self, py: Python<'_>, codes: &[Py<PyAny>]) -> PyResult<()> {
-        let events = self.events();
+        let events = self.events() & LOCAL_EVENTS;
         let Some(local) = &mut self.local else {
             return Ok(());
         };

@@ -8,13 +8,13 @@
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-use super::callbacks::{none, run, slot_of, Outcome};
-use super::session::{current_thread, Callback};
+use super::callbacks::{gated_thread, none, run, slot_of, Outcome};
+use super::session::Callback;
 use super::{
     CALL, C_RAISE, C_RETURN, PY_RESUME, PY_RETURN, PY_START, PY_THROW, PY_UNWIND, PY_YIELD,
 };
 use crate::codes;
-use crate::recording::{stats_event, Hook};
+use crate::recording::stats_event;
 use crate::stats::StatsEvent;
 
 /// The statistics' callbacks.
@@ -91,14 +91,6 @@ unsafe fn stats_builtin(
             }
             Ok(Outcome::Skip)
         })
-    }
-}
-
-/// The thread the gate just let through (its id: the statistics' key).
-fn gated_thread(py: Python<'_>, hook: &Hook) -> usize {
-    match &hook.state(py).monitoring {
-        Some(session) => session.last_thread.0 as usize,
-        None => current_thread() as usize,
     }
 }
 

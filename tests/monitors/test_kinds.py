@@ -30,6 +30,8 @@ DOCUMENTED = {
     "line_memory": harness.LINE_MEMORY_FIELDS,
     "timed_function": harness.FUNCTION_FIELDS + ("time", "thread"),
     "timed_function_memory": harness.FUNCTION_MEMORY_FIELDS + ("time", "thread"),
+    "timed_line": harness.LINE_FIELDS + ("time", "thread"),
+    "timed_line_memory": harness.LINE_MEMORY_FIELDS + ("time", "thread"),
 }
 
 RUST = {row["name"]: row for row in _native.RECORD_KINDS}
@@ -61,6 +63,8 @@ def test_timed_kinds_are_the_cores():
         == {
             "function": "timed_function",
             "function_memory": "timed_function_memory",
+            "line": "timed_line",
+            "line_memory": "timed_line_memory",
         }
     )
     for name, timed in TIMED_KINDS.items():
@@ -81,6 +85,8 @@ def test_monitor_names():
         "line_memory": "line_memory",
         "timed_function": None,
         "timed_function_memory": None,
+        "timed_line": None,
+        "timed_line_memory": None,
     }
 
 
@@ -94,9 +100,11 @@ def _work():
         (FunctionMonitor, {}),
         (FunctionMonitor, {"timed": True}),
         (LineMonitor, {}),
+        (LineMonitor, {"timed": True}),
         (FunctionMemoryMonitor, {}),
         (FunctionMemoryMonitor, {"timed": True}),
         (LineMemoryMonitor, {}),
+        (LineMemoryMonitor, {"timed": True}),
     ],
 )
 def test_the_cores_csv_header_is_the_record_classs_fields(monitor_class, options):

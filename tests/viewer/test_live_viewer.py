@@ -1,6 +1,7 @@
 """``pikos live``: the model and the screen layout, checked without a
 terminal; the command's errors; and the viewer itself in tmux, collecting a
-memory monitor's and a statistics monitor's streams from two programs."""
+memory monitor's and a statistics monitor's streams from two programs, and
+showing a line_stats program's hottest lines as they change."""
 
 import itertools
 import json
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from commands import SCRIPTS
 from pikos import _native
 from pikos.cli._common import UsageError
 from pikos.live import WIRE_VERSION, Message
@@ -26,7 +28,7 @@ from pikos.viewer.render import ASCII_BLOCKS, MIB, bar_chart, render
 BIN = Path(sys.executable).parent
 PIKOS = str(BIN / "pikos")
 PIKOS_RUN = str(BIN / "pikos-run")
-TARGET = str(Path(__file__).resolve().parent / "scripts" / "live_target.py")
+TARGET = str(SCRIPTS / "live_target.py")
 TIMEOUT = 60
 
 MEMORY_FIELDS = ["index", "function", "lineNo", "RSS", "VMS", "line", "filename"]
@@ -543,6 +545,89 @@ def test_an_address_in_use_exits_1_with_one_line():
     assert "Address already in use" in done.stderr
 
 
+# --- The lines view: a line_stats session ------------------------------------
+
+LINES_HEADER = {
+    "monitor": "line_stats",
+    "fields": ["filename", "line", "function", "hits", "time", "percent", "source"],
+    "host": "box",
+    "pid": 300,
+    "program": "/a/lines.py",
+}
+# [filename, line, function, hits, seconds, percent of the function, source]
+LINES_ROWS = [
+    ["/a/lines.py", 7, "work", 1000, 0.25, 40.0, "total += i * i"],
+    ["/a/lines.py", 9, "work", 3, 0.375, 60.0, "time.sleep(0.125)"],
+]
+
+
+def test_the_lines_view_shows_the_hottest_lines_first():
+    model = LiveModel()
+    model.feed(message("header", "l", pid=300, data=LINES_HEADER))
+    tab = model.feed(message("lines", "l", pid=300, seq=1, data={"lines": LINES_ROWS}))
+    assert tab.is_lines and not tab.is_stats and tab.line_updates == 1
+    screen = text(render(model, 100, 12, now=0.0))
+    assert "line_stats  pid 300" in screen[1] and "updates 1" in screen[1]
+    assert "the 2 hottest lines, by time" in screen
+    header = next(line for line in screen if "hits" in line)
+    assert header.split() == ["hits", "time(s)", "%", "time", "line"]
+    rows = [line for line in screen if "(lines.py:" in line]
+    assert rows[0].split() == [
+        "3", "0.3750", "60.0", "work", "(lines.py:9)", "time.sleep(0.125)",
+    ]  # fmt: skip
+    assert rows[1].split()[:3] == ["1,000", "0.2500", "40.0"]
+    # The next totals replace these.
+    model.feed(message("lines", "l", pid=300, seq=2, data={"lines": LINES_ROWS[:1]}))
+    assert len(model.current_tab.lines) == 1
+
+
+def test_malformed_line_totals_do_not_break_the_model():
+    model = LiveModel()
+    tab = model.feed(message("lines", data={"lines": [["x"], None, LINES_ROWS[0]]}))
+    assert tab.lines == [LINES_ROWS[0]]
+    tab = model.feed(message("lines", data=["not", "a", "dict"]))
+    assert tab.is_lines
+    for height in range(1, 8):
+        assert len(render(model, 40, height, now=0.0)) == height
+
+
+def test_a_line_stats_program_streams_its_line_totals(tmp_path):
+    from pikos.live import subscribe
+
+    address = f"tcp://127.0.0.1:{free_port()}"
+    received = subscribe(address, bind=True, timeout=TIMEOUT)
+    program = subprocess.Popen(
+        [PIKOS_RUN, "line_stats", TARGET, "1", f"--live-connect={address}",
+         "--live-wait"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        kinds, last = [], None
+        for got in received:
+            kinds.append(got.kind)
+            if got.kind == "header":
+                assert got.data["monitor"] == "line_stats"
+            elif got.kind == "lines":
+                last = got.data["lines"]
+            elif got.kind == "end":
+                break
+        _, err = program.communicate(timeout=TIMEOUT)
+    finally:
+        received.close()
+        if program.poll() is None:
+            program.kill()
+            program.wait()
+    assert program.returncode == 0, err
+    assert kinds[0] == "header" and kinds[-1] == "end"
+    assert kinds.count("lines") >= 2  # running totals, then the final ones
+    sleep = next(row for row in last if row[6] == "time.sleep(0.01)")
+    assert sleep[2] == "main" and sleep[3] > 10 and sleep[5] > 50
+    times = [row[4] for row in last]
+    assert times == sorted(times, reverse=True)
+    # The table still comes at the end, on stderr.
+    assert "Line Contents" in err
+
+
 # --- In a terminal: tmux -------------------------------------------------------
 
 _servers = itertools.count()
@@ -719,3 +804,55 @@ def test_viewer_in_tmux_collects_a_memory_and_a_stats_program(tmp_path):
             if program.poll() is None:
                 program.kill()
                 program.wait()
+
+
+@pytest.mark.skipif(
+    shutil.which("tmux") is None,
+    reason="tmux is not installed: the viewer needs a terminal, tmux provides one",
+)
+def test_viewer_in_tmux_shows_the_hottest_lines_updating(tmp_path):
+    address = f"tcp://127.0.0.1:{free_port()}"
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    env.pop("TMUX", None)
+    tmux = Tmux(env)
+    program = None
+    try:
+        viewer = shlex.join([PIKOS, "live", "--bind", address])
+        tmux(
+            "new-session", "-d", "-x", "140", "-y", "40", "-s", "live", viewer,
+            ";", "set-option", "-t", "live", "remain-on-exit", "on",
+        )  # fmt: skip
+        tmux.socket = tmux("display-message", "-p", "#{socket_path}").strip()
+        tmux.wait_for(
+            "the waiting line", lambda s: f"waiting for a program on {address}" in s
+        )
+        program = subprocess.Popen(
+            [PIKOS_RUN, "line_stats", TARGET, "4", f"--live-connect={address}",
+             "--live-wait"],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        sleep_row = re.compile(
+            r"^\s*([\d,]+)\s+[\d.]+\s+[\d.]+\s+main \(live_target\.py:\d+\)"
+            r"\s+time\.sleep\(0\.01\)$",
+            re.MULTILINE,
+        )
+        status = f"line_stats  pid {program.pid}"
+        screen = tmux.wait_for(
+            "the lines view", lambda s: status in s and sleep_row.search(s)
+        )
+        assert "hits" in screen and "time(s)" in screen and "% time" in screen
+        first = sleep_row.search(screen).group(1)
+        tmux.wait_for(
+            f"the sleep line's hits past {first}",
+            lambda s: sleep_row.search(s) and sleep_row.search(s).group(1) != first,
+        )
+        _, err = program.communicate(timeout=TIMEOUT)
+        assert program.returncode == 0, err
+        tmux.wait_for("the session ended", lambda s: "(done)" in s.split("\n", 1)[0])
+        tmux.keys("q")
+    finally:
+        tmux.kill()
+        if program is not None and program.poll() is None:
+            program.kill()
+            program.wait()

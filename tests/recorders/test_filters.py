@@ -12,6 +12,7 @@ import sys
 import harness
 import pytest
 import targets
+from pikos._specs import FilterSpec, native_filters
 from pikos.filters.api import NotOnValue, OnChange, OnValue
 from pikos.monitors.api import FunctionMonitor, LineMonitor
 from pikos.monitors.records import FunctionRecord, LineRecord
@@ -370,6 +371,29 @@ def test_list_recorder_runs_built_in_filters_natively():
     FunctionMonitor(recorder, record_type=tuple).attach(program)(recorder)
     assert recorder.records == expected
     assert CountingOnChange.calls == 0
+
+
+def test_only_built_in_filters_reach_the_core():
+    # The route is the type (pikos._specs.NativeFilter), not an attribute: a
+    # callable that merely has the method is called per record in Python.
+    class LooksNative:
+        calls = 0
+
+        def __call__(self, record):
+            LooksNative.calls += 1
+            return True
+
+        def _pikos_spec(self, fields):
+            return FilterSpec("on_value", 0, (-1,))  # would keep nothing
+
+    assert native_filters(LooksNative(), FunctionRecord._fields) is None
+    assert native_filters(OnValue("type", "call"), FunctionRecord._fields) == [
+        FilterSpec("on_value", 1, ("call",))
+    ]
+    recorder = ListRecorder(filter_=LooksNative())
+    FunctionMonitor(recorder).attach(targets.work)()
+    assert recorder.records
+    assert LooksNative.calls == len(recorder.records)
 
 
 # --- unknown fields -----------------------------------------------------------

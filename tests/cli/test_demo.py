@@ -10,7 +10,7 @@ import sys
 import zlib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mandelbrot_set_example.py"
 BIN = Path(sys.executable).parent
 

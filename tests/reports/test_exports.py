@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import timeline_target
+from commands import SCRIPTS
 from pikos.errors import RecorderError
 from pikos.monitors.api import (
     FocusedFunctionMonitor,
@@ -34,7 +35,7 @@ from pikos.recorders.api import (
 BIN = Path(sys.executable).parent
 PIKOS_RUN = str(BIN / "pikos-run")
 PIKOS = str(BIN / "pikos")
-TARGET = str(Path(__file__).parent / "scripts" / "timeline_target.py")
+TARGET = str(SCRIPTS / "timeline_target.py")
 TIMEOUT = 120
 FIB10_CALLS = 177
 FIB8_CALLS = 67
@@ -425,7 +426,6 @@ def test_export_of_a_hostile_file_name(tmp_path):
             ["line_memory", TARGET, "-o", "x.trace.json"],
             "-o x.trace.json (a chrome file) needs function",
         ),
-        (["lines", TARGET, "--timed"], "--timed needs function events"),
         (["stats", TARGET, "--timed"], "stats does not take --timed"),
         (
             ["functions", TARGET, "--recording", "chrome", "-o", "-"],

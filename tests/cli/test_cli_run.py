@@ -23,6 +23,7 @@ from commands import (
     python,
     read_csv,
     run,
+    script,
     write,
 )
 from harness import (
@@ -50,97 +51,18 @@ DEFAULT_OUTPUT = {"text": "monitor_records.log", "csv": "monitor_records.csv"}
 RECORD_LINE = re.compile(r"\s*\d+[\s|]")
 
 # A script with functions, a method and a nested function; it prints nothing.
-BASIC = """\
-import sys
-
-def before():
-    return 1
-
-def work(n):
-    total = 0
-    for i in range(n):
-        total += len(str(i))
-    return total
-
-class Klass:
-    def method(self):
-        return work(2)
-
-def outer():
-    def inner():
-        return len("abc")
-    return inner()
-
-if __name__ == "__main__":
-    before()
-    work(3)
-    Klass().method()
-    outer()
-"""
+BASIC = script("basic")
 
 # Prints its argv on one line.
-ARGV = """\
-import sys
-
-def work():
-    return 1
-
-work()
-print("ARGV:", repr(sys.argv))
-"""
+ARGV = script("argv")
 
 # Appends a line to runs.txt next to itself each time it runs.
-COUNTED = """\
-import os
+COUNTED = script("counted")
 
-def work():
-    return sum(range(4))
-
-def before():
-    return 0
-
-with open(os.path.join(os.path.dirname(__file__), "runs.txt"), "a") as f:
-    f.write("run\\n")
-
-before()
-work()
-"""
-
-HELPER = """\
-def compute(n):
-    return sum(range(n))
-
-class HKlass:
-    def method(self):
-        return compute(3)
-
-    @staticmethod
-    def smethod():
-        return len("xy")
-"""
+HELPER = script("helper")
 
 # In sub/: uses helper.py next to it.
-PROG = """\
-import os
-import sys
-
-import helper
-
-def before():
-    return 0
-
-def work():
-    return helper.compute(4)
-
-with open(os.path.join(os.path.dirname(__file__), "runs.txt"), "a") as f:
-    f.write("run\\n")
-
-before()
-work()
-helper.HKlass().method()
-helper.HKlass.smethod()
-print("PATH0:", sys.path[0])
-"""
+PROG = script("prog")
 
 
 # --- helpers ---
@@ -448,28 +370,7 @@ def test_script_argv0_is_path_as_given(tmp_path):
 
 # --- 5. __main__ semantics ---
 
-MAIN_CHECKS = """\
-import os
-import pickle
-import sys
-
-import helper
-
-class Point:
-    def __init__(self, x):
-        self.x = x
-
-with open(os.path.join(os.path.dirname(__file__), "runs.txt"), "a") as f:
-    f.write("run\\n")
-
-print("NAME:", __name__)
-print("PATH0:", sys.path[0])
-print("FILE:", __file__)
-print("HELPER:", helper.compute(4))
-point = pickle.loads(pickle.dumps(Point(7)))
-print("PICKLE:", type(point).__module__, type(point).__qualname__, point.x)
-print("MAIN:", sys.modules["__main__"].Point is Point)
-"""
+MAIN_CHECKS = script("main_checks")
 
 
 @pytest.mark.parametrize("monitor", MONITORS)
@@ -493,18 +394,7 @@ def test_main_semantics(tmp_path, monitor):
     assert plain.stdout == result.stdout
 
 
-SPAWNS = """\
-import multiprocessing
-import warnings
-
-def work(x):
-    return x * 2
-
-if __name__ == "__main__":
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        print("OUT:", pool.map(work, [1, 2, 3]))
-    warnings.warn("careful")
-"""
+SPAWNS = script("spawns")
 
 
 def test_multiprocessing_spawn_finds_main(tmp_path):
@@ -523,18 +413,7 @@ def test_multiprocessing_spawn_finds_main(tmp_path):
 
 # --- 6. -m module ---
 
-TOOL = """\
-import sys
-
-def work():
-    return sum(range(3))
-
-print("ARGV:", repr(sys.argv))
-print("NAME:", __name__)
-print("PATH0:", sys.path[0])
-if __name__ == "__main__":
-    work()
-"""
+TOOL = script("tool")
 
 
 @pytest.mark.parametrize("monitor", MONITORS)
@@ -588,17 +467,7 @@ def test_directory_with_main(tmp_path):
     assert "work" in [row["function"] for row in rows]
 
 
-PATHS = """\
-import os
-import sys
-
-print("PATH0:", sys.path[0])
-print("FILE:", __file__)
-os.chdir(os.path.dirname(os.getcwd()))
-import sibling
-
-print("SIBLING:", sibling.VALUE)
-"""
+PATHS = script("paths")
 
 
 @pytest.mark.parametrize("kind", ["directory", "zip"])
@@ -768,32 +637,10 @@ def test_focus_script_stem_in_cwd_does_not_rerun(tmp_path):
 
 # --- 8. the script's own output ---
 
-OUTPUT = """\
-import sys
-
-def work(i):
-    return i * 2
-
-for i in range(3):
-    print("OUT: line", work(i))
-    print("ERR: line", i, file=sys.stderr)
-sys.stdout.write("OUT: no newline yet")
-sys.stdout.write(" and now\\n")
-print("OUT: end")
-"""
+OUTPUT = script("output")
 
 
-OUTPUT_LINES = """\
-import sys
-
-def work(i):
-    return i * 2
-
-for i in range(3):
-    print("OUT: line", work(i))
-    print("ERR: line", i, file=sys.stderr)
-print("OUT: end")
-"""
+OUTPUT_LINES = script("output_lines")
 
 
 @pytest.mark.parametrize("monitor", MONITORS)
@@ -873,19 +720,7 @@ ERROR_IDS = [
     "unknown-option-before-script",
 ]
 
-NOT_RUN = """\
-import helper
-
-def work():
-    return 1
-
-class Klass:
-    def method(self):
-        return 2
-
-print("RAN")
-work()
-"""
+NOT_RUN = script("not_run")
 
 
 def error_setup(tmp_path):
@@ -927,24 +762,7 @@ def test_error_python_m_pikos_run(tmp_path):
 
 # --- 10. the script's exception ---
 
-RAISES = """\
-def work(n):
-    return sum(range(n))
-
-def a():
-    work(3)
-    b()
-
-def b():
-    c()
-
-def c():
-    raise ValueError("deep " + str(work(2)))
-
-print("OUT: before")
-a()
-print("OUT: never")
-"""
+RAISES = script("raises")
 
 
 @pytest.mark.parametrize("monitor", MONITORS)
@@ -975,30 +793,7 @@ def test_script_exception(tmp_path, monitor):
         assert "raise ValueError" in last_c["line"]
 
 
-EXCEPTIONS = """\
-import atexit
-import sys
-import threading
-
-atexit.register(lambda: print("OUT: atexit"))
-
-def bad():
-    raise RuntimeError("in a thread")
-
-thread = threading.Thread(target=bad)
-thread.start()
-thread.join()
-
-def wrap():
-    try:
-        {}["key"]
-    except KeyError as error:
-        raise ValueError("wrapped") from error
-
-if sys.argv[1:] == ["top"]:
-    raise ValueError("at module level")
-wrap()
-"""
+EXCEPTIONS = script("exceptions")
 
 
 @pytest.mark.parametrize("monitor", MONITORS)
@@ -1047,18 +842,7 @@ def test_script_syntax_error(tmp_path, monitor):
     assert result.stdout == ""
 
 
-RESTRICTED = """\
-from collections import namedtuple
-
-def work():
-    return 1
-
-work()
-Point = namedtuple("Point", "x y")
-exec("z = 1", {"__builtins__": {}})
-work()
-print("OUT:", Point(1, 2))
-"""
+RESTRICTED = script("restricted")
 
 
 @pytest.mark.parametrize("monitor", MONITORS)
@@ -1085,25 +869,12 @@ def test_restricted_builtins(tmp_path, monitor):
 
 # --- 11. sys.exit and KeyboardInterrupt ---
 
-EXITS = """\
-import sys
-
-def work():
-    return sum(range(3))
-
-def leave():
-    work()
-    sys.exit({status})
-
-print("OUT: start")
-leave()
-print("OUT: never")
-"""
+EXITS = script("exits")
 
 
 @pytest.mark.parametrize("monitor", MONITORS)
 def test_sys_exit_status(tmp_path, monitor):
-    write(tmp_path / "s.py", EXITS.format(status="3"))
+    write(tmp_path / "s.py", "ARGS = (3,)\n" + EXITS)
     plain = python("s.py", cwd=tmp_path)
     result = run(monitor, "s.py", "--recording", "csv", cwd=tmp_path)
     assert plain.returncode == 3
@@ -1122,7 +893,7 @@ def test_sys_exit_status(tmp_path, monitor):
 
 @pytest.mark.parametrize("monitor", MONITORS)
 def test_sys_exit_message(tmp_path, monitor):
-    write(tmp_path / "s.py", EXITS.format(status='"leaving: message"'))
+    write(tmp_path / "s.py", 'ARGS = ("leaving: message",)\n' + EXITS)
     plain = python("s.py", cwd=tmp_path)
     result = run(monitor, "s.py", "--recording", "csv", cwd=tmp_path)
     assert plain.returncode == 1
@@ -1135,25 +906,15 @@ def test_sys_exit_message(tmp_path, monitor):
         assert (rows[-1]["type"], rows[-1]["function"]) == ("return", "<module>")
 
 
-@pytest.mark.parametrize("status", ["0", "None", ""])
+@pytest.mark.parametrize("status", ["0,", "None,", ""])
 def test_sys_exit_zero(tmp_path, status):
-    write(tmp_path / "s.py", EXITS.format(status=status))
+    write(tmp_path / "s.py", f"ARGS = ({status})\n" + EXITS)
     result = run("functions", "s.py", "--recording", "csv", cwd=tmp_path)
     assert result.returncode == 0
     assert result.stderr == ""
 
 
-INTERRUPTED = """\
-def work():
-    return sum(range(3))
-
-def stop():
-    work()
-    raise KeyboardInterrupt
-
-print("OUT: start")
-stop()
-"""
+INTERRUPTED = script("interrupted")
 
 
 @pytest.mark.parametrize("monitor", MONITORS)
@@ -1177,17 +938,7 @@ def test_keyboard_interrupt(tmp_path, monitor):
 
 # --- 12. threads ---
 
-THREADED = """\
-import threading
-import time
-
-def work():
-    time.sleep(0.2)
-    return sum(range(5))
-
-threading.Thread(target=work).start()
-print("OUT: main done")
-"""
+THREADED = script("threaded")
 
 
 @pytest.mark.parametrize("monitor", MONITORS)
@@ -1219,21 +970,7 @@ def test_threads_waited_for(tmp_path, monitor):
 # --- 13. --buffered ---
 
 
-DETERMINISTIC = """\
-def work(n):
-    total = 0
-    for i in range(n):
-        total += len(str(i))
-    return total
-
-class Klass:
-    def method(self):
-        return work(3)
-
-for i in range(20):
-    work(i)
-    Klass().method()
-"""
+DETERMINISTIC = script("deterministic")
 
 
 def masked_records(tmp_path, monitor, recording, result):
@@ -1284,17 +1021,7 @@ def test_buffered_output_dash(tmp_path, monitor):
 
 # --- 14. live file output ---
 
-SLEEPER = """\
-import time
-
-def work(n):
-    return sum(range(n))
-
-for i in range(5):
-    work(i)
-print("SLEEPING", flush=True)
-time.sleep(1.5)
-"""
+SLEEPER = script("sleeper")
 
 
 def _live_ready(path, monitor, recording):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import zmq
+from commands import SCRIPTS
 from pikos.errors import RecorderError
 from pikos.filters.api import OnValue
 from pikos.live import decode, subscribe
@@ -23,7 +24,7 @@ from pikos.recorders.api import ListRecorder, ZeroMQRecorder
 
 BIN = Path(sys.executable).parent
 PIKOS_RUN = str(BIN / "pikos-run")
-SCRIPT = str(Path(__file__).parent / "scripts" / "live_stream.py")
+SCRIPT = str(SCRIPTS / "live_stream.py")
 TIMEOUT = 60
 ENVELOPE_KEYS = {"version", "session", "pid", "seq", "time"}
 

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import pikos.cli.report as report
 import pytest
+from commands import SCRIPTS
 from pikos.reports import html, memory_csv
 
 MB = 2**20
 LINE_HEADER = ["index", "function", "lineNo", "RSS", "VMS", "line", "filename"]
 FUNCTION_HEADER = ["index", "type", "function", "RSS", "VMS", "lineNo", "filename"]
 HOSTILE = "</script><b>&\"'é"
-SCRIPTS = Path(__file__).parent / "scripts"
 BIN = Path(sys.executable).parent
 
 

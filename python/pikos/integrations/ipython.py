@@ -1,0 +1,191 @@
+"""IPython and Jupyter magics, loaded with ``%load_ext pikos``:
+
+- ``%pikos_stats [-s KEY] [-l N] stmt`` and ``%%pikos_stats``: the function
+  statistics of a statement (like ``%prun``);
+- ``%pikos_memit stmt``: its peak memory and the increment over the start
+  (like ``%memit``);
+- ``%pikos_trace -o FILE stmt``: a recording of it in a file whose name
+  chooses the format (like ``pikos-run -o``), its path printed.
+
+Tables are shown with ``display``: text in a terminal, HTML in a notebook.
+The statement runs in the user's namespace, once."""
+
+import html
+import io
+import os
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.display import display
+
+#: ``%prun``'s default order: own time.
+_DEFAULT_SORT = "time"
+
+
+class Table:
+    """A table a magic shows: ``repr`` is its text (a terminal), and
+    ``_repr_html_`` the same rows as an HTML table (a notebook)."""
+
+    def __init__(self, title, header, rows, text):
+        self.title, self.header, self.rows, self.text = title, header, rows, text
+
+    def __repr__(self):
+        return self.text
+
+    def _repr_html_(self):
+        head = "".join(f"<th>{html.escape(str(h))}</th>" for h in self.header)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
+            for row in self.rows
+        )
+        return (
+            f"<div><p>{html.escape(self.title)}</p>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+        )
+
+
+@magics_class
+class PikosMagics(Magics):
+    def _run(self, code, watch):
+        """Run ``code`` (source text) in the user's namespace inside
+        ``watch`` (a monitor or another context manager), which sees the
+        statement and nothing of IPython's."""
+        namespace = self.shell.user_ns
+        compiled = compile(code, "<pikos magic>", "exec")
+        with watch:
+            exec(compiled, namespace, namespace)
+
+    def _statement(self, args, cell):
+        code = cell if cell is not None else " ".join(args.statement)
+        if not code.strip():
+            raise UsageError("give a statement to run (or use the cell form)")
+        return code
+
+    @magic_arguments()
+    @argument(
+        "-s",
+        dest="sort",
+        default=_DEFAULT_SORT,
+        metavar="KEY",
+        help="pstats sort key (default: time, i.e. own time)",
+    )
+    @argument(
+        "-l",
+        dest="limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="show the first N functions only",
+    )
+    @argument("statement", nargs="*", help="the statement (line form)")
+    @line_cell_magic
+    def pikos_stats(self, line, cell=None):
+        """Function statistics of a statement, as ``%prun`` gives them,
+        gathered by pikos' StatsMonitor (exact counts, own and cumulative
+        times)."""
+        import pstats
+
+        from pikos.monitors.api import StatsMonitor
+
+        args = parse_argstring(self.pikos_stats, line)
+        code = self._statement(args, cell)
+        if args.limit is not None and args.limit < 1:
+            raise UsageError(f"-l must be a positive number of lines, not {args.limit}")
+        try:
+            pstats.Stats.sort_arg_dict_default[args.sort]
+        except KeyError:
+            keys = ", ".join(sorted(pstats.Stats.sort_arg_dict_default))
+            raise UsageError(
+                f"-s {args.sort}: not a pstats sort key ({keys})"
+            ) from None
+        monitor = StatsMonitor()
+        self._run(code, monitor)
+        display(stats_table(monitor, args.sort, args.limit))
+
+    @magic_arguments()
+    @argument("statement", nargs="+", help="the statement")
+    @line_magic
+    def pikos_memit(self, line):
+        """Peak memory while a statement runs, and its increment over the
+        memory at the start (the kernel's high-water mark: no peak between
+        samples is missed).  Linux."""
+        from pikos.integrations.memory import MIB, PeakRSS, PeakUnavailable
+
+        args = parse_argstring(self.pikos_memit, line)
+        code = self._statement(args, None)
+        try:
+            peak = PeakRSS()
+            self._run(code, peak)
+        except PeakUnavailable as error:
+            raise UsageError(str(error)) from None
+        print(
+            f"peak memory: {peak.peak / MIB:.2f} MiB, "
+            f"increment: {peak.growth / MIB:.2f} MiB"
+        )
+
+    @magic_arguments()
+    @argument(
+        "-o",
+        dest="output",
+        required=True,
+        metavar="FILE",
+        help="the file; its name chooses the format, as for pikos-run -o "
+        "(.csv, .speedscope.json, .trace.json, .collapsed.txt, text)",
+    )
+    @argument("statement", nargs="*", help="the statement (line form)")
+    @line_cell_magic
+    def pikos_trace(self, line, cell=None):
+        """Record the function events of a statement into a file."""
+        from pikos.messages import CommandError
+        from pikos.monitors.api import FunctionMonitor
+        from pikos.runner.recording import (
+            TRACE_RECORDINGS,
+            make_recorder,
+            recording_of,
+        )
+
+        args = parse_argstring(self.pikos_trace, line)
+        code = self._statement(args, cell)
+        output = os.path.expanduser(args.output)
+        try:
+            recording = recording_of(None, output)
+            recorder = make_recorder(recording, output, buffered=True)
+        except CommandError as error:
+            raise UsageError(str(error)) from None
+        monitor = FunctionMonitor(recorder, timed=recording in TRACE_RECORDINGS)
+        self._run(code, monitor)
+        if monitor.error is not None:
+            raise UsageError(f"writing {output} failed: {monitor.error}")
+        print(f"pikos: {recording} recording written to {output}")
+
+
+def stats_table(monitor, sort, limit):
+    """The ``%prun`` table of a StatsMonitor, as a Table."""
+    import pstats
+
+    stream = io.StringIO()
+    stats = pstats.Stats(monitor, stream=stream).sort_stats(sort)
+    restrictions = () if limit is None else (limit,)
+    stats.print_stats(*restrictions)
+    rows = []
+    for key in stats.fcn_list[: limit or None]:
+        cc, nc, tt, ct, _ = stats.stats[key]
+        calls = f"{nc}/{cc}" if nc != cc else f"{nc}"
+        rows.append(
+            (
+                calls,
+                f"{tt:.6f}",
+                f"{tt / nc:.6f}" if nc else "",
+                f"{ct:.6f}",
+                f"{ct / cc:.6f}" if cc else "",
+                pstats.func_std_string(key),
+            )
+        )
+    header = ("ncalls", "tottime", "percall", "cumtime", "percall", "function")
+    title = f"{stats.total_calls} function calls in {stats.total_tt:.6f} seconds"
+    return Table(title, header, rows, stream.getvalue().strip("\n"))
+
+
+def load(shell):
+    shell.register_magics(PikosMagics)

@@ -1,0 +1,11 @@
+import sys
+
+def work(i):
+    return i * 2
+
+for i in range(3):
+    print("OUT: line", work(i))
+    print("ERR: line", i, file=sys.stderr)
+sys.stdout.write("OUT: no newline yet")
+sys.stdout.write(" and now\n")
+print("OUT: end")
