@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Usage: tools/system-deps.sh
 # Install the system programs the tests drive that a fresh machine may lack:
-# tmux (the `pikos live` viewer is tested in a tmux pane) and chromium (the
-# page `pikos report` writes is rendered headless and screenshotted).  Uses
+# tmux (the `pikos live` viewer is tested in a tmux pane), chromium (the
+# page `pikos report` writes is rendered headless and screenshotted), go
+# (Debian's golang-go: `go tool pprof` reads the pprof files pikos writes)
+# and valgrind (its `callgrind_annotate` reads the callgrind files).  Uses
 # Debian's apt-get when run as root; otherwise says what to install and goes
 # on (the end-to-end tests that need a program then report themselves
 # skipped).
@@ -12,6 +14,8 @@ command -v tmux > /dev/null || missing+=(tmux)
 if ! command -v chromium > /dev/null && ! command -v chromium-browser > /dev/null; then
     missing+=(chromium)
 fi
+command -v go > /dev/null || missing+=(golang-go)
+command -v callgrind_annotate > /dev/null || missing+=(valgrind)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

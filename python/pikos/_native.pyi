@@ -22,6 +22,7 @@ __all__ = [
     "LIVE_MAX_MESSAGE_BYTES",
     "set_own_prefix",
     "export_trace",
+    "pprof_functions",
     "template_supported",
     "report_unraisable",
     "monitoring_noop",
@@ -63,6 +64,9 @@ def export_trace(
     pid: int = 0,
     thread_names: dict[int, str] = ...,
 ) -> dict[str, int]: ...
+def pprof_functions(
+    path: str | bytes | PathLike[str] | PathLike[bytes],
+) -> list[tuple[str, str, int, int | None, int, int]]: ...
 
 # The benchmarks' floors: only in builds with the `floors` feature (the
 # development environments of tools/dev-env.sh), not in `pip install .`.

@@ -13,6 +13,11 @@ from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 FIB = """
 def fib(n):
     return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+def grow():
+    kept = bytearray(24 * 1024 * 1024)
+    kept[::4096] = b"x" * len(kept[::4096])
+    return len(kept)
 """
 
 
@@ -98,3 +103,54 @@ def test_pikos_trace_writes_the_format_its_name_chooses(shell, capsys, tmp_path)
 def test_a_statement_that_raises_still_raises(shell):
     result = shell.run_cell("%pikos_stats fib(None)")
     assert isinstance(result.error_in_exec, TypeError)
+
+
+def test_pikos_lines_times_the_named_functions_lines(shell, capsys):
+    shell.run_line_magic("pikos_lines", "-f fib fib(10)")
+    out = capsys.readouterr().out
+    assert "Timer unit: 1e-06 s" in out and "Function: fib at line 1" in out
+    header = "Line #      Hits         Time  Per Hit   % Time  Line Contents"
+    assert header in out
+    row = next(line for line in out.splitlines() if line.strip().startswith("2 "))
+    assert row.split()[1] == "177"  # fib(10): 177 calls, one line each
+    assert row.split()[4] == "100.0"
+
+
+def test_pikos_lines_html_and_its_usage_errors(shell):
+    from pikos.integrations.ipython import lines_tables
+    from pikos.monitors.api import LineStatsMonitor
+
+    fib = shell.user_ns["fib"]
+    monitor = LineStatsMonitor([fib])
+    with monitor:
+        fib(4)
+    page = lines_tables(monitor.get_stats(), 1e-6)._repr_html_()
+    assert "<th>Per Hit</th>" in page and "<td>9</td>" in page
+    with pytest.raises(UsageError, match="needs at least one -f FUNCTION"):
+        shell.run_line_magic("pikos_lines", "fib(3)")
+    with pytest.raises(UsageError, match="-f nothing: NameError"):
+        shell.run_line_magic("pikos_lines", "-f nothing fib(3)")
+
+
+def test_pikos_memory_gives_memory_profilers_table(shell, capsys):
+    shell.run_line_magic("pikos_memory", "-f grow grow()")
+    out = capsys.readouterr().out
+    assert "Function: grow, lines 4-7" in out
+    assert "Line #    Mem usage    Increment  Occurrences   Line Contents" in out
+    row = next(line for line in out.splitlines() if "kept = bytearray" in line)
+    number, usage, _, increment, _, occurrences = row.split()[:6]
+    assert (number, occurrences) == ("5", "1")
+    assert 20.0 <= float(increment) <= 30.0  # the 24 MiB block, touched
+
+
+def test_pikos_memory_html_has_the_same_rows(shell, tmp_path):
+    from pikos.integrations.ipython import memory_tables
+    from pikos.monitors.api import FocusedLineMemoryMonitor
+    from pikos.recorders.api import CSVFileRecorder
+
+    grow, path = shell.user_ns["grow"], tmp_path / "lines.csv"
+    with FocusedLineMemoryMonitor(CSVFileRecorder(str(path)), functions=[grow]):
+        grow()
+    page = memory_tables(str(path))._repr_html_()
+    assert "<th>Occurrences</th>" in page
+    assert page.count("<tr>") == 1 + 4  # the header, then lines 4 to 7

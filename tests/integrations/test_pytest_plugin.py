@@ -3,6 +3,7 @@ outputs per test, the session summary, the pikos_limit marker's budgets,
 and a suite left alone when neither option nor marker asks for pikos."""
 
 import csv
+import json
 import pstats
 
 import pytest
@@ -203,3 +204,29 @@ def test_under_xdist_each_test_has_its_file_and_the_summary_sees_them_all(suite)
     assert "6 tests recorded (stats) in .pikos/" in out
     leaf_line = next(line for line in out.splitlines() if line.endswith("mymod.py:7)"))
     assert leaf_line.split()[0] == "15"  # 0 + 1 + ... + 5
+
+
+def test_pikos_line_stats_writes_json_per_test_and_the_top_lines(suite):
+    suite.makepyfile(
+        test_lines="""
+        import mymod
+
+        def test_lines():
+            mymod.work(4)
+        """
+    )
+    result = suite.runpytest_subprocess("--pikos=line_stats")
+    result.assert_outcomes(passed=1)
+    document = json.loads(
+        (suite.path / ".pikos" / "test_lines.py__test_lines.json").read_text()
+    )
+    hits = {
+        (f["function"], line[0]): line[1]
+        for f in document["functions"]
+        for line in f["lines"]
+    }
+    assert hits[("leaf", 8)] == 4  # return len([i])
+    assert hits[("work", 4)] == 4  # out.append(leaf(i))
+    out = result.stdout.str()
+    assert "top lines by time across the session" in out
+    assert "mymod.py:8 (leaf)  return len([i])" in out

@@ -82,6 +82,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add_function(wrap_pyfunction!(set_own_prefix, m)?)?;
     m.add_function(wrap_pyfunction!(export::export_trace, m)?)?;
+    m.add_function(wrap_pyfunction!(export::pprof_functions, m)?)?;
     m.add_function(wrap_pyfunction!(template_supported, m)?)?;
     m.add_function(wrap_pyfunction!(report_unraisable, m)?)?;
     #[cfg(feature = "floors")]

@@ -23,7 +23,12 @@ COMMANDS = {
     ),
     "export": (
         "pikos.cli.export",
-        "timed function records to speedscope, Chrome trace or flame graph stacks",
+        "timed function records to speedscope, Chrome trace, flame graph "
+        "stacks, pprof or callgrind",
+    ),
+    "diff": (
+        "pikos.cli.diff",
+        "compare two profiles (pstats or pprof): calls and times per function",
     ),
     "live": (
         "pikos.cli.live",

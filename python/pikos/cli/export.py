@@ -5,10 +5,14 @@ monitor) to the files viewers open.
     pikos export monitor_records.csv                   (speedscope)
     pikos export monitor_records.csv --format chrome   (Perfetto)
     pikos export monitor_records.csv -o stacks.folded  (flame graphs)
+    pikos export monitor_records.csv --format pprof    (go tool pprof)
+    pikos export monitor_records.csv --format callgrind  (KCachegrind)
 
 Without ``--format``, the output's name chooses (``.speedscope.json``,
-``.trace.json``, ``.collapsed.txt`` or ``.folded``), else speedscope.
-Without ``-o``, the output is the input's name with the format's ending;
+``.trace.json``, ``.collapsed.txt``, ``.folded``, ``.pb.gz``, ``.pprof``,
+``callgrind.out.*``), else speedscope.
+Without ``-o``, the output is the input's name with the format's ending
+(callgrind: ``callgrind.out.`` before it);
 ``-o -`` writes to stdout (the summary line then goes to stderr).
 """
 
@@ -26,20 +30,28 @@ from pikos.cli._common import (
     run_command,
     say,
 )
-from pikos.recorders.trace_recorders import ENDINGS, as_text, implied_format
+from pikos.recorders.trace_recorders import (
+    FORMATS,
+    as_text,
+    default_name,
+    implied_format,
+)
 
 EPILOG = """\
 formats:
   speedscope  https://www.speedscope.app (File > Open): a profile per thread
   chrome      Trace Event Format: https://ui.perfetto.dev, chrome://tracing
-  collapsed   `stack;of;frames nanoseconds` lines: flamegraph.pl, inferno"""
+  collapsed   `stack;of;frames nanoseconds` lines: flamegraph.pl, inferno,
+              Pyroscope's ingest
+  pprof       gzipped profile.proto: go tool pprof, Pyroscope, Parca, Grafana
+  callgrind   callgrind.out.*: KCachegrind, QCachegrind, callgrind_annotate"""
 
 
 def _parser(prog):
     parser = Parser(
         prog=prog,
         description="Convert timed function records (CSV) to speedscope, "
-        "Chrome trace events or collapsed stacks.",
+        "Chrome trace events, collapsed stacks, pprof or callgrind.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -49,12 +61,13 @@ def _parser(prog):
         "--recording csv).",
     )
     parser.add_argument(
-        "-f", "--format", choices=list(ENDINGS), help="The output format."
+        "-f", "--format", choices=list(FORMATS), help="The output format."
     )
     parser.add_argument("-o", "--output", help="The output file ('-': stdout).")
     parser.add_argument(
         "--name",
-        help="The profile's name (speedscope) or process's (chrome); default: "
+        help="The profile's name (speedscope, pprof) or process's (chrome, "
+        "callgrind); default: "
         "the input's file name.",
     )
     return parser
@@ -68,11 +81,12 @@ def format_of(chosen, output):
 
 
 def default_output(path, fmt):
-    """``run.csv`` -> ``run.speedscope.json`` (and so on)."""
+    """``run.csv`` -> ``run.speedscope.json`` (and so on;
+    ``callgrind.out.run``)."""
     stem, extension = os.path.splitext(path)
     if extension.lower() != ".csv":
         stem = path
-    return stem + ENDINGS[fmt]
+    return default_name(fmt, stem)
 
 
 def _export(argv, prog):

@@ -1,7 +1,8 @@
 """``pikos-run``: run a Python script (or ``-m module``) under a monitor.
 
     pikos-run [-h] [-o OUTPUT] [--buffered]
-              [--recording {screen,text,csv,speedscope,chrome,collapsed}]
+              [--recording {screen,text,csv,speedscope,chrome,collapsed,
+                            pprof,callgrind}]
               [--timed] [--focused-on FOCUSED_ON]
               [--live[=ADDR] | --live-connect ADDR] [--live-wait]
               [--subprocesses]
@@ -71,7 +72,8 @@ from pikos.runner.target import ScriptError, load_target
 LIVE_ADDRESS = DEFAULT_ADDRESS
 USAGE = """\
 %(prog)s [-h] [-o OUTPUT] [--buffered]
-          [--recording {screen,text,csv,speedscope,chrome,collapsed}]
+          [--recording {screen,text,csv,speedscope,chrome,collapsed,
+                        pprof,callgrind}]
           [--timed] [--focused-on FOCUSED_ON]
           [--live[=ADDR] | --live-connect ADDR] [--live-wait]
           [--subprocesses]
@@ -93,6 +95,7 @@ examples:
   %(prog)s functions -m json.tool data.json --recording csv -o calls.csv
   %(prog)s functions script.py --recording speedscope -o profile.speedscope.json
   %(prog)s functions script.py --recording chrome   (Perfetto: trace.json)
+  %(prog)s functions script.py --recording pprof    (go tool pprof: .pb.gz)
   %(prog)s stats script.py                  (cProfile-style table on stdout)
   %(prog)s stats script.py -o profile.pstats  (binary pstats; -o NAME.txt: the table)
   %(prog)s line_stats script.py             (kernprof -lv's table per line, on stderr)
@@ -140,7 +143,8 @@ def _parser(prog):
         action=_Once,
         help="Output results to a file ('-': standard output).  Without "
         "--recording, the name chooses: .csv csv, .speedscope.json speedscope, "
-        ".trace.json chrome, .collapsed.txt or .folded collapsed, any other "
+        ".trace.json chrome, .collapsed.txt or .folded collapsed, .pb.gz or "
+        ".pprof pprof, callgrind.out.* callgrind, any other "
         "text.  stats: .txt the table, any other name a binary .pstats file.  "
         "line_stats: .lprof (line_profiler's), .json or .txt (the table).",
     )
@@ -158,8 +162,10 @@ def _parser(prog):
         "text (monitor_records.log), csv (monitor_records.csv), or, for "
         "functions and function_memory, a timeline: speedscope "
         "(monitor_records.speedscope.json), chrome trace events for Perfetto "
-        "(monitor_records.trace.json) or collapsed stacks for flame graphs "
-        "(monitor_records.collapsed.txt).",
+        "(monitor_records.trace.json), collapsed stacks for flame graphs "
+        "(monitor_records.collapsed.txt), pprof for go tool pprof and "
+        "continuous profilers (monitor_records.pb.gz) or callgrind for "
+        "KCachegrind (callgrind.out.monitor_records).",
     )
     parser.add_argument(
         "--timed",
@@ -425,6 +431,7 @@ def _plan_children(args, recording, live):
         raise UsageError(
             "--subprocesses writes one file per process: choose a file "
             "recording (--recording text, csv, speedscope, chrome, collapsed, "
+            "pprof, callgrind, "
             "or -o FILE), not the screen"
         )
     return children.plan_of(args.monitor, recording, output, args.buffered, args.timed)

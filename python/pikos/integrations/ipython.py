@@ -2,6 +2,10 @@
 
 - ``%pikos_stats [-s KEY] [-l N] stmt`` and ``%%pikos_stats``: the function
   statistics of a statement (like ``%prun``);
+- ``%pikos_lines -f FUNC stmt`` and ``%%pikos_lines``: hits and time per
+  line of the functions named (like ``%lprun``);
+- ``%pikos_memory -f FUNC stmt``: memory per line of the functions named
+  (like ``%mprun``);
 - ``%pikos_memit stmt``: its peak memory and the increment over the start
   (like ``%memit``);
 - ``%pikos_trace -o FILE stmt``: a recording of it in a file whose name
@@ -43,6 +47,19 @@ class Table:
             f"<div><p>{html.escape(self.title)}</p>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
         )
+
+
+class Tables:
+    """Several tables shown as one output (one per function)."""
+
+    def __init__(self, tables, text):
+        self.tables, self.text = tables, text
+
+    def __repr__(self):
+        return self.text
+
+    def _repr_html_(self):
+        return "".join(table._repr_html_() for table in self.tables)
 
 
 @magics_class
@@ -102,6 +119,93 @@ class PikosMagics(Magics):
         monitor = StatsMonitor()
         self._run(code, monitor)
         display(stats_table(monitor, args.sort, args.limit))
+
+    def _functions(self, names, magic):
+        """The objects the ``-f`` expressions name, in the user's namespace."""
+        if not names:
+            raise UsageError(f"%{magic} needs at least one -f FUNCTION")
+        functions = []
+        for name in names:
+            try:
+                functions.append(eval(name, self.shell.user_ns))
+            except Exception as error:
+                raise UsageError(
+                    f"-f {name}: {type(error).__name__}: {error}"
+                ) from None
+        return functions
+
+    @magic_arguments()
+    @argument(
+        "-f",
+        dest="functions",
+        action="append",
+        default=[],
+        metavar="FUNC",
+        help="a function (an expression) whose lines to time; repeatable",
+    )
+    @argument(
+        "-u",
+        dest="unit",
+        type=float,
+        default=1e-6,
+        metavar="SECONDS",
+        help="the unit of the Time column (default 1e-6: microseconds)",
+    )
+    @argument("statement", nargs="*", help="the statement (line form)")
+    @line_cell_magic
+    def pikos_lines(self, line, cell=None):
+        """Hits and time per line of the ``-f`` functions while a statement
+        runs, in ``kernprof -lv``'s table (LineStatsMonitor: a line's time
+        includes what it calls)."""
+        from pikos.monitors.api import LineStatsMonitor
+
+        args = parse_argstring(self.pikos_lines, line)
+        code = self._statement(args, cell)
+        if not args.unit > 0:
+            raise UsageError(
+                f"-u must be a positive number of seconds, not {args.unit}"
+            )
+        try:
+            monitor = LineStatsMonitor(self._functions(args.functions, "pikos_lines"))
+        except (TypeError, ValueError) as error:
+            raise UsageError(str(error)) from None
+        self._run(code, monitor)
+        display(lines_tables(monitor.get_stats(), args.unit))
+
+    @magic_arguments()
+    @argument(
+        "-f",
+        dest="functions",
+        action="append",
+        default=[],
+        metavar="FUNC",
+        help="a function (an expression) whose lines to measure; repeatable",
+    )
+    @argument("statement", nargs="+", help="the statement")
+    @line_magic
+    def pikos_memory(self, line):
+        """Memory per line of the ``-f`` functions while a statement runs,
+        in memory_profiler's table (Mem usage, Increment, Occurrences)."""
+        import tempfile
+
+        from pikos.monitors.api import FocusedLineMemoryMonitor
+        from pikos.recorders.api import CSVFileRecorder
+
+        args = parse_argstring(self.pikos_memory, line)
+        code = self._statement(args, None)
+        functions = self._functions(args.functions, "pikos_memory")
+        with tempfile.TemporaryDirectory(prefix="pikos-memory-") as directory:
+            path = os.path.join(directory, "lines.csv")
+            try:
+                monitor = FocusedLineMemoryMonitor(
+                    CSVFileRecorder(path), functions=functions
+                )
+            except (TypeError, ValueError) as error:
+                raise UsageError(str(error)) from None
+            self._run(code, monitor)
+            if monitor.error is not None:
+                raise UsageError(f"recording the lines failed: {monitor.error}")
+            display(memory_tables(path))
 
     @magic_arguments()
     @argument("statement", nargs="+", help="the statement")
@@ -185,6 +289,50 @@ def stats_table(monitor, sort, limit):
     header = ("ncalls", "tottime", "percall", "cumtime", "percall", "function")
     title = f"{stats.total_calls} function calls in {stats.total_tt:.6f} seconds"
     return Table(title, header, rows, stream.getvalue().strip("\n"))
+
+
+def lines_tables(stats, output_unit):
+    """LineStatsMonitor's totals as kernprof's tables (text and HTML)."""
+    from pikos.monitors.line_stats_monitor import table_rows
+
+    stream = io.StringIO()
+    stats.print_stats(stream, output_unit=output_unit, sort=True)
+    header = ("Line #", "Hits", "Time", "Per Hit", "% Time", "Line Contents")
+    tables = []
+    for key in sorted(stats.timings, key=stats.total_time, reverse=True):
+        filename, first_lineno, name = key
+        title = (
+            f"{name} ({filename}:{first_lineno}): {stats.total_time(key):g} s; "
+            f"Time in units of {output_unit:g} s"
+        )
+        rows = list(table_rows(key, stats.timings[key], stats.unit, output_unit))
+        tables.append(Table(title, header, rows, ""))
+    if not tables:
+        stream.write("(no line of the functions ran)\n")
+    return Tables(tables, stream.getvalue().rstrip("\n"))
+
+
+def memory_tables(path):
+    """A line memory CSV as memory_profiler's tables (text and HTML)."""
+    from pikos.reports import line_table
+    from pikos.reports.memory_csv import read_memory
+
+    with open(path, newline="", encoding="utf-8") as stream:
+        memory = read_memory(path, stream)
+    header = ("Line #", "Mem usage", "Increment", "Occurrences", "Line Contents")
+    tables = [
+        Table(
+            "; ".join(line_table.table_title(table)),
+            header,
+            list(line_table.table_rows(table)),
+            "",
+        )
+        for table in line_table.tables(memory.locations, path)
+    ]
+    text = line_table.render(memory, "the statement").split("\n")[4:]
+    if not tables:
+        text.append("(no line of the functions ran)")
+    return Tables(tables, "\n".join(text).rstrip("\n"))
 
 
 def load(shell):

@@ -16,7 +16,8 @@ import pytest
 #: ``--pikos`` kinds: name -> what records it and the output's suffix.
 #: ``memory`` is ``line_memory``: the line that grew memory.
 _ALIASES = {"memory": "line_memory"}
-_SUFFIX = {"stats": ".pstats"}  # the record kinds write CSV
+_SUFFIX = {"stats": ".pstats", "line_stats": ".json"}  # the record kinds: CSV
+_TOTALS = {"stats", "line_stats"}  # kinds whose monitor keeps totals
 _DEFAULT_DIR = ".pikos"
 _SUMMARY_LINES = 15
 _OUTPUT = "pikos_output"  # the user property carrying a test's output path
@@ -25,7 +26,7 @@ _OUTPUT = "pikos_output"  # the user property carrying a test's output path
 def _kinds():
     from pikos.runner.recording import MONITORS
 
-    return sorted([*MONITORS, *_ALIASES])
+    return sorted([*MONITORS, "line_stats", *_ALIASES])
 
 
 def pytest_addoption(parser):
@@ -38,6 +39,7 @@ def pytest_addoption(parser):
         metavar="KIND",
         help="record each test with pikos into --pikos-dir: stats (the "
         "default: a .pstats per test and a summary of the top functions), "
+        "line_stats (a .json of hits and time per line, and the top lines), "
         "functions, lines, function_memory, line_memory or memory (CSV).",
     )
     group.addoption(
@@ -303,11 +305,14 @@ class _Session:
         self.written = []
 
     def monitor_for(self, item):
+        from pikos.monitors.api import LineStatsMonitor
         from pikos.recorders.api import CSVFileRecorder
         from pikos.runner.recording import MONITORS
 
         os.makedirs(self.directory, exist_ok=True)
         path = os.path.join(self.directory, _file_name(item.nodeid, self.kind))
+        if self.kind == "line_stats":
+            return path, LineStatsMonitor()
         monitor_class, _ = MONITORS[self.kind]
         if self.kind == "stats":
             return path, monitor_class()
@@ -315,7 +320,7 @@ class _Session:
 
     def finish(self, item, path, monitor):
         # A record monitor's disable() finalized its file already.
-        if self.kind == "stats":
+        if self.kind in _TOTALS:
             monitor.dump_stats(path)
 
     def pytest_runtest_logreport(self, report):
@@ -332,9 +337,15 @@ class _Session:
             f"{count} {'test' if count == 1 else 'tests'} recorded "
             f"({self.kind}) in {self.directory}{os.sep}"
         )
-        if self.kind != "stats" or not self.written:
+        if not self.written:
             return
-        for line in top_functions(self.written, _SUMMARY_LINES):
+        if self.kind == "stats":
+            lines = top_functions(self.written, _SUMMARY_LINES)
+        elif self.kind == "line_stats":
+            lines = top_lines(self.written, _SUMMARY_LINES)
+        else:
+            return
+        for line in lines:
             write(line)
 
 
@@ -366,6 +377,35 @@ def top_functions(paths, limit):
     for (filename, line, name), (_, calls, own, cumulative, _) in rows[:limit]:
         where = name if filename == "~" else f"{name} ({_short(filename)}:{line})"
         lines.append(f"{calls:>10} {own:>10.6f} {cumulative:>10.6f}  {where}")
+    return lines
+
+
+def top_lines(paths, limit):
+    """The summary of ``line_stats``: the lines with the most time over
+    every ``.json`` file in ``paths`` (hits and times summed)."""
+    import json
+    import linecache
+
+    totals = {}  # (filename, line) -> [hits, seconds, function]
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            document = json.load(f)
+        unit = document["unit"]
+        for function in document["functions"]:
+            for lineno, hits, time in function["lines"]:
+                key = (function["filename"], lineno)
+                total = totals.setdefault(key, [0, 0.0, function["function"]])
+                total[0] += hits
+                total[1] += time * unit
+    rows = sorted(totals.items(), key=lambda item: item[1][1], reverse=True)
+    lines = [
+        "top lines by time across the session (a line's time includes its calls):",
+        f"{'hits':>10} {'time s':>10}  line",
+    ]
+    for (filename, lineno), (hits, seconds, function) in rows[:limit]:
+        text = linecache.getline(filename, lineno).strip()
+        where = f"{_short(filename)}:{lineno} ({function})"
+        lines.append(f"{hits:>10} {seconds:>10.6f}  {where}  {text}")
     return lines
 
 

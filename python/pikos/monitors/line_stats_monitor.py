@@ -113,30 +113,45 @@ def _number(value, width):
     return text if len(text) <= width else f"{value:.3g}"
 
 
-def _print_function(stream, key, lines, unit, output_unit):
+def table_rows(key, lines, unit, output_unit):
+    """The rows of one function's table: ``(lineno, hits, time, per hit,
+    % time, source text)``, times in ``output_unit`` seconds as text, the
+    number cells empty ("") for the lines of its block that did not run."""
     filename, first_lineno, name = key
     total = sum(time for _, _, time in lines)
     scale = unit / output_unit
+    by_line = {lineno: (hits, time) for lineno, hits, time in lines}
+    shown = _source_block(filename, first_lineno, name)
+    for lineno in sorted(set(shown or ()) | set(by_line)):
+        text = linecache.getline(filename, lineno).rstrip("\n").rstrip()
+        if lineno not in by_line:
+            yield lineno, "", "", "", "", text
+            continue
+        hits, time = by_line[lineno]
+        percent = 100.0 * time / total if total else 0.0
+        per_hit = time * scale / hits if hits else 0.0
+        yield (
+            lineno,
+            hits,
+            _number(time * scale, 12),
+            _number(per_hit, 8),
+            f"{percent:.1f}",
+            text,
+        )
+
+
+def _print_function(stream, key, lines, unit, output_unit):
+    filename, first_lineno, name = key
+    total = sum(time for _, _, time in lines)
     stream.write(f"Total time: {total * unit:g} s\n")
     stream.write(f"File: {filename}\n")
     stream.write(f"Function: {name} at line {first_lineno}\n\n")
     stream.write(_HEADER + "\n")
     stream.write("=" * len(_HEADER) + "\n")
-    by_line = {lineno: (hits, time) for lineno, hits, time in lines}
-    shown = _source_block(filename, first_lineno, name)
-    numbers = sorted(set(shown or ()) | set(by_line))
-    for lineno in numbers:
-        text = linecache.getline(filename, lineno).rstrip("\n").rstrip()
-        if lineno not in by_line:
-            stream.write(f"{lineno:>6} {'':>9} {'':>12} {'':>8} {'':>8}  {text}\n")
-            continue
-        hits, time = by_line[lineno]
-        percent = 100.0 * time / total if total else 0.0
-        per_hit = time * scale / hits if hits else 0.0
-        stream.write(
-            f"{lineno:>6} {hits:>9} {_number(time * scale, 12):>12} "
-            f"{_number(per_hit, 8):>8} {percent:>8.1f}  {text}\n"
-        )
+    for row in table_rows(key, lines, unit, output_unit):
+        lineno, hits, time, per_hit, percent, text = row
+        line = f"{lineno:>6} {hits:>9} {time:>12} {per_hit:>8} {percent:>8}  {text}"
+        stream.write((line if hits != "" else line.rstrip()) + "\n")
     stream.write("\n")
 
 

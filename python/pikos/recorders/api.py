@@ -8,8 +8,10 @@ from pikos.recorders.list_recorder import ListRecorder
 from pikos.recorders.text_file_recorder import TextFileRecorder
 from pikos.recorders.text_stream_recorder import TextStreamRecorder
 from pikos.recorders.trace_recorders import (
+    CallgrindRecorder,
     ChromeTraceRecorder,
     CollapsedStackRecorder,
+    PprofRecorder,
     SpeedscopeRecorder,
 )
 from pikos.recorders.zeromq_recorder import ZeroMQRecorder
@@ -27,4 +29,6 @@ __all__ = [
     "SpeedscopeRecorder",
     "ChromeTraceRecorder",
     "CollapsedStackRecorder",
+    "PprofRecorder",
+    "CallgrindRecorder",
 ]

@@ -1,6 +1,7 @@
-"""Recorders that write timed function records in the formats viewers open:
-speedscope, Chrome trace events (Perfetto, ``chrome://tracing``) and
-collapsed stacks (flame graphs).
+"""Recorders that write timed function records in the formats viewers and
+profiling tools open: speedscope, Chrome trace events (Perfetto,
+``chrome://tracing``), collapsed stacks (flame graphs), pprof (``go tool
+pprof``, Pyroscope, Parca, Grafana) and callgrind (KCachegrind).
 
 Records are spooled as CSV by the core's writer thread, as
 :class:`~pikos.recorders.csv_file_recorder.CSVFileRecorder` writes them (the
@@ -27,7 +28,13 @@ from pikos.filters.checks import check_filter
 from pikos.recorders.csv_recorder import CSVRecorder
 from pikos.recorders.sink_recorder import OwnFileRecorder, check_output_path
 
-__all__ = ["SpeedscopeRecorder", "ChromeTraceRecorder", "CollapsedStackRecorder"]
+__all__ = [
+    "SpeedscopeRecorder",
+    "ChromeTraceRecorder",
+    "CollapsedStackRecorder",
+    "PprofRecorder",
+    "CallgrindRecorder",
+]
 
 
 def _remove(path):
@@ -56,6 +63,10 @@ def program_name():
     """The name a profile gets by default: the running script's."""
     argv0 = sys.argv[0] if sys.argv and sys.argv[0] else ""
     return os.path.basename(argv0) or "python"
+
+
+#: how callgrind files are named (``callgrind.out.NAME``): the tools look for it
+CALLGRIND_PREFIX = "callgrind.out."
 
 
 class _TraceRecorder(OwnFileRecorder, CSVRecorder):
@@ -196,12 +207,55 @@ class CollapsedStackRecorder(_TraceRecorder):
         super().__init__(filename, filter_, name=name)
 
 
-#: format -> the ending of its default output name
+class PprofRecorder(_TraceRecorder):
+    """Write a pprof profile (``profile.proto``, gzipped), what ``go tool
+    pprof``, Pyroscope, Parca and Grafana read: one sample per distinct
+    stack and thread with two values, ``calls/count`` (exact calls) and
+    ``wall/nanoseconds`` (own time), the thread's name as a label; builtins
+    are frames of their own."""
+
+    _format = "pprof"
+
+    def __init__(self, filename="monitor_records.pb.gz", filter_=None, *, name=None):
+        super().__init__(filename, filter_, name=name)
+
+
+class CallgrindRecorder(_TraceRecorder):
+    """Write a callgrind file (KCachegrind, QCachegrind,
+    ``callgrind_annotate``): one event, wall time in nanoseconds; each
+    function's own time, and per caller and callee the calls made and
+    their inclusive time.  The tools find these files by their
+    ``callgrind.out.`` prefix."""
+
+    _format = "callgrind"
+
+    def __init__(
+        self, filename=f"{CALLGRIND_PREFIX}monitor_records", filter_=None, *, name=None
+    ):
+        super().__init__(filename, filter_, name=name)
+
+
+def default_name(fmt, stem):
+    """The output name of format ``fmt`` for ``stem``: the format's ending
+    after it (``run`` -> ``run.speedscope.json``), or for callgrind its
+    prefix before the file name (``callgrind.out.run``, as the tools look
+    for it)."""
+    if fmt == "callgrind":
+        directory, base = os.path.split(stem)
+        return os.path.join(directory, CALLGRIND_PREFIX + base)
+    return stem + ENDINGS[fmt]
+
+
+#: format -> the ending of its default output name (callgrind: a prefix)
 ENDINGS = {
     "speedscope": ".speedscope.json",
     "chrome": ".trace.json",
     "collapsed": ".collapsed.txt",
+    "pprof": ".pb.gz",
 }
+
+#: the formats, in the order the commands list them
+FORMATS = (*ENDINGS, "callgrind")
 
 #: output name endings that choose a format when --format is absent
 IMPLIED = {
@@ -209,13 +263,18 @@ IMPLIED = {
     ".trace.json": "chrome",
     ".collapsed.txt": "collapsed",
     ".folded": "collapsed",
+    ".pb.gz": "pprof",
+    ".pprof": "pprof",
 }
 
 
 def implied_format(name):
-    """The format an output name's ending implies (see ``IMPLIED``), or
+    """The format an output name implies: its ending (see ``IMPLIED``), or
+    callgrind for a file name that starts with ``callgrind.out``; else
     None."""
     name = (name or "").lower()
+    if os.path.basename(name).startswith(CALLGRIND_PREFIX):
+        return "callgrind"
     for ending, implied in IMPLIED.items():
         if name.endswith(ending):
             return implied

@@ -153,17 +153,16 @@ def _mib(value):
     return f"{value / MB:.1f} MiB"
 
 
-def _render_table(table):
+def table_rows(table):
+    """The rows of one table: ``(line #, mem usage, increment, occurrences,
+    line contents)``, the number cells empty ("") for lines that did not
+    run, memory as text in MiB."""
     if table.first:
-        where = f"{table.function}, lines {table.first}-{table.last}"
         numbers = range(table.first, table.last + 1)
         source = linecache.getlines(table.filename)
     else:
-        where = f"{table.function} (the lines that ran)"
         numbers = sorted(table.lines)
         source = []
-    out = [f"Filename: {table.filename}", f"Function: {where}", "", HEADER]
-    out.append("=" * len(HEADER))
     for number in numbers:
         cell = table.lines.get(number)
         if number <= len(source):
@@ -171,11 +170,25 @@ def _render_table(table):
         else:
             text = cell[3] if cell is not None else ""
         if cell is None:
-            out.append(_TEMPLATE.format(number, "", "", "", text).rstrip())
+            yield number, "", "", "", text
         else:
             peak, increment, hits, _ = cell
-            out.append(
-                _TEMPLATE.format(number, _mib(peak), _mib(increment), hits, text)
-            )
+            yield number, _mib(peak), _mib(increment), hits, text
+
+
+def table_title(table):
+    """Where the table is: ``(Filename: ..., Function: ...)`` lines."""
+    if table.first:
+        where = f"{table.function}, lines {table.first}-{table.last}"
+    else:
+        where = f"{table.function} (the lines that ran)"
+    return f"Filename: {table.filename}", f"Function: {where}"
+
+
+def _render_table(table):
+    out = [*table_title(table), "", HEADER, "=" * len(HEADER)]
+    for row in table_rows(table):
+        line = _TEMPLATE.format(*row)
+        out.append(line if row[1] != "" else line.rstrip())
     out.extend(["", ""])
     return out

@@ -39,11 +39,14 @@ _PLAN = None
 
 def child_output(path, pid):
     """``path`` with ``.PID`` before its ending: a timeline's two-part
-    ending (``.speedscope.json``) or the last extension."""
-    from pikos.recorders.trace_recorders import IMPLIED
+    ending (``.speedscope.json``) or the last extension; after the name of
+    a callgrind file (``callgrind.out.NAME``), which has none."""
+    from pikos.recorders.trace_recorders import CALLGRIND_PREFIX, IMPLIED
 
     directory, name = os.path.split(path)
     lowered = name.lower()
+    if lowered.startswith(CALLGRIND_PREFIX):
+        return os.path.join(directory, f"{name}.{pid}")
     ending = next((e for e in IMPLIED if lowered.endswith(e)), None)
     if ending is None:
         stem, ending = os.path.splitext(name)

@@ -25,10 +25,13 @@ from pikos.recorders.csv_recorder import CSVRecorder
 from pikos.recorders.text_file_recorder import TextFileRecorder
 from pikos.recorders.text_stream_recorder import TextStreamRecorder
 from pikos.recorders.trace_recorders import (
-    ENDINGS,
+    FORMATS,
+    CallgrindRecorder,
     ChromeTraceRecorder,
     CollapsedStackRecorder,
+    PprofRecorder,
     SpeedscopeRecorder,
+    default_name,
     implied_format,
 )
 
@@ -55,8 +58,9 @@ RECORDINGS = {
     "screen": None,
     "text": "monitor_records.log",
     "csv": "monitor_records.csv",
-    # the timelines: monitor_records.speedscope.json, .trace.json, ...
-    **{fmt: f"monitor_records{ending}" for fmt, ending in ENDINGS.items()},
+    # the timelines: monitor_records.speedscope.json, .trace.json, ...,
+    # callgrind.out.monitor_records
+    **{fmt: default_name(fmt, "monitor_records") for fmt in FORMATS},
 }
 
 #: recordings of timed function events, written as a whole at the end
@@ -64,6 +68,8 @@ TRACE_RECORDINGS = {
     "speedscope": SpeedscopeRecorder,
     "chrome": ChromeTraceRecorder,
     "collapsed": CollapsedStackRecorder,
+    "pprof": PprofRecorder,
+    "callgrind": CallgrindRecorder,
 }
 
 #: monitors whose records can be timed

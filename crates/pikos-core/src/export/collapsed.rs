@@ -3,8 +3,6 @@
 
 use std::io::Write;
 
-use rustc_hash::FxHashMap;
-
 use super::trace::{flush_some, write_out, Frame, Trace};
 use crate::error::Result;
 
@@ -14,46 +12,20 @@ impl Trace {
     /// for Python functions and `name` for builtins; `;` and line breaks,
     /// which the format reserves, become `,` and spaces.
     pub fn write_collapsed(&mut self, out: &mut impl Write) -> Result<()> {
-        self.finish();
-        // A tree of stacks: node -> (parent, frame, own time).
-        let mut nodes: Vec<(u32, u32, u64)> = vec![(u32::MAX, u32::MAX, 0)];
-        let mut children: FxHashMap<(u32, u32), u32> = FxHashMap::default();
-        for thread in &self.threads {
-            let mut stack: Vec<u32> = Vec::new();
-            let mut last = thread.first;
-            for mark in &thread.marks {
-                if let Some(&top) = stack.last() {
-                    nodes[top as usize].2 += mark.at - last;
-                }
-                last = mark.at;
-                if mark.open {
-                    let parent = stack.last().copied().unwrap_or(0);
-                    let next = nodes.len() as u32;
-                    let node = *children.entry((parent, mark.frame)).or_insert(next);
-                    if node == next {
-                        nodes.push((parent, mark.frame, 0));
-                    }
-                    stack.push(node);
-                } else {
-                    stack.pop();
-                }
-            }
-        }
+        let stacks = self.stacks(false, false);
         let labels: Vec<String> = self.frames.iter().map(collapsed_label).collect();
         let mut lines: Vec<String> = Vec::new();
-        for (i, &(_, _, own)) in nodes.iter().enumerate().skip(1) {
-            if own == 0 {
+        for (i, node) in stacks.nodes.iter().enumerate() {
+            if node.own == 0 {
                 continue;
             }
-            let mut path = Vec::new();
-            let mut node = i as u32;
-            while node != 0 {
-                let (parent, frame, _) = nodes[node as usize];
-                path.push(labels[frame as usize].as_str());
-                node = parent;
-            }
+            let mut path: Vec<&str> = stacks
+                .frames_of(i as u32)
+                .into_iter()
+                .map(|frame| labels[frame as usize].as_str())
+                .collect();
             path.reverse();
-            lines.push(format!("{} {own}\n", path.join(";")));
+            lines.push(format!("{} {}\n", path.join(";"), node.own));
         }
         lines.sort_unstable();
         let mut buf = Vec::with_capacity(1 << 16);

@@ -1,15 +1,19 @@
 //! Timed function records as the files today's viewers open: speedscope's
-//! evented profiles, Chrome trace events (Perfetto, `chrome://tracing`) and
-//! collapsed stacks (flame graphs).
+//! evented profiles, Chrome trace events (Perfetto, `chrome://tracing`),
+//! collapsed stacks (flame graphs), pprof profiles (`go tool pprof`,
+//! continuous-profiling services) and callgrind files (KCachegrind).
 //!
 //! Records come from the CSV that a timed function monitor writes
 //! ([`read_csv`]); [`convert`] is the whole path from that file to a format.
 //!
 //! `trace.rs` holds the [`Trace`]; each format is a file of its own that
-//! writes one (`speedscope.rs`, `chrome.rs`, `collapsed.rs`).
+//! writes one (`speedscope.rs`, `chrome.rs`, `collapsed.rs`, `pprof.rs`,
+//! `callgrind.rs`).
 
+mod callgrind;
 mod chrome;
 mod collapsed;
+pub mod pprof;
 mod speedscope;
 mod trace;
 
@@ -34,16 +38,25 @@ pub enum Format {
     /// One line per stack, `a;b;c <own nanoseconds>` (flamegraph.pl,
     /// inferno, speedscope).
     Collapsed,
+    /// pprof's `profile.proto`, gzipped: a sample per stack and thread with
+    /// its calls and own nanoseconds.
+    Pprof,
+    /// The callgrind format (KCachegrind, callgrind_annotate): own time per
+    /// function, calls and inclusive time per caller-callee edge.
+    Callgrind,
 }
 
 impl Format {
-    pub const NAMES: [&'static str; 3] = ["speedscope", "chrome", "collapsed"];
+    pub const NAMES: [&'static str; 5] =
+        ["speedscope", "chrome", "collapsed", "pprof", "callgrind"];
 
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "speedscope" => Some(Format::Speedscope),
             "chrome" => Some(Format::Chrome),
             "collapsed" => Some(Format::Collapsed),
+            "pprof" => Some(Format::Pprof),
+            "callgrind" => Some(Format::Callgrind),
             _ => None,
         }
     }
@@ -175,9 +188,10 @@ fn csv_error(source: &str, error: csv::Error, crlf: bool) -> Error {
 /// What [`convert`] writes besides the events.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// The profile's (speedscope) or process's (Chrome) name.
+    /// The profile's (speedscope, pprof's mapping) or process's (Chrome,
+    /// callgrind's `cmd:`) name.
     pub name: String,
-    /// The process id of Chrome events.
+    /// The process id of Chrome events and callgrind's `pid:`.
     pub pid: u32,
     /// Thread names by thread id.
     pub thread_names: FxHashMap<u64, String>,
@@ -210,6 +224,8 @@ pub fn convert(
             trace.write_chrome(&mut out, &options.name, options.pid, &options.thread_names)
         }
         Format::Collapsed => trace.write_collapsed(&mut out),
+        Format::Pprof => trace.write_pprof(&mut out, &options.name, &options.thread_names),
+        Format::Callgrind => trace.write_callgrind(&mut out, &options.name, options.pid),
     };
     match output {
         Some(path) => write_output(path, write)?,

@@ -56,6 +56,10 @@ pub(super) struct Thread {
     pub(super) id: u64,
     stack: Vec<u32>,
     pub(super) marks: Vec<Mark>,
+    /// The caller's line at each builtin call, `(mark index, line)` in mark
+    /// order: a `c_call` record carries it (a Python call's record carries
+    /// the callee's first line, so only these call sites are known).
+    pub(super) sites: Vec<(u32, i64)>,
     pub(super) first: u64,
     pub(super) last: u64,
 }
@@ -161,6 +165,9 @@ impl Trace {
         let at = time.max(this.last);
         this.last = at;
         if let Some(frame) = frame {
+            if let (Step::CCall, Some(line)) = (step, line) {
+                this.sites.push((this.marks.len() as u32, line));
+            }
             this.stack.push(frame);
             this.marks.push(Mark {
                 at,
@@ -205,6 +212,123 @@ impl Trace {
             Some(name) => format!("{name} ({id})"),
             None => format!("thread {id}"),
         }
+    }
+}
+
+/// One node of a [`Stacks`] tree: a distinct stack (its frames from the
+/// root, on one thread or on all), its own time and its calls.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Node {
+    /// The node below (the caller's stack); `u32::MAX` for a root.
+    pub(super) parent: u32,
+    pub(super) frame: u32,
+    /// The thread's index in [`Trace::threads`] (0 when threads are merged).
+    pub(super) thread: u32,
+    /// The caller's line this node's frame was called from, where known
+    /// (builtins' calls) and asked for; the caller's node is `parent`.
+    pub(super) site: Option<i64>,
+    /// Nanoseconds with this stack on top (its frame running itself).
+    pub(super) own: u64,
+    /// Calls that ran with exactly this stack.
+    pub(super) calls: u64,
+}
+
+/// The intervals of a [`Trace`] folded into a tree of distinct stacks:
+/// children come after their parent, so one pass from the end adds each
+/// node's inclusive time into its parent's.
+pub(super) struct Stacks {
+    pub(super) nodes: Vec<Node>,
+}
+
+impl Stacks {
+    /// Nanoseconds with each node's stack on the thread's stack (its own
+    /// time and its callees'), by node.
+    pub(super) fn inclusive(&self) -> Vec<u64> {
+        let mut total: Vec<u64> = self.nodes.iter().map(|n| n.own).collect();
+        for i in (0..self.nodes.len()).rev() {
+            let parent = self.nodes[i].parent;
+            if parent != u32::MAX {
+                total[parent as usize] += total[i];
+            }
+        }
+        total
+    }
+
+    /// The frames of node `i`, leaf first, each with the line it was at
+    /// where known: the line it called the frame before it from (a
+    /// builtin's call site), else None.
+    pub(super) fn lines_of(&self, mut i: u32) -> Vec<(u32, Option<i64>)> {
+        let mut frames = Vec::new();
+        let mut line = None;
+        while i != u32::MAX {
+            let node = &self.nodes[i as usize];
+            frames.push((node.frame, line));
+            line = node.site;
+            i = node.parent;
+        }
+        frames
+    }
+
+    /// The frames of node `i`, leaf first.
+    pub(super) fn frames_of(&self, mut i: u32) -> Vec<u32> {
+        let mut frames = Vec::new();
+        while i != u32::MAX {
+            let node = &self.nodes[i as usize];
+            frames.push(node.frame);
+            i = node.parent;
+        }
+        frames
+    }
+}
+
+impl Trace {
+    /// The stack tree of the finished trace: per thread when `by_thread`,
+    /// else all threads' stacks merged; with `by_site`, a frame called from
+    /// two known lines of its caller is two nodes.
+    pub(super) fn stacks(&mut self, by_thread: bool, by_site: bool) -> Stacks {
+        self.finish();
+        let mut nodes: Vec<Node> = Vec::new();
+        // (parent or u32::MAX, thread, frame, site) -> node
+        let mut index: FxHashMap<(u32, u32, u32, Option<i64>), u32> = FxHashMap::default();
+        for (t, thread) in self.threads.iter().enumerate() {
+            let t = if by_thread { t as u32 } else { 0 };
+            let mut stack: Vec<u32> = Vec::new();
+            let mut last = thread.first;
+            let mut sites = thread.sites.iter().peekable();
+            for (m, mark) in thread.marks.iter().enumerate() {
+                let site = match sites.peek() {
+                    Some(&&(at, line)) if at as usize == m => {
+                        sites.next();
+                        Some(line).filter(|_| by_site)
+                    }
+                    _ => None,
+                };
+                if let Some(&top) = stack.last() {
+                    nodes[top as usize].own += mark.at - last;
+                }
+                last = mark.at;
+                if mark.open {
+                    let parent = stack.last().copied().unwrap_or(u32::MAX);
+                    let next = nodes.len() as u32;
+                    let node = *index.entry((parent, t, mark.frame, site)).or_insert(next);
+                    if node == next {
+                        nodes.push(Node {
+                            parent,
+                            frame: mark.frame,
+                            thread: t,
+                            site,
+                            own: 0,
+                            calls: 0,
+                        });
+                    }
+                    nodes[node as usize].calls += 1;
+                    stack.push(node);
+                } else {
+                    stack.pop();
+                }
+            }
+        }
+        Stacks { nodes }
     }
 }
 
