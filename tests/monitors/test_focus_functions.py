@@ -103,7 +103,8 @@ KINDS = [
 def test_accepted_kind_resolves_to_its_code_and_is_recorded(spelling, code, run, name):
     recorder = ListRecorder()
     monitor = FocusedFunctionMonitor(recorder, functions=[spelling])
-    assert list(monitor.functions) == [code]
+    assert monitor.functions.codes == [code]
+    assert list(monitor.functions) == [spelling]  # as the original: as given
     assert code in monitor.functions
     assert spelling in monitor.functions
     with monitor:
@@ -118,7 +119,7 @@ def test_accepted_kind_resolves_to_its_code_and_is_recorded(spelling, code, run,
 def test_a_single_object_is_accepted(spelling, code, run, name):
     recorder = ListRecorder()
     monitor = FocusedFunctionMonitor(recorder, functions=spelling)
-    assert list(monitor.functions) == [code]
+    assert monitor.functions.codes == [code]
     with monitor:
         run()
     assert recorder.records[0].function == name
@@ -128,7 +129,7 @@ def test_a_single_object_is_accepted(spelling, code, run, name):
 def test_every_focused_monitor_accepts_every_kind(monitor_class):
     spellings = [kind.values[0] for kind in KINDS]
     monitor = monitor_class(ListRecorder(), functions=spellings)
-    assert set(monitor.functions) == {kind.values[1] for kind in KINDS}
+    assert set(monitor.functions.codes) == {kind.values[1] for kind in KINDS}
     # leaf and method, unbound and bound, etc.: each code counted once.
     assert len(monitor.functions) == len({kind.values[1] for kind in KINDS})
 
@@ -162,7 +163,8 @@ def test_functions_accepts_any_iterable():
         {ft.first: 1, ft.second: 2},
     ):
         monitor = FocusedFunctionMonitor(ListRecorder(), functions=functions)
-        assert set(monitor.functions) == codes
+        assert set(monitor.functions.codes) == codes
+        assert set(monitor.functions) == {ft.first, ft.second}
 
 
 @pytest.mark.parametrize("monitor_class", FOCUSED_MONITORS)
@@ -222,8 +224,10 @@ def test_function_set_len_contains_iter():
     )
     functions = monitor.functions
     assert len(functions) == 2
-    assert set(functions) == {ft.first.__code__, Kinds.method.__code__}
-    assert all(type(code) is type(ft.first.__code__) for code in functions)
+    # Iterating yields the functions, the first spelling of each code (as
+    # the original pikos); .codes the code objects.
+    assert list(functions) == [ft.first, Kinds.method]
+    assert functions.codes == [ft.first.__code__, Kinds.method.__code__]
     assert ft.first in functions
     assert ft.first.__code__ in functions
     assert Kinds().method in functions
@@ -266,7 +270,7 @@ def test_function_set_add_rejects_like_the_constructor(rejected):
     monitor = FocusedFunctionMonitor(ListRecorder(), functions=[ft.first])
     with pytest.raises(TypeError, match=re.escape(repr(rejected))):
         monitor.functions.add(rejected)
-    assert list(monitor.functions) == [ft.first.__code__]
+    assert list(monitor.functions) == [ft.first]
 
 
 def test_monitor_functions_is_the_same_set_each_time():

@@ -453,6 +453,13 @@ impl Hook {
         self.state(py).index
     }
 
+    /// Sets the next record index: the Python-level path of a monitor
+    /// (`on_function_event`, `on_line_event`) counts on the same index.
+    #[setter]
+    fn set_index(&self, py: Python<'_>, index: u64) {
+        self.state(py).index = index;
+    }
+
     /// The error that stopped the hook, if any (cleared by reading).
     fn take_error(&self, py: Python<'_>) -> Option<PyErr> {
         self.state(py).error.take()

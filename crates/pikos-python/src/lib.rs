@@ -113,6 +113,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add("RECORD_KINDS", record_kinds(py)?)?;
     m.add_function(wrap_pyfunction!(check_memory_interval, m)?)?;
+    m.add_function(wrap_pyfunction!(memory_info, m)?)?;
     Ok(())
 }
 
@@ -135,6 +136,22 @@ fn record_kinds(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
         })
         .collect::<PyResult<Vec<_>>>()?;
     PyTuple::new(py, rows)
+}
+
+/// The probe behind `memory_info`, opened at its first use.
+static MEMORY_PROBE: std::sync::Mutex<Option<pikos_core::memory::MemoryProbe>> =
+    std::sync::Mutex::new(None);
+
+/// The process's resident and virtual size in bytes, `(rss, vms)`, read
+/// now by the probe the memory monitors use (the Python-level path of a
+/// memory monitor reads it through this).
+#[pyfunction]
+fn memory_info() -> (u64, u64) {
+    let mut probe = MEMORY_PROBE.lock().unwrap_or_else(|e| e.into_inner());
+    let info = probe
+        .get_or_insert_with(pikos_core::memory::MemoryProbe::new)
+        .read();
+    (info.rss, info.vms)
 }
 
 /// `memory_interval` (microseconds) checked and as a float: None, or a

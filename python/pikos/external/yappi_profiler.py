@@ -145,6 +145,38 @@ class YappiProfiler(Monitor):
         """yappi's per-thread statistics (``yappi.get_thread_stats``)."""
         return self._yappi.get_thread_stats()
 
+    def get_stats(self, *args, **kwargs):
+        """The original pikos' name (after the yappi of its day) of
+        :meth:`get_func_stats`, which takes the same arguments."""
+        return self.get_func_stats(*args, **kwargs)
+
+    def enum_stats(self, fenum):
+        """Call ``fenum(stat)`` for each function's statistics (the original
+        pikos' name, after the yappi of its day)."""
+        for stat in self.get_func_stats():
+            fenum(stat)
+
+    def enum_thread_stats(self, fenum=None):
+        """Each thread's statistics: ``fenum(stat)`` called for each, or,
+        without ``fenum``, returned (``yappi.get_thread_stats``)."""
+        stats = self.get_thread_stats()
+        if fenum is None:
+            return stats
+        for stat in stats:
+            fenum(stat)
+        return None
+
+    def clear(self):
+        """Same as :meth:`clear_stats` (the original pikos' name)."""
+        self.clear_stats()
+
+    def close(self):
+        """Stop yappi whatever the nesting of :meth:`start` calls (the
+        original pikos' name); the statistics stay readable."""
+        if self._depth:
+            self._depth = 1
+            self.stop()
+
     def print_stats(
         self, stream=None, sort_type="ttot", sort_order="desc", limit=None, **options
     ):

@@ -7,6 +7,7 @@ code that actually runs: methods to their function, decorated functions
 ``classmethod`` objects and ``functools.partial`` to what they wrap.
 """
 
+import collections.abc
 import functools
 import inspect
 import types
@@ -48,50 +49,60 @@ def code_of(function):
     )
 
 
-def _is_single(functions):
+def is_single(functions):
     return callable(functions) or isinstance(
         functions, types.CodeType | staticmethod | classmethod
     )
 
 
-class FunctionSet:
-    """The functions a focused monitor records in, kept as code objects.
+class FunctionSet(collections.abc.MutableSet):
+    """The functions a focused monitor records in (a mutable set).
 
-    ``function in monitor.functions`` accepts anything ``functions=`` does;
-    iterating yields the code objects.  Changes apply at once, also while
-    the monitor is enabled.
+    Each member is kept as given (the first of several naming the same
+    code) with the code object that runs when it is called: iterating
+    yields the functions, as the original pikos did, while ``in``,
+    ``add`` and ``discard`` accept anything ``functions=`` does (a
+    method, its function, a decorated function or the code object all
+    name one member).  Changes apply at once, also while the monitor is
+    enabled.
     """
 
     def __init__(self, functions=(), on_change=None):
-        self._codes = {}
+        self._codes = {}  # code object -> the function it was named by
         self._on_change = on_change
         if isinstance(functions, str | bytes) or not (
-            _is_single(functions) or hasattr(functions, "__iter__")
+            is_single(functions) or hasattr(functions, "__iter__")
         ):
             raise TypeError(
                 f"functions= takes a list of functions, methods or code "
                 f"objects, not {functions!r}"
             )
-        items = [functions] if _is_single(functions) else list(functions)
-        for code in [code_of(item) for item in items]:
-            self._codes[code] = None
+        items = [functions] if is_single(functions) else list(functions)
+        for item, code in [(item, code_of(item)) for item in items]:
+            self._codes.setdefault(code, item)
         self._changed()
 
     def _changed(self):
         if self._on_change is not None:
             self._on_change(list(self._codes))
 
+    @property
+    def codes(self):
+        """The code objects focused on, in the order they were added."""
+        return list(self._codes)
+
     def add(self, function):
         """Focus on ``function`` too."""
         code = code_of(function)
         if code not in self._codes:
-            self._codes[code] = None
+            self._codes[code] = function
             self._changed()
 
     def discard(self, function):
         """Stop focusing on ``function`` (no error if it was not there)."""
         code = code_of(function)
-        if self._codes.pop(code, False) is None:
+        if code in self._codes:
+            del self._codes[code]
             self._changed()
 
     def __contains__(self, function):
@@ -101,7 +112,7 @@ class FunctionSet:
             return False
 
     def __iter__(self):
-        return iter(list(self._codes))
+        return iter(list(self._codes.values()))
 
     def __len__(self):
         return len(self._codes)

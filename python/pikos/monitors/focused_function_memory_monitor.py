@@ -1,12 +1,12 @@
 """Record memory on Python function events inside chosen functions only."""
 
-from pikos.monitors.focus import FocusedMixin
+from pikos.monitors.focused_function_mixin import FocusedFunctionMixin
 from pikos.monitors.function_memory_monitor import FunctionMemoryMonitor
 
 __all__ = ["FocusedFunctionMemoryMonitor"]
 
 
-class FocusedFunctionMemoryMonitor(FocusedMixin, FunctionMemoryMonitor):
+class FocusedFunctionMemoryMonitor(FocusedFunctionMixin, FunctionMemoryMonitor):
     """Like :class:`~pikos.monitors.focused_function_monitor.FocusedFunctionMonitor`,
     with the process's ``RSS`` and ``VMS`` in bytes at each event.
 

@@ -1,12 +1,12 @@
 """Record Python function events inside chosen functions only."""
 
-from pikos.monitors.focus import FocusedMixin
+from pikos.monitors.focused_function_mixin import FocusedFunctionMixin
 from pikos.monitors.function_monitor import FunctionMonitor
 
 __all__ = ["FocusedFunctionMonitor"]
 
 
-class FocusedFunctionMonitor(FocusedMixin, FunctionMonitor):
+class FocusedFunctionMonitor(FocusedFunctionMixin, FunctionMonitor):
     """Record function events only while a focused function runs.
 
     The window opens at the ``call`` of a focused function and closes at its

@@ -1,12 +1,12 @@
 """Record memory on Python line events of chosen functions only."""
 
-from pikos.monitors.focus import FocusedMixin
+from pikos.monitors.focused_line_mixin import FocusedLineMixin
 from pikos.monitors.line_memory_monitor import LineMemoryMonitor
 
 __all__ = ["FocusedLineMemoryMonitor"]
 
 
-class FocusedLineMemoryMonitor(FocusedMixin, LineMemoryMonitor):
+class FocusedLineMemoryMonitor(FocusedLineMixin, LineMemoryMonitor):
     """Like :class:`~pikos.monitors.focused_line_monitor.FocusedLineMonitor`,
     with the process's ``RSS`` and ``VMS`` in bytes before each line.
 

@@ -1,12 +1,12 @@
 """Record Python line events of chosen functions only."""
 
-from pikos.monitors.focus import FocusedMixin
+from pikos.monitors.focused_line_mixin import FocusedLineMixin
 from pikos.monitors.line_monitor import LineMonitor
 
 __all__ = ["FocusedLineMonitor"]
 
 
-class FocusedLineMonitor(FocusedMixin, LineMonitor):
+class FocusedLineMonitor(FocusedLineMixin, LineMonitor):
     """Record only the lines of the focused functions' own frames (not
     the lines of what they call).
 

@@ -1,5 +1,6 @@
 """Record the process's memory on Python function events."""
 
+from pikos.monitors.function_monitor import FunctionMonitor, gather_function
 from pikos.monitors.hook_monitor import MemoryHookMonitor
 from pikos.monitors.records import FunctionMemoryRecord, TimedFunctionMemoryRecord
 
@@ -10,7 +11,7 @@ __all__ = [
 ]
 
 
-class FunctionMemoryMonitor(MemoryHookMonitor):
+class FunctionMemoryMonitor(MemoryHookMonitor, FunctionMonitor):
     """Like :class:`~pikos.monitors.function_monitor.FunctionMonitor`, with
     the process's resident (``RSS``) and virtual (``VMS``) size in bytes read
     at each event.
@@ -40,10 +41,20 @@ class FunctionMemoryMonitor(MemoryHookMonitor):
         timed=None,
         all_threads=False,
     ):
-        self._choose_timed(recorder, timed)
         super().__init__(
             recorder,
             record_type,
             memory_interval=memory_interval,
+            timed=timed,
             all_threads=all_threads,
         )
+
+    def gather_info(self, frame, event, arg):
+        """The values of one function event's record, as a tuple in the
+        order of :class:`FunctionMemoryRecord`: ``(index, type, function,
+        RSS, VMS, lineNo, filename)``, the memory read now."""
+        index, event, function, line_no, filename = gather_function(
+            self, frame, event, arg
+        )
+        rss, vms = self._read_memory()
+        return (index, event, function, rss, vms, line_no, filename)

@@ -1,9 +1,22 @@
 """Record Python function events."""
 
 from pikos.monitors.hook_monitor import HookMonitor
-from pikos.monitors.records import FunctionRecord, TimedFunctionRecord
+from pikos.monitors.records import (
+    FUNCTION_RECORD,
+    FUNCTION_RECORD_TEMPLATE,
+    FunctionRecord,
+    TimedFunctionRecord,
+)
 
-__all__ = ["FunctionMonitor", "FunctionRecord", "TimedFunctionRecord"]
+# FUNCTION_RECORD and FUNCTION_RECORD_TEMPLATE: where an early version of
+# the original pikos defined them.
+__all__ = [
+    "FunctionMonitor",
+    "FunctionRecord",
+    "TimedFunctionRecord",
+    "FUNCTION_RECORD",
+    "FUNCTION_RECORD_TEMPLATE",
+]
 
 
 class FunctionMonitor(HookMonitor):
@@ -35,6 +48,45 @@ class FunctionMonitor(HookMonitor):
 
     _kind = "function"
 
-    def __init__(self, recorder, record_type=None, *, timed=None, all_threads=False):
+    def __init__(self, recorder, record_type=None, *, timed=None, **options):
         self._choose_timed(recorder, timed)
-        super().__init__(recorder, record_type, all_threads=all_threads)
+        super().__init__(recorder, record_type, **options)
+
+    def on_function_event(self, frame, event, arg):
+        """Record one function event (the original pikos' extension point).
+
+        Builds the record from :meth:`gather_info`'s values (``record_type``
+        of them, or the plain tuple), gives it to the recorder and moves the
+        index on.  A subclass that overrides this method or
+        :meth:`gather_info` is fed by a Python-level ``sys.setprofile``
+        function calling it for each event (slower; docs/extending.md);
+        it may also be called directly with a frame, an event name and the
+        profile function's ``arg``.
+        """
+        values = self.gather_info(frame, event, arg)
+        record_type = self._record_type
+        self._recorder.record(values if record_type is tuple else record_type(*values))
+        self._index += 1
+
+    def gather_info(self, frame, event, arg):
+        """The values of one function event's record, as a tuple in the
+        order of :class:`FunctionRecord`: ``(index, type, function, lineNo,
+        filename)``, the builtin's name for ``c_*`` events (``arg``)."""
+        return gather_function(self, frame, event, arg)
+
+
+def gather_function(monitor, frame, event, arg):
+    """``FunctionMonitor.gather_info``'s values (shared by the memory kind)."""
+    if monitor.timed:
+        raise ValueError(
+            f"{type(monitor).__name__} records time and thread (timed=True), "
+            "which the Python-level path cannot read: leave timed out when "
+            "overriding gather_info or on_function_event"
+        )
+    code = frame.f_code
+    if event.startswith("c_"):
+        name = getattr(arg, "__name__", None)
+        function = name if isinstance(name, str) else repr(arg)
+    else:
+        function = code.co_name
+    return (monitor._index, event, function, frame.f_lineno, code.co_filename)

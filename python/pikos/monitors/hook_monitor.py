@@ -4,7 +4,9 @@
 Built-in recorders with built-in (or no) filters receive events natively:
 no Python object is made per event.  Any other recorder, a Python callable as
 filter, or a custom ``record_type`` takes the documented slow path: the hook
-builds each record and calls ``recorder.record(record)``.
+builds each record and calls ``recorder.record(record)``.  A monitor that
+overrides ``gather_info``, ``on_function_event`` or ``on_line_event`` takes
+the Python-level path instead (``python_path.py``).
 
 A monitor covers the thread that enables it and the threads started while it
 is enabled: the hook that ``threading.setprofile``/``settrace`` would set
@@ -15,6 +17,7 @@ first event.
 import _thread
 import sys
 import threading
+import time
 import warnings
 import weakref
 
@@ -22,6 +25,7 @@ from pikos import _OWN_PREFIX, _native
 from pikos.errors import HookTakenWarning
 from pikos.kinds import KINDS, TIMED_KINDS, is_timed
 from pikos.monitors.monitor import Monitor
+from pikos.monitors.python_path import PythonSession, overrides_extension_points
 from pikos.monitors.records import RECORD_CLASSES
 from pikos.process.forks import ENABLED
 from pikos.recorders.builtin_recorder import BuiltinRecorder
@@ -159,6 +163,8 @@ class HookMonitor(Monitor):
     """A monitor backed by a native hook.  Subclasses set ``_kind``."""
 
     _kind = None
+    #: The running (or ending) session on the Python-level path, else None.
+    _python = None
 
     def __init__(self, recorder, record_type=None, *, all_threads=False):
         check_recorder(recorder)
@@ -186,6 +192,47 @@ class HookMonitor(Monitor):
         self._start_thread = self._hook_new_thread
         trace = not KINDS[self._kind].function
         self._threading_slot = _TRACE_SLOT if trace else _PROFILE_SLOT
+        self._check_python_path(overrides_extension_points(type(self)))
+
+    def _check_python_path(self, overridden):
+        """What the Python-level path cannot do, refused before anything
+        starts: ``overridden`` names the extension points replaced."""
+        if not overridden:
+            return
+        names = ", ".join(overridden)
+        if self._all_threads:
+            raise ValueError(
+                f"{type(self).__name__} overrides {names}, so it records through "
+                "sys.setprofile/sys.settrace, which reach only the enabling thread "
+                "and the threads started while it is enabled: all_threads=True "
+                "needs the native path"
+            )
+        if self.timed:
+            raise ValueError(
+                f"{type(self).__name__} overrides {names}, so it records through "
+                "Python, which cannot read the native clock of timed records: "
+                "leave timed out (or use a recorder that does not need time)"
+            )
+
+    @property
+    def _index(self):
+        """The next record index (the original pikos' attribute, read by
+        ``gather_info``); one counter for the native and the Python-level
+        path."""
+        return self._hook.index
+
+    @_index.setter
+    def _index(self, value):
+        self._hook.index = value
+
+    @property
+    def python_level(self):
+        """Whether the running session (else the next one) records through
+        the Python-level path: the monitor overrides ``gather_info``,
+        ``on_function_event`` or ``on_line_event`` (docs/extending.md)."""
+        if self._python is not None:
+            return True
+        return bool(overrides_extension_points(self))
 
     def _new_hook(self):
         return _native.Hook(self._kind)
@@ -221,7 +268,10 @@ class HookMonitor(Monitor):
         # Called by the threading slot's bootstrap in a thread started while
         # enabled, at its first event, which the slot then hands over.
         self._note_thread()
-        self._hook.install_thread()
+        if self._python is not None:
+            self._python.install_thread()
+        else:
+            self._hook.install_thread()
 
     def _note_thread(self):
         # No Python-level call here (current_thread(), the name property):
@@ -271,7 +321,11 @@ class HookMonitor(Monitor):
             # enclosing monitor would record).
             self._hook.set_backend()
         record_type = self._record_type
-        native_ok = record_type is self._default_record or record_type is tuple
+        overridden = overrides_extension_points(self)
+        self._check_python_path(overridden)
+        native_ok = not overridden and (
+            record_type is self._default_record or record_type is tuple
+        )
         if self._builtin is not None:
             sink = self._builtin._pikos_prepare(record_type, self._kind, native_ok)
         else:
@@ -279,7 +333,9 @@ class HookMonitor(Monitor):
             sink = None
         # The recorder was started: a failed install closes it (its output
         # stays valid).
-        if sink is not None:
+        if overridden:
+            self._install_python(self._recorder.finalize)
+        elif sink is not None:
             self._install_hook(self._recorder.finalize, sink=sink)
         else:
             self._install_hook(
@@ -320,6 +376,24 @@ class HookMonitor(Monitor):
             undo()
             raise
 
+    def _install_python(self, undo):
+        """Start a session on the Python-level path: a ``sys.setprofile``/
+        ``sys.settrace`` function calling ``on_function_event``/
+        ``on_line_event``; if that fails, call ``undo`` and raise."""
+        trace = self._threading_slot is _TRACE_SLOT
+        session = PythonSession(self, trace)
+        owner = session.owner()
+        if owner is not None:
+            try:
+                self._warn_taken(owner, "trace" if trace else "profile")
+            except BaseException:
+                undo()
+                raise
+        self._python = session
+        self._threading_slot.push(self._start_thread)
+        ENABLED[id(self)] = weakref.ref(self)
+        session.install()
+
     def _warn_taken(self, owner, kind):
         name = type(self).__name__
         hint = (
@@ -338,7 +412,11 @@ class HookMonitor(Monitor):
 
     def _stop_in_child(self):
         self._depth = 0
-        self._hook.uninstall()
+        if self._python is not None:
+            self._python, session = None, self._python
+            session.uninstall()
+        else:
+            self._hook.uninstall()
         self._threading_slot.remove(self._start_thread)
         if self._builtin is not None:
             self._builtin._pikos_forget_after_fork()
@@ -348,7 +426,10 @@ class HookMonitor(Monitor):
         threads go on until :meth:`disable`.  (``pikos-run`` calls this when
         the script's main code is done and it waits for its threads.)"""
         if self._depth:
-            self._hook.leave_thread()
+            if self._python is not None:
+                self._python.leave_thread()
+            else:
+                self._hook.leave_thread()
 
     def disable(self):
         """Remove the hook and finalize the recorder (outermost call only)."""
@@ -358,7 +439,10 @@ class HookMonitor(Monitor):
         if self._depth:
             return
         # Removing the hook is the first thing disable does.
-        self._hook.uninstall()
+        if self._python is not None:
+            self._python.uninstall()
+        else:
+            self._hook.uninstall()
         ENABLED.pop(id(self), None)
         self._threading_slot.remove(self._start_thread)
         self._finish()
@@ -377,7 +461,8 @@ class HookMonitor(Monitor):
     def _finish(self):
         """The end of a session, the hook removed: finalize the recorder
         (telling the recorders that name threads which ones ran)."""
-        self._error = self._hook.take_error()
+        python, self._python = self._python, None
+        self._error = self._hook.take_error() if python is None else python.error
         if self._builtin is not None:
             self._builtin._pikos_thread_names(dict(self._thread_names))
         self._finalize_recorder()
@@ -412,11 +497,22 @@ class MemoryHookMonitor(HookMonitor):
     0) reads fresh memory at every event.
     """
 
-    def __init__(
-        self, recorder, record_type=None, *, memory_interval=None, all_threads=False
-    ):
+    def __init__(self, recorder, record_type=None, *, memory_interval=None, **options):
         self._memory_interval = check_memory_interval(memory_interval)
-        super().__init__(recorder, record_type, all_threads=all_threads)
+        self._last_memory = None  # (when, (rss, vms)) of the Python-level path
+        super().__init__(recorder, record_type, **options)
+
+    def _read_memory(self):
+        """``(rss, vms)`` in bytes for the Python-level path, read now, or
+        the last reading while it is younger than ``memory_interval``."""
+        interval = self._memory_interval
+        if not interval:
+            return _native.memory_info()
+        now = time.monotonic()
+        last = self._last_memory
+        if last is None or (now - last[0]) * 1e6 >= interval:
+            last = self._last_memory = (now, _native.memory_info())
+        return last[1]
 
     @property
     def memory_interval(self):

@@ -1,12 +1,13 @@
 """Record the process's memory on Python line events."""
 
 from pikos.monitors.hook_monitor import MemoryHookMonitor
+from pikos.monitors.line_monitor import LineMonitor, check_untimed, source_line
 from pikos.monitors.records import LineMemoryRecord, TimedLineMemoryRecord
 
 __all__ = ["LineMemoryMonitor", "LineMemoryRecord", "TimedLineMemoryRecord"]
 
 
-class LineMemoryMonitor(MemoryHookMonitor):
+class LineMemoryMonitor(MemoryHookMonitor, LineMonitor):
     """Like :class:`~pikos.monitors.line_monitor.LineMonitor`, with the
     process's resident (``RSS``) and virtual (``VMS``) size in bytes read
     before each line runs.
@@ -37,10 +38,28 @@ class LineMemoryMonitor(MemoryHookMonitor):
         timed=False,
         all_threads=False,
     ):
-        self._choose_timed(recorder, timed)
+        # LineMonitor.__init__ (next after MemoryHookMonitor) chooses timed.
         super().__init__(
             recorder,
             record_type,
             memory_interval=memory_interval,
+            timed=timed,
             all_threads=all_threads,
+        )
+
+    def gather_info(self, frame):
+        """The values of the record of the line ``frame`` is about to run,
+        as a tuple in the order of :class:`LineMemoryRecord`: ``(index,
+        function, lineNo, RSS, VMS, line, filename)``, the memory read now."""
+        check_untimed(self)
+        code = frame.f_code
+        rss, vms = self._read_memory()
+        return (
+            self._index,
+            code.co_name,
+            frame.f_lineno,
+            rss,
+            vms,
+            source_line(frame),
+            code.co_filename,
         )

@@ -112,6 +112,18 @@ TimedLineMemoryRecord = _record(
     "nanoseconds and its thread, as in :class:`TimedLineRecord`.",
 )
 
+# The original pikos' module constants: each record's fields and templates.
+FUNCTION_RECORD = FunctionRecord._fields
+FUNCTION_RECORD_TEMPLATE = FunctionRecord.line
+LINE_RECORD = LineRecord._fields
+LINE_RECORD_TEMPLATE = LineRecord.line
+FUNCTION_MEMORY_RECORD = FunctionMemoryRecord._fields
+FUNCTION_MEMORY_RECORD_TEMPLATE = FunctionMemoryRecord.line
+FUNCTION_MEMORY_HEADER_TEMPLATE = FunctionMemoryRecord.header
+LINE_MEMORY_RECORD = LineMemoryRecord._fields
+LINE_MEMORY_RECORD_TEMPLATE = LineMemoryRecord.line
+LINE_MEMORY_HEADER_TEMPLATE = LineMemoryRecord.header
+
 #: Default record class per record kind.
 RECORD_CLASSES = {
     cls._pikos_kind: cls

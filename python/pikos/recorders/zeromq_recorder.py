@@ -49,6 +49,17 @@ LINES_FIELDS = (
 _TOTALS_FIELDS = {"stats": STATS_FIELDS, "line_stats": LINES_FIELDS}
 
 
+class RecordingStopped:
+    """The end of a recording session, the original pikos' marker.
+
+    The original pickled an instance of this class onto the socket at
+    ``finalize``.  pikos sends no pickles (a pickle runs code where it is
+    read): a session ends with the wire format's end marker, which
+    :func:`pikos.live.subscribe` gives as a ``Message`` whose ``kind`` is
+    ``"end"`` (docs/wire-format.md).  The class stays importable for code
+    written against the original."""
+
+
 def _check_port(port):
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ValueError(
