@@ -12,7 +12,6 @@ PAGE = Path(__file__).resolve().parents[2] / "docs" / "compatibility.md"
 STATUSES = {"same", "improved", "different"}
 ROW = re.compile(r"^\|(?P<name>[^|]*)\|(?P<status>[^|]*)\|(?P<notes>.*)\|\s*$")
 NAME = re.compile(r"`(pikos(?:\.\w+)*)`")
-PART_A = "(issue 19 part A)"
 
 
 def rows():
@@ -61,9 +60,4 @@ def test_every_status_is_same_improved_or_different():
 
 @pytest.mark.parametrize(("dotted", "notes"), CHECKED)
 def test_every_name_marked_same_or_improved_imports(dotted, notes):
-    try:
-        resolve(dotted)
-    except (ImportError, AttributeError):
-        if PART_A in notes:
-            pytest.skip(f"{dotted}: issue 19 part A is not merged here")
-        raise
+    resolve(dotted)
