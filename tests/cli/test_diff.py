@@ -128,6 +128,17 @@ def test_diff_of_two_pprof_profiles(tmp_path):
     assert "calls grew past 10 in 1 function: fib (" in proc.stderr
 
 
+def test_diff_of_two_captures(tmp_path):
+    for name, n in (("base.pikos", 12), ("new.pikos", 15)):
+        proc = run([PIKOS_RUN, "functions", "--timed", FIB, n, "-o", tmp_path / name])
+        assert proc.returncode == 0, proc.stderr
+    proc = run([PIKOS, "diff", tmp_path / "base.pikos", tmp_path / "new.pikos"])
+    assert proc.returncode == 0, proc.stderr
+    table, _ = rows(proc.stdout)
+    assert fib_row(table)[:3] == (str(FIB12_CALLS), str(FIB15_CALLS), "+1508")
+    assert "(capture)" in proc.stdout.splitlines()[0]
+
+
 def test_diff_errors_are_one_line(tmp_path, pstats_pair):
     base, _ = pstats_pair
     text = tmp_path / "notes.txt"

@@ -5,8 +5,10 @@
     pikos diff base.pb.gz new.pb.gz --fail-on-calls=5%
 
 Each profile is a pstats file (``pikos-run stats -o FILE``,
-``StatsMonitor.dump_stats``, ``cProfile``) or a pprof profile (``pikos-run
-functions --recording pprof``, ``pikos export --format pprof``).  The table
+``StatsMonitor.dump_stats``, ``cProfile``), a pprof profile (``pikos-run
+functions --recording pprof``, ``pikos export --format pprof``) or a capture
+of timed function records (``pikos-run functions --timed -o run.pikos``).
+The table
 shows per function the calls and the own and cumulative seconds before,
 after and the change, the largest change in own time first.  With
 ``--fail-on-calls[=THRESHOLD]`` the command exits 1 and names the functions
@@ -43,7 +45,8 @@ def _parser(prog):
     parser = Parser(
         prog=prog,
         usage=f"{prog} [-h] [-n N] [{FAIL_ON_CALLS}[=THRESHOLD]] BASE NEW",
-        description="Compare two profiles (pstats or pprof files) function by "
+        description="Compare two profiles (pstats, pprof or capture files) "
+        "function by "
         "function: calls, own and cumulative time before, after and the change.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -4,8 +4,10 @@
 A profile is a pstats file (``StatsMonitor.dump_stats``, ``pikos-run stats
 -o FILE``, ``cProfile``'s ``-o``/``dump_stats``) or a pprof profile
 (``pikos-run functions --recording pprof``, ``PprofRecorder``, ``pikos export
---format pprof``, or another tool's, gzipped or not), told apart by their
-content, not their names.  Every function is keyed by ``(file, first line,
+--format pprof``, or another tool's, gzipped or not), or a capture of timed
+function records (``pikos-run functions --timed --recording capture``: its
+statistics, as ``pikos export --format pstats`` makes them), told apart by
+their content, not their names.  Every function is keyed by ``(file, first line,
 name)``, as pstats keys it; times are seconds.
 """
 
@@ -33,7 +35,7 @@ class Totals:
 @dataclass(frozen=True)
 class Profile:
     """A profile's functions, ``(file, line, name) -> Totals``, and what
-    kind of file it came from (``"pstats"`` or ``"pprof"``)."""
+    kind of file it came from (``"pstats"``, ``"pprof"`` or ``"capture"``)."""
 
     kind: str
     functions: dict
@@ -49,6 +51,8 @@ def load(path):
         raise CommandError(f"cannot read {path}: {error.strerror or error}") from None
     if data.startswith(GZIP_MAGIC):
         return _pprof(path)
+    if _native.is_capture(path):
+        return _capture(path)
     stats = _pstats_dict(data)
     if stats is not None:
         return _pstats(path, stats)
@@ -90,6 +94,22 @@ def _pstats(path, stats):
     for (file, line, name), (_primitive, calls, own, cumulative, _) in raw.items():
         functions[(file, line, name)] = Totals(calls, own, cumulative)
     return Profile("pstats", functions)
+
+
+def _capture(path):
+    from pikos.monitors.stats_monitor import pstats_of
+
+    try:
+        rows, _read = _native.capture_stats(path)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    except OSError as error:
+        raise CommandError(f"cannot read {path}: {error.strerror or error}") from None
+    functions = {
+        key: Totals(calls, own, cumulative)
+        for key, (_primitive, calls, own, cumulative, _) in pstats_of(rows).items()
+    }
+    return Profile("capture", functions)
 
 
 def _pprof(path):
