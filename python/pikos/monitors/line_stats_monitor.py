@@ -9,15 +9,9 @@ import pickle
 import sys
 from tokenize import TokenError
 
-from pikos import _native
 from pikos.monitors.focus import FunctionSet
-from pikos.monitors.hook_monitor import (
-    _TRACE_SLOT,
-    HookMonitor,
-    builtin,
-    check_all_threads,
-)
-from pikos.monitors.stats_monitor import check_publish_every
+from pikos.monitors.hook_monitor import _TRACE_SLOT
+from pikos.monitors.totals_monitor import TotalsMonitor
 
 __all__ = ["LineStats", "LineStatsMonitor"]
 
@@ -155,7 +149,7 @@ def _print_function(stream, key, lines, unit, output_unit):
     stream.write("\n")
 
 
-class LineStatsMonitor(HookMonitor):
+class LineStatsMonitor(TotalsMonitor):
     """Per line: hits and total time, with ``line_profiler``'s rules,
     aggregated in the core as the program runs.
 
@@ -203,30 +197,17 @@ class LineStatsMonitor(HookMonitor):
 
     _kind = "line"
 
+    _totals_class = "LineStats"
+    _totals_hook = "line_stats"
+    _topic = "line_stats"
+    _what = "line statistics"
+    _keeps = "get_stats, print_stats and dump_stats"
+    _threading_slot = _TRACE_SLOT
+
     def __init__(
         self, functions=None, *, recorder=None, publish_every=0.25, all_threads=False
     ):
-        publishes = builtin(recorder) is not None and recorder._pikos_prepare_stats
-        if recorder is not None and not publishes:
-            raise TypeError(
-                f"LineStatsMonitor publishes its totals on a ZeroMQRecorder, not "
-                f"{recorder!r} (recorder=None keeps them for get_stats, "
-                "print_stats and dump_stats)"
-            )
-        self._publish_every = check_publish_every(publish_every)
-        self._recorder = recorder
-        self._builtin = builtin(recorder)
-        self._sink = None
-        self._record_type = None
-        self._hook = _native.Hook(self._kind)
-        self._hook.set_label(f"{type(self).__name__} -> line statistics")
-        self._all_threads = check_all_threads(all_threads)
-        self._totals = _native.LineStats()
-        self._depth = 0
-        self._error = None
-        self._thread_names = {}
-        self._start_thread = self._hook_new_thread
-        self._threading_slot = _TRACE_SLOT
+        self._setup_totals(recorder, publish_every, all_threads)
         self._functions = None
         if functions is not None:
             self._functions = FunctionSet(functions, on_change=self._hook.set_focus)
@@ -237,48 +218,12 @@ class LineStatsMonitor(HookMonitor):
         (every line)."""
         return self._functions
 
-    @property
-    def publish_every(self):
-        """Seconds between the totals published on the recorder."""
-        return self._publish_every
-
     def _install(self):
         self._note_thread()
-        self._hook.set_backend()
-        sink = None
-        if self._recorder is not None:
-            sink = self._builtin._pikos_prepare_stats("line_stats")
-            try:
-                self._totals.start_publishing(sink, self._publish_every)
-            except BaseException:
-                self._recorder.finalize()
-                raise
-
-        def undo():
-            if sink is not None:
-                self._totals.stop_publishing()
-                self._recorder.finalize()
-
-        self._install_hook(undo, line_stats=self._totals)
-        self._sink = sink
-
-    def _finish(self):
-        self._error = self._hook.take_error()
-        # Lines still running count up to now; the final totals are sent.
-        self._totals.close_all()
-        sink, self._sink = self._sink, None
-        if sink is not None:
-            self._totals.stop_publishing(sink)
-            self._finalize_recorder()
+        super()._install()
 
     def _stop_in_child(self):
         super()._stop_in_child()
-        self._totals.forget_after_fork()
-        self._totals.clear()
-        self._sink = None
-
-    def clear(self):
-        """Forget the totals gathered so far."""
         self._totals.clear()
 
     def get_stats(self):

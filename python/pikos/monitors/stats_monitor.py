@@ -4,33 +4,10 @@ core as the program runs, and published over ZeroMQ while it runs."""
 import marshal
 import os
 
-from pikos import _native
-from pikos.monitors.hook_monitor import (
-    _PROFILE_SLOT,
-    HookMonitor,
-    builtin,
-    check_all_threads,
-)
+from pikos.monitors.hook_monitor import _PROFILE_SLOT
+from pikos.monitors.totals_monitor import TotalsMonitor
 
 __all__ = ["StatsMonitor"]
-
-
-#: The range of ``publish_every`` (seconds).
-_MIN_PERIOD, _MAX_PERIOD = 0.001, 86400.0
-
-
-def check_publish_every(value):
-    """``publish_every`` checked (seconds, from 0.001 to a day), as a float."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not _MIN_PERIOD <= value <= _MAX_PERIOD
-    ):
-        raise ValueError(
-            f"publish_every must be a number of seconds from {_MIN_PERIOD:g} "
-            f"to {_MAX_PERIOD:g}, not {value!r}"
-        )
-    return float(value)
 
 
 def _add(a, b):
@@ -60,7 +37,7 @@ def pstats_of(rows):
     return stats
 
 
-class StatsMonitor(HookMonitor):
+class StatsMonitor(TotalsMonitor):
     """Per-function statistics, as ``cProfile`` gathers them: calls,
     primitive (non-recursive) calls, own time and cumulative time, and the
     same per caller.  The totals are kept in the core (no record per event),
@@ -98,75 +75,15 @@ class StatsMonitor(HookMonitor):
 
     _kind = "function"
 
+    _totals_class = "Stats"
+    _totals_hook = "stats"
+    _keeps = "dump_stats and print_stats only"
+    _threading_slot = _PROFILE_SLOT
+
     def __init__(self, recorder=None, *, publish_every=0.25, all_threads=False):
-        publishes = builtin(recorder) is not None and recorder._pikos_prepare_stats
-        if recorder is not None and not publishes:
-            raise TypeError(
-                f"StatsMonitor publishes its totals on a ZeroMQRecorder, not "
-                f"{recorder!r} (recorder=None keeps them for dump_stats and "
-                "print_stats only)"
-            )
-        self._publish_every = check_publish_every(publish_every)
-        self._recorder = recorder
-        self._builtin = builtin(recorder)
-        self._record_type = None
-        self._hook = _native.Hook(self._kind)
-        self._hook.set_label(f"{type(self).__name__} -> statistics")
-        self._all_threads = check_all_threads(all_threads)
-        self._totals = _native.Stats()
-        self._sink = None
-        self._depth = 0
-        self._error = None
-        self._thread_names = {}
-        self._start_thread = self._hook_new_thread
-        self._threading_slot = _PROFILE_SLOT
+        self._setup_totals(recorder, publish_every, all_threads)
         #: The totals as ``pstats`` reads them, set by :meth:`create_stats`.
         self.stats = {}
-
-    @property
-    def publish_every(self):
-        """Seconds between the totals published on the recorder."""
-        return self._publish_every
-
-    def _install(self):
-        # On 3.12+ the totals come from sys.monitoring unless PIKOS_HOOK
-        # says "legacy" (the profile hook).
-        self._hook.set_backend()
-        sink = None
-        if self._recorder is not None:
-            sink = self._builtin._pikos_prepare_stats()
-            try:
-                self._totals.start_publishing(sink, self._publish_every)
-            except BaseException:
-                self._recorder.finalize()
-                raise
-
-        def undo():
-            if sink is not None:
-                self._totals.stop_publishing()
-                self._recorder.finalize()
-
-        self._install_hook(undo, stats=self._totals)
-        self._sink = sink
-
-    def _finish(self):
-        self._error = self._hook.take_error()
-        # Calls still running are counted up to now (cProfile does so at
-        # disable), and the final totals are published.
-        self._totals.close_all()
-        sink, self._sink = self._sink, None
-        if sink is not None:
-            self._totals.stop_publishing(sink)
-            self._finalize_recorder()
-
-    def _stop_in_child(self):
-        super()._stop_in_child()
-        self._totals.forget_after_fork()
-        self._sink = None
-
-    def clear(self):
-        """Forget the totals gathered so far."""
-        self._totals.clear()
 
     def snapshot(self):
         """The totals so far, in ``pstats`` form:
