@@ -16,6 +16,7 @@ mod line_stats;
 mod live;
 #[cfg(Py_3_12)]
 mod monitoring;
+mod publisher;
 mod recording;
 mod rows;
 mod sink;

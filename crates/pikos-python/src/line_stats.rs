@@ -4,19 +4,15 @@
 //! `line_profiler`'s shape, and a publisher thread sends the hottest lines
 //! over a ZeroMQ sink a few times a second.
 
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::thread::JoinHandle;
-
 use pikos_core::clock::{ns_per_tick, ticks};
 use pikos_core::line_stats::{live_json, location, LineAggregator};
 use pikos_core::wire::TOPIC_LINES;
-use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use crate::codes::CodeSlot;
-use crate::convert;
 use crate::gil_cell::GilCell;
+use crate::publisher::Publisher;
 use crate::sink::Sink;
 
 /// What a trace event means to the line totals.
@@ -33,7 +29,8 @@ pub enum LineEvent {
 #[pyclass(frozen, module = "pikos._native")]
 pub struct LineStats {
     totals: GilCell<LineAggregator>,
-    publisher: GilCell<Option<Publishing>>,
+    /// Publishes the hottest lines a few times a second.
+    publisher: Publisher,
 }
 
 impl LineStats {
@@ -76,19 +73,13 @@ impl LineStats {
 /// How many lines a live payload carries: the hottest.
 const LIVE_LINES: usize = 200;
 
-/// The thread that publishes the hottest lines a few times a second.
-struct Publishing {
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
 #[pymethods]
 impl LineStats {
     #[new]
     fn new() -> Self {
         LineStats {
             totals: GilCell::new(LineAggregator::new()),
-            publisher: GilCell::new(None),
+            publisher: Publisher::new(TOPIC_LINES, "pikos-lines", "line totals"),
         }
     }
 
@@ -129,73 +120,26 @@ impl LineStats {
     /// In a child process after `fork`: the publisher thread does not exist
     /// here, so it is forgotten, never joined.
     fn forget_after_fork(&self, py: Python<'_>) {
-        // SAFETY: GIL held; no call into Python while borrowed.
-        if let Some(publishing) = unsafe { self.publisher.get_mut(py) }.take() {
-            std::mem::forget(publishing);
-        }
+        self.publisher.forget_after_fork(py);
     }
 
     /// Publishes the hottest lines on `sink` (a prepared ZeroMQ sink) every
     /// `every` seconds until `stop_publishing`.
     fn start_publishing(slf: &Bound<'_, Self>, sink: Py<Sink>, every: f64) -> PyResult<()> {
-        let py = slf.py();
-        let every = convert::duration(every, "publish_every", true)?;
-        slf.get().stop_publishing(py, None);
-        let stats = slf.clone().unbind();
-        let (stop, stopped) = mpsc::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("pikos-lines".to_owned())
-            .spawn(move || {
-                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
-                    // None: the interpreter is shutting down.
-                    let Some(payload) = Python::try_attach(|py| stats.get().live_payload(py))
-                    else {
-                        break;
-                    };
-                    let sent =
-                        Python::try_attach(|py| sink.get().publish(py, TOPIC_LINES, payload));
-                    if sent.is_none() {
-                        break;
-                    }
-                }
-                // Without the GIL, pyo3 releases these references later.
-                drop((stats, sink));
-            })
-            .map_err(|e| {
-                PyOSError::new_err(format!("pikos could not start its line totals thread: {e}"))
-            })?;
-        // SAFETY: GIL held; no call into Python while borrowed.
-        unsafe {
-            *slf.get().publisher.get_mut(py) = Some(Publishing {
-                stop: Some(stop),
-                thread: Some(thread),
-            })
-        };
-        Ok(())
+        let publisher = &slf.get().publisher;
+        publisher.start(
+            slf,
+            sink,
+            every,
+            LineStats::live_payload,
+            std::convert::identity,
+        )
     }
 
     /// Stops the publisher thread (waiting for it without the GIL), then
     /// publishes the final totals once on `sink` when given.
     #[pyo3(signature = (sink=None))]
     fn stop_publishing(&self, py: Python<'_>, sink: Option<Py<Sink>>) {
-        // SAFETY: GIL held; the borrow ends before the GIL is released.
-        if let Some(mut publishing) = unsafe { self.publisher.get_mut(py) }.take() {
-            drop(publishing.stop.take());
-            if let Some(thread) = publishing.thread.take() {
-                let _ = py.detach(|| thread.join());
-            }
-        }
-        if let Some(sink) = sink {
-            let payload = self.live_payload(py);
-            sink.get().publish(py, TOPIC_LINES, payload);
-        }
-    }
-}
-
-impl Drop for LineStats {
-    fn drop(&mut self) {
-        if let Some(mut publishing) = self.publisher.exclusive().take() {
-            drop(publishing.stop.take());
-        }
+        self.publisher.stop(py, sink, || self.live_payload(py));
     }
 }

@@ -3,17 +3,13 @@
 //! the totals as `pstats` wants them, and a publisher thread sends them over
 //! a ZeroMQ sink a few times a second.
 
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::thread::JoinHandle;
-
 use pikos_core::stats::{location, ns_per_tick, ticks, Aggregator, Func, Snapshot, Totals};
 use pikos_core::wire::TOPIC_STATS;
-use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
-use crate::convert;
 use crate::gil_cell::GilCell;
+use crate::publisher::Publisher;
 use crate::sink::Sink;
 
 /// What a function event means to the statistics.
@@ -35,14 +31,9 @@ pub enum StatsEvent {
 #[pyclass(frozen, module = "pikos._native")]
 pub struct Stats {
     totals: GilCell<Aggregator>,
-    publisher: GilCell<Option<Publishing>>,
-}
-
-/// The thread that publishes snapshots: it takes the GIL for the copy of
-/// the totals only; the JSON is made without it.
-struct Publishing {
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    /// Publishes snapshots: the GIL for the copy of the totals only; the
+    /// JSON is made without it.
+    publisher: Publisher,
 }
 
 impl Stats {
@@ -80,6 +71,13 @@ impl Stats {
     }
 }
 
+/// A snapshot's payload: its JSON.
+fn json(snapshot: Snapshot) -> Vec<u8> {
+    let mut payload = Vec::new();
+    snapshot.to_json(&mut payload);
+    payload
+}
+
 pub(crate) fn key(func: Func) -> (String, i32, String) {
     let (filename, line, name) = location(func);
     (filename.to_string(), line, name.to_string())
@@ -100,7 +98,7 @@ impl Stats {
     fn new() -> Self {
         Stats {
             totals: GilCell::new(Aggregator::new()),
-            publisher: GilCell::new(None),
+            publisher: Publisher::new(TOPIC_STATS, "pikos-stats", "statistics"),
         }
     }
 
@@ -136,10 +134,7 @@ impl Stats {
     /// In a child process after `fork`: the publisher thread does not exist
     /// here, so it is forgotten, never joined.
     fn forget_after_fork(&self, py: Python<'_>) {
-        // SAFETY: GIL held; no call into Python while borrowed.
-        if let Some(publishing) = unsafe { self.publisher.get_mut(py) }.take() {
-            std::mem::forget(publishing);
-        }
+        self.publisher.forget_after_fork(py);
     }
 
     /// Forgets every total.
@@ -150,65 +145,14 @@ impl Stats {
     /// Publishes the totals on `sink` (a prepared ZeroMQ sink) every
     /// `every` seconds until `stop_publishing`.
     fn start_publishing(slf: &Bound<'_, Self>, sink: Py<Sink>, every: f64) -> PyResult<()> {
-        let py = slf.py();
-        let every = convert::duration(every, "publish_every", true)?;
-        slf.get().stop_publishing(py, None);
-        let stats = slf.clone().unbind();
-        let (stop, stopped) = mpsc::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("pikos-stats".to_owned())
-            .spawn(move || {
-                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
-                    // None: the interpreter is shutting down.
-                    let taken = Python::try_attach(|py| stats.get().snapshot(py));
-                    let Some(snapshot) = taken else { break };
-                    let mut payload = Vec::new();
-                    snapshot.to_json(&mut payload);
-                    let sent =
-                        Python::try_attach(|py| sink.get().publish(py, TOPIC_STATS, payload));
-                    if sent.is_none() {
-                        break;
-                    }
-                }
-                // Without the GIL, pyo3 releases these references later.
-                drop((stats, sink));
-            })
-            .map_err(|e| {
-                PyOSError::new_err(format!("pikos could not start its statistics thread: {e}"))
-            })?;
-        // SAFETY: GIL held; no call into Python while borrowed.
-        unsafe {
-            *slf.get().publisher.get_mut(py) = Some(Publishing {
-                stop: Some(stop),
-                thread: Some(thread),
-            })
-        };
-        Ok(())
+        let publisher = &slf.get().publisher;
+        publisher.start(slf, sink, every, Stats::snapshot, json)
     }
 
     /// Stops the publisher thread (waiting for it without the GIL), then
     /// publishes the final totals once on `sink` when given.
     #[pyo3(signature = (sink=None))]
     fn stop_publishing(&self, py: Python<'_>, sink: Option<Py<Sink>>) {
-        // SAFETY: GIL held; the borrow ends before the GIL is released.
-        if let Some(mut publishing) = unsafe { self.publisher.get_mut(py) }.take() {
-            drop(publishing.stop.take());
-            if let Some(thread) = publishing.thread.take() {
-                let _ = py.detach(|| thread.join());
-            }
-        }
-        if let Some(sink) = sink {
-            let mut payload = Vec::new();
-            self.snapshot(py).to_json(&mut payload);
-            sink.get().publish(py, TOPIC_STATS, payload);
-        }
-    }
-}
-
-impl Drop for Stats {
-    fn drop(&mut self) {
-        if let Some(mut publishing) = self.publisher.exclusive().take() {
-            drop(publishing.stop.take());
-        }
+        self.publisher.stop(py, sink, || json(self.snapshot(py)));
     }
 }

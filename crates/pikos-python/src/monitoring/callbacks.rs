@@ -15,6 +15,34 @@ use pikos_core::event::{EventKind, NO_LINE};
 use crate::line_stats::LineEvent;
 use crate::recording::{emit, for_the_program, line_stats_event, Hook, Target};
 
+/// Defines a `sys.monitoring` callback: the C function CPython calls with
+/// the callable's self, the event's arguments and their count, around
+/// `body`, which sees the first two as the names given; or, in the form
+/// `fn name => helper(value)`, one that calls `helper(self, arguments,
+/// value)` (an `#[inline(always)]` helper shared by several events).  A
+/// macro rather than a function taking the body, so that each callback
+/// stays one plain C function with its body inlined: nothing more per event.
+macro_rules! callback {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident => $helper:ident($value:expr)) => {
+        callback! {
+            $(#[$meta])*
+            $vis fn $name(slf, args) {
+                // SAFETY: a callback's arguments, forwarded to the helper.
+                unsafe { $helper(slf, args, $value) }
+            }
+        }
+    };
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($slf:ident, $args:ident) $body:block) => {
+        $(#[$meta])*
+        $vis unsafe extern "C" fn $name(
+            $slf: *mut ::pyo3::ffi::PyObject,
+            $args: *mut *mut ::pyo3::ffi::PyObject,
+            _nargs: ::pyo3::ffi::Py_ssize_t,
+        ) -> *mut ::pyo3::ffi::PyObject $body
+    };
+}
+pub(crate) use callback;
+
 /// What a callback makes of its event.
 pub(crate) enum Outcome {
     /// Nothing to record here.

@@ -7,7 +7,7 @@
 use pikos_core::event::NO_LINE;
 use pyo3::ffi;
 
-use super::callbacks::{run, slot_of, Outcome};
+use super::callbacks::{callback, run, slot_of, Outcome};
 use super::lines::{jump_callback, line_callback};
 use super::session::Callback;
 use super::{JUMP, LINE, PY_RESUME, PY_RETURN, PY_START, PY_THROW, PY_UNWIND, PY_YIELD};
@@ -30,52 +30,50 @@ pub(crate) static CALLBACKS: [Callback; 5] = [
     ),
 ];
 
-/// `PY_START(code, offset)`: a frame starts, no line running yet.
-unsafe extern "C" fn start_callback(
+/// A frame event known from the event alone (no look at its arguments).
+///
+/// # Safety
+/// A callback's arguments.
+#[inline(always)]
+unsafe fn frame(
     slf: *mut ffi::PyObject,
     args: *mut *mut ffi::PyObject,
-    _nargs: ffi::Py_ssize_t,
+    event: LineEvent,
 ) -> *mut ffi::PyObject {
-    // SAFETY: CPython passes (code, offset).
+    // SAFETY: forwarded from the callback.
     unsafe {
         run(slf, args, true, |_py, _hook, _code| {
-            Ok(Outcome::Frame(LineEvent::Start(NO_LINE)))
+            Ok(Outcome::Frame(event))
         })
     }
 }
 
-/// `PY_RESUME(code, offset)`, `PY_THROW(code, offset, exception)`: a
-/// suspended frame goes on at the line of `offset`.
-unsafe extern "C" fn resume_callback(
-    slf: *mut ffi::PyObject,
-    args: *mut *mut ffi::PyObject,
-    _nargs: ffi::Py_ssize_t,
-) -> *mut ffi::PyObject {
-    // SAFETY: CPython passes (code, offset, ...).
-    unsafe {
-        run(slf, args, true, |py, _hook, code| {
-            let offset = ffi::PyLong_AsSsize_t(*args.add(1));
-            let line = slot_of(py, code, false)?.line_at(offset);
-            Ok(Outcome::Frame(LineEvent::Start(if line < 0 {
-                NO_LINE
-            } else {
-                line
-            })))
-        })
+callback! {
+    /// `PY_START(code, offset)`: a frame starts, no line running yet.
+    fn start_callback => frame(LineEvent::Start(NO_LINE))
+}
+
+callback! {
+    /// `PY_RESUME(code, offset)`, `PY_THROW(code, offset, exception)`: a
+    /// suspended frame goes on at the line of `offset`.
+    fn resume_callback(slf, args) {
+        // SAFETY: CPython passes (code, offset, ...).
+        unsafe {
+            run(slf, args, true, |py, _hook, code| {
+                let offset = ffi::PyLong_AsSsize_t(*args.add(1));
+                let line = slot_of(py, code, false)?.line_at(offset);
+                Ok(Outcome::Frame(LineEvent::Start(if line < 0 {
+                    NO_LINE
+                } else {
+                    line
+                })))
+            })
+        }
     }
 }
 
-/// `PY_RETURN`, `PY_YIELD` `(code, offset, value)`, `PY_UNWIND(code,
-/// offset, exception)`: the frame leaves the stack.
-unsafe extern "C" fn end_callback(
-    slf: *mut ffi::PyObject,
-    args: *mut *mut ffi::PyObject,
-    _nargs: ffi::Py_ssize_t,
-) -> *mut ffi::PyObject {
-    // SAFETY: CPython passes (code, offset, ...).
-    unsafe {
-        run(slf, args, true, |_py, _hook, _code| {
-            Ok(Outcome::Frame(LineEvent::End))
-        })
-    }
+callback! {
+    /// `PY_RETURN`, `PY_YIELD` `(code, offset, value)`, `PY_UNWIND(code,
+    /// offset, exception)`: the frame leaves the stack.
+    fn end_callback => frame(LineEvent::End)
 }

@@ -8,7 +8,7 @@
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-use super::callbacks::{gated_thread, none, run, slot_of, Outcome};
+use super::callbacks::{callback, gated_thread, none, run, slot_of, Outcome};
 use super::session::Callback;
 use super::{
     CALL, C_RAISE, C_RETURN, PY_RESUME, PY_RETURN, PY_START, PY_THROW, PY_UNWIND, PY_YIELD,
@@ -108,47 +108,8 @@ fn missing(py: Python<'_>) -> *mut ffi::PyObject {
         .as_ptr()
 }
 
-unsafe extern "C" fn stats_call_callback(
-    slf: *mut ffi::PyObject,
-    args: *mut *mut ffi::PyObject,
-    _nargs: ffi::Py_ssize_t,
-) -> *mut ffi::PyObject {
-    // SAFETY: a callback's arguments.
-    unsafe { stats_python(slf, args, StatsEvent::Call) }
-}
-
-unsafe extern "C" fn stats_return_callback(
-    slf: *mut ffi::PyObject,
-    args: *mut *mut ffi::PyObject,
-    _nargs: ffi::Py_ssize_t,
-) -> *mut ffi::PyObject {
-    // SAFETY: a callback's arguments.
-    unsafe { stats_python(slf, args, StatsEvent::Return) }
-}
-
-unsafe extern "C" fn stats_resume_callback(
-    slf: *mut ffi::PyObject,
-    args: *mut *mut ffi::PyObject,
-    _nargs: ffi::Py_ssize_t,
-) -> *mut ffi::PyObject {
-    // SAFETY: a callback's arguments.
-    unsafe { stats_python(slf, args, StatsEvent::Resume) }
-}
-
-unsafe extern "C" fn stats_c_call_callback(
-    slf: *mut ffi::PyObject,
-    args: *mut *mut ffi::PyObject,
-    _nargs: ffi::Py_ssize_t,
-) -> *mut ffi::PyObject {
-    // SAFETY: a callback's arguments.
-    unsafe { stats_builtin(slf, args, StatsEvent::CCall) }
-}
-
-unsafe extern "C" fn stats_c_return_callback(
-    slf: *mut ffi::PyObject,
-    args: *mut *mut ffi::PyObject,
-    _nargs: ffi::Py_ssize_t,
-) -> *mut ffi::PyObject {
-    // SAFETY: a callback's arguments.
-    unsafe { stats_builtin(slf, args, StatsEvent::CReturn) }
-}
+callback!(fn stats_call_callback => stats_python(StatsEvent::Call));
+callback!(fn stats_return_callback => stats_python(StatsEvent::Return));
+callback!(fn stats_resume_callback => stats_python(StatsEvent::Resume));
+callback!(fn stats_c_call_callback => stats_builtin(StatsEvent::CCall));
+callback!(fn stats_c_return_callback => stats_builtin(StatsEvent::CReturn));
