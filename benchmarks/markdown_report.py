@@ -99,15 +99,23 @@ def ratio(value: float, base: float) -> str:
 def render_table(rows: list[Row], ctx: Context, rounds: int) -> list[str]:
     base = next(r for r in rows if r.config.key == "untraced")
     base_min, base_med = min(base.times), statistics.median(base.times)
+    # The file size per event, for the rows whose check measured one.
+    sizes = {row.config.key: bytes_per_event(row) for row in rows}
+    size_column = any(size is not None for size in sizes.values())
     lines = [
-        "| configuration | min s | median s | ratio (min) | ratio (median) |",
-        "|---|---:|---:|---:|---:|",
+        "| configuration | min s | median s | ratio (min) | ratio (median) |"
+        + (" bytes/event |" if size_column else ""),
+        "|---|---:|---:|---:|---:|" + ("---:|" if size_column else ""),
     ]
     footnotes = []
     for row in rows:
         label = row.config.label
+        size = sizes[row.config.key]
+        size_cell = (f" {size:.2f} |" if size is not None else " |") * size_column
         if row.unavailable is not None:
-            lines.append(f"| {label} | unavailable: {row.unavailable} | | | |")
+            lines.append(
+                f"| {label} | unavailable: {row.unavailable} | | | |" + size_cell
+            )
             continue
         if row.config.divisor > 1:
             mark = "†" * (len(footnotes) + 1)
@@ -121,11 +129,16 @@ def render_table(rows: list[Row], ctx: Context, rounds: int) -> list[str]:
         lo, med = min(row.times), statistics.median(row.times)
         lines.append(
             f"| {label} | {lo:.3f} | {med:.3f} | "
-            f"{ratio(lo, base_min)} | {ratio(med, base_med)} |"
+            f"{ratio(lo, base_min)} | {ratio(med, base_med)} |" + size_cell
         )
     lines.append("")
     lines.extend(footnotes)
     return lines
+
+
+def bytes_per_event(row: Row) -> float | None:
+    """The size per event of the file ``row`` wrote in its check, if any."""
+    return getattr(row.timer, "bytes_per_event", None)
 
 
 def ratios_of(rows: list[Row], key: str) -> tuple[float, float] | None:
@@ -152,6 +165,9 @@ def render_targets(
         if target.pythons and version not in target.pythons:
             continue
         label = next(c.label for c in configs if c.key == target.key)
+        if target.form == "size":
+            lines.append(render_size_target(rows, target, label))
+            continue
         ref_label = next(c.label for c in configs if c.key == target.reference)
         if target.form == "faster":
             head = (
@@ -190,6 +206,19 @@ def render_targets(
             f"cannot do better than that here."
         )
     return lines
+
+
+def render_size_target(rows: list[Row], target, label: str) -> str:
+    """The line of a "size" target: the row's file, in bytes per event."""
+    head = f"Target ({target.issue}): {label} file at most {target.limit:g} bytes/event"
+    size = next((bytes_per_event(r) for r in rows if r.config.key == target.key), None)
+    if size is None:
+        return f"- {head}: not measured (row unavailable)."
+    verdict = "PASS" if size <= target.limit else "FAIL"
+    return (
+        f"- {head}: measured {size:.2f} bytes/event (at most {target.limit:g}): "
+        f"**{verdict}**."
+    )
 
 
 def render_section(

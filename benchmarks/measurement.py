@@ -1,7 +1,7 @@
 """Measurement for the overhead benchmarks (run.py): a configuration's
 setup and timer, the untraced baseline, the timer of a monitor around the
-workload (with its one-off CSV check), and the interleaved rounds that time
-every row.
+workload (with its one-off CSV check and file size per event), and the
+interleaved rounds that time every row.
 
 A configuration is set up once (raising Unavailable if it cannot run), then
 timed many times. Each timing covers exactly the traced region: installing
@@ -87,7 +87,10 @@ class MonitorTimer(Timer):
     ``make(path)`` builds a fresh monitor for each timing, outside the timed
     region; ``path`` is a fresh file (unused by recorders that write none).
     ``expect(run, ctx)``, if given, is the number of data rows the CSV file
-    must have, checked once.
+    must have, checked once; that run also gives the file's size per event
+    (``bytes_per_event``, shown beside the row).  With ``capture``, the file
+    is a capture (``.pikos``): its size is what is reported, and the rows
+    are counted in its export to CSV.
     """
 
     def __init__(
@@ -96,16 +99,20 @@ class MonitorTimer(Timer):
         name: str,
         tmpdir: Path,
         expect: Callable[[Run, Context], int] | None = None,
+        capture: bool = False,
     ) -> None:
         self.make = make
         self.name = name
         self.tmpdir = tmpdir
         self.expect = expect
+        self.capture = capture
         self.count = 0
+        self.bytes_per_event: float | None = None
 
     def _path(self) -> Path:
         self.count += 1
-        return self.tmpdir / f"{self.name}-{self.count}.csv"
+        suffix = ".pikos" if self.capture else ".csv"
+        return self.tmpdir / f"{self.name}-{self.count}{suffix}"
 
     def time(self, run: Run) -> float:
         path = self._path()
@@ -123,35 +130,59 @@ class MonitorTimer(Timer):
         path = self._path()
         with self.make(path):
             run()
-        # A C-level trace hook also sees the lines of the benchmark's own
-        # frames inside the with block (the call of run() and the exit, and
-        # a wrapper's __enter__/__exit__ such as pikos_rows.HookBackend); a
-        # sys.settrace count does not, so rows from those files are counted
-        # apart.
-        header, rows, own, size = None, 0, 0, 0
-        if path.exists():
-            with path.open(newline="") as f:
-                reader = csv.reader(f)
-                header = next(reader, None)
-                where = header.index("filename") if "filename" in (header or ()) else -1
-                for record in reader:
-                    if where >= 0 and is_harness(record[where]):
-                        own += 1
-                    rows += 1
-            size = path.stat().st_size
-            path.unlink()
+        size = path.stat().st_size if path.exists() else 0
+        if self.capture and path.exists():
+            capture, path = path, path.with_suffix(".csv")
+            export_capture_to_csv(capture, path)
+            capture.unlink()
+        header, rows, own = count_csv_rows(path)
+        path.unlink(missing_ok=True)
         rows += header is not None
-        expected = self.expect(run, ctx) + 1 + own
+        events = self.expect(run, ctx)
+        expected = events + 1 + own
         verdict = "OK" if rows == expected else f"MISMATCH, expected {expected:,}"
         own_note = (
             f", {own} of them lines of the benchmark's own with block" if own else ""
         )
+        per_event = ""
+        if events:
+            self.bytes_per_event = size / events
+            per_event = f", {self.bytes_per_event:.2f} bytes/event"
+        kind = "capture, exported to CSV," if self.capture else "CSV file"
         message = (
-            f"{self.name}: the CSV file had {rows:,} row{'s' * (rows != 1)} "
-            f"(header {header}{own_note}), {size / 1e6:.1f} MB: {verdict}"
+            f"{self.name}: the {kind} had {rows:,} row{'s' * (rows != 1)} "
+            f"(header {header}{own_note}), {size / 1e3:,.1f} kB{per_event}: {verdict}"
         )
         print("  check:", message)
         ctx.notes.append(message)
+
+
+def count_csv_rows(path: Path) -> tuple[list[str] | None, int, int]:
+    """(header, data rows, rows of the benchmark's own frames) of a CSV file.
+
+    A C-level trace hook also sees the lines of the benchmark's own frames
+    inside the with block (the call of run() and the exit, and a wrapper's
+    __enter__/__exit__ such as pikos_rows.HookBackend); a sys.settrace count
+    does not, so rows from those files are counted apart."""
+    header, rows, own = None, 0, 0
+    if path.exists():
+        with path.open(newline="") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            where = header.index("filename") if "filename" in (header or ()) else -1
+            for record in reader:
+                if where >= 0 and is_harness(record[where]):
+                    own += 1
+                rows += 1
+    return header, rows, own
+
+
+def export_capture_to_csv(capture: Path, output: Path | str) -> int:
+    """Export ``capture`` to CSV at ``output`` (``pikos export --format
+    csv``); returns the records read."""
+    native = import_pikos("pikos._native")
+    encoder = import_pikos("pikos.recorders.csv_recorder").csv_encoder({})
+    return native.export_capture(str(capture), str(output), encoder)["records"]
 
 
 HERE = Path(__file__).resolve().parent

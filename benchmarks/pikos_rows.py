@@ -1,7 +1,8 @@
 """The pikos rows of the overhead benchmarks (run.py): the monitors to a
-CSV file, to no file (discarding, ListRecorder), focused outside and inside
-their focus, on a chosen hook mechanism (PIKOS_HOOK), the statistics
-monitor, and the live stream to a viewer process.
+CSV file, to a capture (CaptureRecorder), to no file (discarding,
+ListRecorder), focused outside and inside their focus, on a chosen hook
+mechanism (PIKOS_HOOK), the statistics monitor, and the live stream to a
+viewer process.
 """
 
 from __future__ import annotations
@@ -66,6 +67,36 @@ def setup_pikos_line_timed_csv(ctx: Context) -> Timer:
     return pikos_csv_monitor(
         ctx, "LineMonitor", "pikos-line-timed-csv", all_events, timed=True
     )
+
+
+# The same monitors to a capture (issue 21): its size per event is reported
+# beside the row and checked against a target.
+
+
+def pikos_capture_monitor(ctx: Context, class_name: str, name: str) -> Timer:
+    """A pikos monitor ``class_name(CaptureRecorder(path))``."""
+    monitors = import_pikos("pikos.monitors.api")
+    recorders = import_pikos("pikos.recorders.api")
+    if not hasattr(recorders, "CaptureRecorder"):
+        raise Unavailable("pikos.recorders.api has no CaptureRecorder")
+    monitor_class = getattr(monitors, class_name)
+
+    def make(path: Path):
+        return monitor_class(recorders.CaptureRecorder(str(path)))
+
+    return MonitorTimer(make, name, ctx.tmpdir, expect=all_events, capture=True)
+
+
+def setup_pikos_function_capture(ctx: Context) -> Timer:
+    return pikos_capture_monitor(ctx, "FunctionMonitor", "pikos-function-capture")
+
+
+def setup_pikos_line_capture(ctx: Context) -> Timer:
+    return pikos_capture_monitor(ctx, "LineMonitor", "pikos-line-capture")
+
+
+def setup_pikos_line_memory_capture(ctx: Context) -> Timer:
+    return pikos_capture_monitor(ctx, "LineMemoryMonitor", "pikos-line-memory-capture")
 
 
 def setup_pikos_line_stats(ctx: Context) -> Timer:

@@ -58,15 +58,18 @@ from pikos_rows import (  # noqa: E402
     setup_pikos_focused_line_csv,
     setup_pikos_focused_line_csv_legacy,
     setup_pikos_focused_line_in_csv,
+    setup_pikos_function_capture,
     setup_pikos_function_csv,
     setup_pikos_function_discard,
     setup_pikos_function_list,
     setup_pikos_function_memory_csv,
+    setup_pikos_line_capture,
     setup_pikos_line_csv,
     setup_pikos_line_csv_legacy,
     setup_pikos_line_csv_monitoring,
     setup_pikos_line_discard,
     setup_pikos_line_list,
+    setup_pikos_line_memory_capture,
     setup_pikos_line_memory_csv,
     setup_pikos_line_memory_sampled_csv,
     setup_pikos_line_memory_zmq,
@@ -142,6 +145,12 @@ CONFIGS: list[Config] = [
         setup_pikos_function_csv,
     ),
     Config(
+        "pikos-function-capture",
+        "pikos FunctionMonitor → CaptureRecorder",
+        ("function",),
+        setup_pikos_function_capture,
+    ),
+    Config(
         "pikos-function-memory-csv",
         "pikos FunctionMemoryMonitor → CSVFileRecorder",
         ("function",),
@@ -184,6 +193,12 @@ CONFIGS: list[Config] = [
         setup_pikos_line_csv,
     ),
     Config(
+        "pikos-line-capture",
+        "pikos LineMonitor → CaptureRecorder",
+        ("line",),
+        setup_pikos_line_capture,
+    ),
+    Config(
         "pikos-line-timed-csv",
         "pikos LineMonitor(timed=True) → CSVFileRecorder",
         ("line",),
@@ -212,6 +227,12 @@ CONFIGS: list[Config] = [
         "pikos LineMemoryMonitor → CSVFileRecorder",
         ("line",),
         setup_pikos_line_memory_csv,
+    ),
+    Config(
+        "pikos-line-memory-capture",
+        "pikos LineMemoryMonitor → CaptureRecorder",
+        ("line",),
+        setup_pikos_line_memory_capture,
     ),
     Config(
         "pikos-line-memory-zmq",
@@ -287,16 +308,18 @@ CONFIGS: list[Config] = [
 
 @dataclass(frozen=True)
 class Target:
-    """A target checked in the report, comparing two rows' ratios on a workload.
+    """A target checked in the report, on a row of a workload.
 
     form "within": the row's ratio is at most ``limit`` times the reference's;
-    form "faster": the reference's ratio is at least ``limit`` times the row's.
+    form "faster": the reference's ratio is at least ``limit`` times the row's;
+    form "size": the row's file has at most ``limit`` bytes per event (no
+    reference).
     """
 
     issue: str
     workload: str
     key: str
-    reference: str
+    reference: str | None
     limit: float
     form: str = "within"
     # The Python versions ("3.12") it applies to; empty: all.
@@ -355,6 +378,13 @@ TARGETS: list[Target] = [
         for workload in ("line-heavy", "n-body")
         for key, limit in (("pikos-line-stats", 0.5), ("pikos-line-timed-csv", 0.6))
     ),
+    # Captures: a few bytes per event (CSV: about 58), no slower than CSV.
+    Target("issue 21", "call-heavy", "pikos-function-capture", None, 4, form="size"),
+    Target(
+        "issue 21", "call-heavy", "pikos-function-capture", "pikos-function-csv", 1.0
+    ),
+    Target("issue 21", "line-heavy", "pikos-line-capture", None, 4, form="size"),
+    Target("issue 21", "line-heavy", "pikos-line-memory-capture", None, 6, form="size"),
 ]
 
 
