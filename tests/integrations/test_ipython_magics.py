@@ -154,3 +154,11 @@ def test_pikos_memory_html_has_the_same_rows(shell, tmp_path):
     page = memory_tables(str(path))._repr_html_()
     assert "<th>Occurrences</th>" in page
     assert page.count("<tr>") == 1 + 4  # the header, then lines 4 to 7
+
+
+def test_the_statement_runs_as_written_after_the_options(shell, capsys):
+    shell.run_line_magic("pikos_stats", '-l 1 print("a\\tb  c", -2)')
+    out = capsys.readouterr().out
+    assert out.startswith("a\tb  c -2\n")
+    shell.run_line_magic("pikos_memit", 'print("x  y", -1)')
+    assert capsys.readouterr().out.startswith("x  y -1\n")

@@ -230,3 +230,31 @@ def test_pikos_line_stats_writes_json_per_test_and_the_top_lines(suite):
     out = result.stdout.str()
     assert "top lines by time across the session" in out
     assert "mymod.py:8 (leaf)  return len([i])" in out
+
+
+def test_methods_chdir_and_look_alike_ids_each_keep_their_own_file(suite):
+    suite.makepyfile(
+        test_edges="""
+        import pytest
+        import mymod
+
+        class TestInClass:
+            @pytest.mark.pikos_limit(total_calls=9)  # the method alone: 8 calls
+            def test_method(self):
+                mymod.work(2)
+
+        @pytest.mark.parametrize("s", ["a b", "a_b"])
+        def test_ids(s, monkeypatch, tmp_path):
+            monkeypatch.chdir(tmp_path)  # the outputs stay in .pikos/
+            mymod.work(1)
+        """
+    )
+    result = suite.runpytest_subprocess("--pikos")
+    result.assert_outcomes(passed=3)
+    names = sorted(p.name for p in (suite.path / ".pikos").iterdir())
+    assert names == [
+        "test_edges.py__TestInClass__test_method.pstats",
+        "test_edges.py__test_ids_a-20b_.pstats",
+        "test_edges.py__test_ids_a_b_.pstats",
+    ]
+    assert "3 tests recorded (stats) in .pikos/" in result.stdout.str()

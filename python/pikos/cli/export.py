@@ -234,6 +234,11 @@ def _export_stats(path, output, to_stdout):
         raise CommandError(str(error)) from None
     except OSError as error:
         raise CommandError(f"cannot export: {error}") from None
+    if not rows:
+        raise CommandError(
+            f"{path} holds no timed function records: its statistics would be "
+            "empty (record with pikos-run functions --timed)"
+        )
     data = marshal.dumps(pstats_of(rows))
     try:
         if to_stdout:

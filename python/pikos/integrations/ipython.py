@@ -17,10 +17,10 @@ The statement runs in the user's namespace, once."""
 import html
 import io
 import os
+import re
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
 #: ``%prun``'s default order: own time.
@@ -73,52 +73,45 @@ class PikosMagics(Magics):
         with watch:
             exec(compiled, namespace, namespace)
 
-    def _statement(self, args, cell):
-        code = cell if cell is not None else " ".join(args.statement)
+    def _options(self, line, cell, flags):
+        """The options (``-X VALUE``, each of ``flags`` taking a value and
+        repeatable: a list per flag) at the start of a magic's line, and the
+        statement: the rest of the line exactly as written, or the cell."""
+        opts, rest = {}, line.lstrip()
+        while len(rest) > 1 and rest[0] == "-" and rest[1] in flags:
+            flag, rest = rest[1], rest[2:].lstrip()
+            value = re.match(r"\"[^\"]*\"|'[^']*'|\S+", rest)
+            if value is None:
+                raise UsageError(f"-{flag} needs a value")
+            opts.setdefault(flag, []).append(value.group().strip("\"'"))
+            rest = rest[value.end() :].lstrip()
+        code = cell if cell is not None else rest
         if not code.strip():
             raise UsageError("give a statement to run (or use the cell form)")
-        return code
+        return opts, code
 
-    @magic_arguments()
-    @argument(
-        "-s",
-        dest="sort",
-        default=_DEFAULT_SORT,
-        metavar="KEY",
-        help="pstats sort key (default: time, i.e. own time)",
-    )
-    @argument(
-        "-l",
-        dest="limit",
-        type=int,
-        default=None,
-        metavar="N",
-        help="show the first N functions only",
-    )
-    @argument("statement", nargs="*", help="the statement (line form)")
     @line_cell_magic
     def pikos_stats(self, line, cell=None):
         """Function statistics of a statement, as ``%prun`` gives them,
         gathered by pikos' StatsMonitor (exact counts, own and cumulative
-        times)."""
+        times).
+
+        ``%pikos_stats [-s KEY] [-l N] statement`` or ``%%pikos_stats``:
+        ``-s`` a pstats sort key (default ``time``: own time), ``-l`` the
+        first N functions only."""
         import pstats
 
         from pikos.monitors.api import StatsMonitor
 
-        args = parse_argstring(self.pikos_stats, line)
-        code = self._statement(args, cell)
-        if args.limit is not None and args.limit < 1:
-            raise UsageError(f"-l must be a positive number of lines, not {args.limit}")
-        try:
-            pstats.Stats.sort_arg_dict_default[args.sort]
-        except KeyError:
+        opts, code = self._options(line, cell, "sl")
+        sort = opts.get("s", [_DEFAULT_SORT])[-1]
+        limit = _positive(opts.get("l", [None])[-1], "-l", int)
+        if sort not in pstats.Stats.sort_arg_dict_default:
             keys = ", ".join(sorted(pstats.Stats.sort_arg_dict_default))
-            raise UsageError(
-                f"-s {args.sort}: not a pstats sort key ({keys})"
-            ) from None
+            raise UsageError(f"-s {sort}: not a pstats sort key ({keys})")
         monitor = StatsMonitor()
         self._run(code, monitor)
-        display(stats_table(monitor, args.sort, args.limit))
+        display(stats_table(monitor, sort, limit))
 
     def _functions(self, names, magic):
         """The objects the ``-f`` expressions name, in the user's namespace."""
@@ -134,66 +127,40 @@ class PikosMagics(Magics):
                 ) from None
         return functions
 
-    @magic_arguments()
-    @argument(
-        "-f",
-        dest="functions",
-        action="append",
-        default=[],
-        metavar="FUNC",
-        help="a function (an expression) whose lines to time; repeatable",
-    )
-    @argument(
-        "-u",
-        dest="unit",
-        type=float,
-        default=1e-6,
-        metavar="SECONDS",
-        help="the unit of the Time column (default 1e-6: microseconds)",
-    )
-    @argument("statement", nargs="*", help="the statement (line form)")
     @line_cell_magic
     def pikos_lines(self, line, cell=None):
         """Hits and time per line of the ``-f`` functions while a statement
         runs, in ``kernprof -lv``'s table (LineStatsMonitor: a line's time
-        includes what it calls)."""
+        includes what it calls).
+
+        ``%pikos_lines -f FUNC [-f FUNC2] [-u SECONDS] statement`` or
+        ``%%pikos_lines -f FUNC``: ``-u`` the unit of the Time column
+        (default 1e-6: microseconds)."""
         from pikos.monitors.api import LineStatsMonitor
 
-        args = parse_argstring(self.pikos_lines, line)
-        code = self._statement(args, cell)
-        if not args.unit > 0:
-            raise UsageError(
-                f"-u must be a positive number of seconds, not {args.unit}"
-            )
+        opts, code = self._options(line, cell, "fu")
+        unit = _positive(opts.get("u", ["1e-6"])[-1], "-u", float)
+        functions = self._functions(opts.get("f", []), "pikos_lines")
         try:
-            monitor = LineStatsMonitor(self._functions(args.functions, "pikos_lines"))
+            monitor = LineStatsMonitor(functions)
         except (TypeError, ValueError) as error:
             raise UsageError(str(error)) from None
         self._run(code, monitor)
-        display(lines_tables(monitor.get_stats(), args.unit))
+        display(lines_tables(monitor.get_stats(), unit))
 
-    @magic_arguments()
-    @argument(
-        "-f",
-        dest="functions",
-        action="append",
-        default=[],
-        metavar="FUNC",
-        help="a function (an expression) whose lines to measure; repeatable",
-    )
-    @argument("statement", nargs="+", help="the statement")
     @line_magic
     def pikos_memory(self, line):
         """Memory per line of the ``-f`` functions while a statement runs,
-        in memory_profiler's table (Mem usage, Increment, Occurrences)."""
+        in memory_profiler's table (Mem usage, Increment, Occurrences).
+
+        ``%pikos_memory -f FUNC [-f FUNC2] statement``."""
         import tempfile
 
         from pikos.monitors.api import FocusedLineMemoryMonitor
         from pikos.recorders.api import CSVFileRecorder
 
-        args = parse_argstring(self.pikos_memory, line)
-        code = self._statement(args, None)
-        functions = self._functions(args.functions, "pikos_memory")
+        opts, code = self._options(line, None, "f")
+        functions = self._functions(opts.get("f", []), "pikos_memory")
         with tempfile.TemporaryDirectory(prefix="pikos-memory-") as directory:
             path = os.path.join(directory, "lines.csv")
             try:
@@ -207,20 +174,18 @@ class PikosMagics(Magics):
                 raise UsageError(f"recording the lines failed: {monitor.error}")
             display(memory_tables(path))
 
-    @magic_arguments()
-    @argument("statement", nargs="+", help="the statement")
     @line_magic
     def pikos_memit(self, line):
         """Peak memory while a statement runs, and its increment over the
         memory at the start (the kernel's high-water mark: no peak between
-        samples is missed).  Linux."""
+        samples is missed).  Linux.  ``%pikos_memit statement``."""
         from pikos.integrations.memory import MIB, PeakRSS, PeakUnavailable
 
-        args = parse_argstring(self.pikos_memit, line)
-        code = self._statement(args, None)
+        if not line.strip():
+            raise UsageError("give a statement to run")
         try:
             peak = PeakRSS()
-            self._run(code, peak)
+            self._run(line, peak)
         except PeakUnavailable as error:
             raise UsageError(str(error)) from None
         print(
@@ -228,19 +193,14 @@ class PikosMagics(Magics):
             f"increment: {peak.growth / MIB:.2f} MiB"
         )
 
-    @magic_arguments()
-    @argument(
-        "-o",
-        dest="output",
-        required=True,
-        metavar="FILE",
-        help="the file; its name chooses the format, as for pikos-run -o "
-        "(.csv, .speedscope.json, .trace.json, .collapsed.txt, text)",
-    )
-    @argument("statement", nargs="*", help="the statement (line form)")
     @line_cell_magic
     def pikos_trace(self, line, cell=None):
-        """Record the function events of a statement into a file."""
+        """Record the function events of a statement into a file.
+
+        ``%pikos_trace -o FILE statement`` or ``%%pikos_trace -o FILE``: the
+        file's name chooses the format, as for ``pikos-run -o`` (``.csv``,
+        ``.speedscope.json``, ``.trace.json``, ``.collapsed.txt``, ``.pb.gz``,
+        ``callgrind.out.*``, ``.pikos``, else text)."""
         from pikos.messages import CommandError
         from pikos.monitors.api import FunctionMonitor
         from pikos.runner.recording import (
@@ -249,9 +209,10 @@ class PikosMagics(Magics):
             recording_of,
         )
 
-        args = parse_argstring(self.pikos_trace, line)
-        code = self._statement(args, cell)
-        output = os.path.expanduser(args.output)
+        opts, code = self._options(line, cell, "o")
+        if "o" not in opts:
+            raise UsageError("%pikos_trace needs -o FILE")
+        output = os.path.expanduser(opts["o"][-1])
         try:
             recording = recording_of(None, output)
             recorder = make_recorder(recording, output, buffered=True)
@@ -262,6 +223,19 @@ class PikosMagics(Magics):
         if monitor.error is not None:
             raise UsageError(f"writing {output} failed: {monitor.error}")
         print(f"pikos: {recording} recording written to {output}")
+
+
+def _positive(text, option, kind):
+    """An option's value as a positive ``kind`` (None stays None)."""
+    if text is None:
+        return None
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not value > 0:
+        raise UsageError(f"{option} must be a positive number, not {text!r}")
+    return value
 
 
 def stats_table(monitor, sort, limit):
@@ -320,6 +294,7 @@ def memory_tables(path):
     with open(path, newline="", encoding="utf-8") as stream:
         memory = read_memory(path, stream)
     header = ("Line #", "Mem usage", "Increment", "Occurrences", "Line Contents")
+    found = line_table.tables(memory.locations, path)
     tables = [
         Table(
             "; ".join(line_table.table_title(table)),
@@ -327,12 +302,10 @@ def memory_tables(path):
             list(line_table.table_rows(table)),
             "",
         )
-        for table in line_table.tables(memory.locations, path)
+        for table in found
     ]
-    text = line_table.render(memory, "the statement").split("\n")[4:]
-    if not tables:
-        text.append("(no line of the functions ran)")
-    return Tables(tables, "\n".join(text).rstrip("\n"))
+    text = line_table.render_tables(found) or "(no line of the functions ran)"
+    return Tables(tables, text.rstrip("\n"))
 
 
 def load(shell):

@@ -8,8 +8,8 @@ exactly as it would without pikos installed (no monitor, no hook)."""
 import functools
 import inspect
 import os
-import re
 import types
+import warnings
 
 import pytest
 
@@ -79,44 +79,52 @@ def pytest_runtest_setup(item):
             pytest.fail(f"pikos_limit: {error}", pytrace=False)
 
 
-@pytest.hookimpl(wrapper=True)
+# Old-style hook wrappers: they work with every pluggy pytest 7 and 8 ship,
+# and the plugin is loaded in every run once pikos is installed.
+@pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item):
     limits = item.stash.get(_LIMITS, None)
     session = item.config.pluginmanager.get_plugin("pikos-session")
     if limits is None and session is None:
-        return (yield)
+        yield
+        return
     watch = _Watch(item, session, limits)
     original = getattr(item, "obj", None)
     wrapped = watch.wrap(original)
     try:
         if wrapped is None:  # not a plain function: the whole call phase
             with watch:
-                result = yield
+                outcome = yield
         else:
             item.obj = wrapped
-            result = yield
+            outcome = yield
     finally:
         if wrapped is not None:
             item.obj = original
         watch.write()
-    if limits is not None:
-        problems = limits.check(watch.stats, watch.peak)
-        if problems:
-            pytest.fail("pikos_limit: " + "; ".join(problems), pytrace=False)
-    return result
+    if limits is not None and outcome.excinfo is None:
+        # The report of this call says it (pytest_runtest_makereport).
+        item.stash[_BROKEN] = limits.check(watch.stats, watch.peak)
 
 
-@pytest.hookimpl(wrapper=True)
+@pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    report = yield
+    outcome = yield
+    if call.when != "call":
+        return
+    report = outcome.get_result()
     path = item.stash.get(_WRITTEN, None)
-    if call.when == "call" and path is not None:
+    if path is not None:
         report.user_properties.append((_OUTPUT, path))
-    return report
+    problems = item.stash.get(_BROKEN, None)
+    if problems and report.passed:
+        report.outcome = "failed"
+        report.longrepr = "pikos_limit: " + "; ".join(problems)
 
 
 _LIMITS = pytest.StashKey()
 _WRITTEN = pytest.StashKey()
+_BROKEN = pytest.StashKey()
 
 
 class Limits:
@@ -161,7 +169,11 @@ class Limits:
         """The broken limits, one sentence each (none: the test passes)."""
         problems = []
         for name, limit in self.calls.items():
-            count = calls_of(stats, name)
+            try:
+                count = calls_of(stats, name)
+            except ValueError as error:
+                problems.append(str(error))
+                continue
             if count > limit:
                 problems.append(f"{name} was called {count} times, limit {limit}")
         if self.total_calls is not None:
@@ -205,7 +217,7 @@ def calls_of(stats, name):
             codes = codes_of(obj, name, prefix)
             keys = {(c.co_filename, c.co_firstlineno, c.co_name) for c in codes}
     except UsageError as error:
-        pytest.fail(f"pikos_limit: {error}", pytrace=False)
+        raise ValueError(str(error)) from None
     return sum(stats[key][1] for key in keys if key in stats)
 
 
@@ -230,10 +242,10 @@ class _Watch:
 
     def __init__(self, item, session, limits):
         from pikos.integrations.memory import PeakRSS, PeakUnavailable
-
-        self._unavailable = PeakUnavailable
         from pikos.monitors.api import StatsMonitor
 
+        self._unavailable = PeakUnavailable
+        self._entered = []
         self.item, self.session = item, session
         self.monitors = []
         self.output = None
@@ -252,30 +264,50 @@ class _Watch:
             self.peak = PeakRSS()
 
     def __enter__(self):
+        # What was entered is left again when a later part fails, so no
+        # monitor stays on past its test.  (Not contextlib.ExitStack: its
+        # frames would be recorded, pikos' own are not.)
         if self.peak is not None:
             try:
                 self.peak.__enter__()
             except self._unavailable as error:
                 pytest.fail(f"pikos_limit: rss_growth: {error}", pytrace=False)
-        for monitor in self.monitors:
-            monitor.enable()
+            self._entered.append(self.peak)
+        try:
+            for monitor in self.monitors:
+                monitor.__enter__()
+                self._entered.append(monitor)
+        except BaseException:
+            self._leave(None, None, None)
+            raise
         return self
 
     def __exit__(self, *exc):
-        for monitor in reversed(self.monitors):
-            monitor.disable()
-        if self.peak is not None:
-            self.peak.__exit__(*exc)
-        if self._counter is not None:
-            self.stats = self._counter.snapshot()
+        try:
+            self._leave(*exc)
+        finally:
+            if self._counter is not None:
+                self.stats = self._counter.snapshot()
         return False
+
+    def _leave(self, *exc):
+        entered, self._entered = self._entered, []
+        error = None
+        for part in reversed(entered):
+            try:
+                part.__exit__(*exc)
+            except BaseException as failure:  # leave the rest all the same
+                error = error or failure
+        if error is not None:
+            raise error
 
     def wrap(self, function):
         """``function`` run inside this watch, so that the records hold the
         test function and what it calls, not pytest's machinery (pikos
         never records its own frames, this wrapper's included).  None for
         a coroutine or generator function, or a non-Python test item."""
-        if not inspect.isfunction(function) or (
+        plain = getattr(function, "__func__", function)  # a test class's method
+        if not inspect.isfunction(plain) or (
             inspect.iscoroutinefunction(function)
             or inspect.isgeneratorfunction(function)
             or inspect.isasyncgenfunction(function)
@@ -290,8 +322,16 @@ class _Watch:
         return watched
 
     def write(self):
-        if self.session is not None:
+        """Write the test's file; a failure to write is a warning, never a
+        change of the test's outcome."""
+        if self.session is None:
+            return
+        try:
             self.session.finish(self.item, self.output, self.monitors[0])
+        except OSError as error:
+            warnings.warn(f"pikos: cannot write {self.output}: {error}", stacklevel=1)
+            return
+        if os.path.exists(self.output):  # a test that never ran writes none
             self.item.stash[_WRITTEN] = self.output
 
 
@@ -301,7 +341,9 @@ class _Session:
     def __init__(self, config, kind):
         self.config = config
         self.kind = kind
-        self.directory = config.getoption("pikos_dir")
+        # Absolute: a test may change the working directory (monkeypatch.chdir).
+        self.directory = os.path.abspath(config.getoption("pikos_dir"))
+        self.shown = config.getoption("pikos_dir")
         self.written = []
 
     def monitor_for(self, item):
@@ -319,9 +361,12 @@ class _Session:
         return path, monitor_class(CSVFileRecorder(path))
 
     def finish(self, item, path, monitor):
-        # A record monitor's disable() finalized its file already.
+        # A record monitor's disable() finalized its file already, and
+        # keeps what went wrong in .error.
         if self.kind in _TOTALS:
             monitor.dump_stats(path)
+        elif monitor.error is not None:
+            raise OSError(str(monitor.error))
 
     def pytest_runtest_logreport(self, report):
         # Under xdist the paths come back from the workers this way.
@@ -335,25 +380,38 @@ class _Session:
         count = len(self.written)
         write(
             f"{count} {'test' if count == 1 else 'tests'} recorded "
-            f"({self.kind}) in {self.directory}{os.sep}"
+            f"({self.kind}) in {self.shown.rstrip(os.sep)}{os.sep}"
         )
         if not self.written:
             return
-        if self.kind == "stats":
-            lines = top_functions(self.written, _SUMMARY_LINES)
-        elif self.kind == "line_stats":
-            lines = top_lines(self.written, _SUMMARY_LINES)
-        else:
+        summary = {"stats": top_functions, "line_stats": top_lines}.get(self.kind)
+        if summary is None:
+            return
+        written = list(dict.fromkeys(self.written))  # a rerun test: once
+        try:
+            lines = summary(written, _SUMMARY_LINES)
+        except (OSError, ValueError, TypeError, EOFError) as error:
+            write(f"(no summary: a recording could not be read back: {error})")
             return
         for line in lines:
             write(line)
 
 
 def _file_name(nodeid, kind):
-    """``tests/test_a.py::test_b[x-1]`` -> ``tests_test_a.py__test_b_x-1_``
-    plus the kind's suffix: the same test always the same file, two tests
-    never one (node ids are unique, also across xdist workers)."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", nodeid).strip(".")
+    """``tests/test_a.py::test_b[x 1]`` -> ``tests_test_a.py__test_b_x-201_``
+    plus the kind's suffix: the same test always the same file.  The
+    separators (``/``, ``::``, the brackets of parameters) become ``_``;
+    any other character outside letters, digits, ``_ . -`` becomes ``-``
+    and its code in hex, so ids that differ there never meet (``[a b]``,
+    ``[a_b]``)."""
+    safe = "".join(
+        char
+        if char.isascii() and (char.isalnum() or char in "_.-")
+        else "_"
+        if char in "/:[]"
+        else "-" + format(ord(char), "x")
+        for char in nodeid
+    ).strip(".")
     if len(safe) > 180:  # file names stop at 255 bytes
         import hashlib
 

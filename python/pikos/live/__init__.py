@@ -532,7 +532,8 @@ def read(path, on_cut=None):
                     raise BadMessage("the session header is not a JSON object")
                 session = header.get("session")
                 if not isinstance(session, str) or not 1 <= len(session) <= 128:
-                    session = f"{path}#{number}"
+                    # A name of the capture's own, within the wire's limit.
+                    session = f"capture-session-{number}"
                 pid = header.get("pid")
                 started = header.get("started")
                 known[number] = {
@@ -541,7 +542,11 @@ def read(path, on_cut=None):
                     "time": float(started) if _is_number(started) else 0.0,
                     "seq": 0,
                 }
-            envelope = known[number]
+            envelope = known.get(number)
+            if envelope is None:
+                raise BadMessage(
+                    f"{topic} of session {number} before its session header"
+                )
             fields = {
                 "version": WIRE_VERSION,
                 "session": envelope["session"],

@@ -104,8 +104,10 @@ def write_out_at_os_exit():
     exit_now = os._exit
 
     def _exit(status):
-        _pause_writers()
-        exit_now(status)
+        try:
+            _pause_writers()
+        finally:  # whatever happened there, the process leaves now
+            exit_now(status)
 
     _exit._pikos = True
     _exit.__wrapped__ = exit_now

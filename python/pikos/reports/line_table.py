@@ -69,9 +69,19 @@ def render(memory, path):
         "",
         "",
     ]
-    for table in tables(memory.locations, path):
+    return "\n".join(out + _lines_of(tables(memory.locations, path)))
+
+
+def render_tables(found):
+    """The text of the :class:`Table` s ``found``, one after the other."""
+    return "\n".join(_lines_of(found))
+
+
+def _lines_of(found):
+    out = []
+    for table in found:
         out.extend(_render_table(table))
-    return "\n".join(out)
+    return out
 
 
 def tables(locations, path="<rows>"):

@@ -84,6 +84,8 @@ def _pstats_dict(data):
 
 
 def _pstats(path, stats):
+    if not stats:  # a profile of nothing (pstats.Stats refuses to load it)
+        return Profile("pstats", {})
     # pstats.Stats checks what the dict holds as it reads it; the dict
     # above only said the file has pstats' shape.
     try:

@@ -88,7 +88,10 @@ def get_function(function_path):
         try:
             obj = importlib.import_module(module_name)
         except ImportError as error:
-            if error.name is None or not module_name.startswith(error.name):
+            missing = error.name
+            if missing is None or not (
+                module_name == missing or module_name.startswith(missing + ".")
+            ):
                 raise  # the module itself failed: its own error
             continue
         for attribute in parts[split:]:
