@@ -237,58 +237,52 @@ def _header(data):
     return header
 
 
-def _stats(data):
-    stats = _load(data, MAX_STATS_BYTES, "the statistics")
-    _want(isinstance(stats, dict), "the statistics are not a JSON object")
-    rows = stats.get("functions")
-    _want(isinstance(rows, list), "the statistics have no list of functions")
+def _is_str(value):
+    return isinstance(value, str)
+
+
+#: The columns of a statistics row and of a line totals row: their checks,
+#: and what the error calls them.
+_STATS_ROW = (
+    (_is_str, _is_int, _is_str, _is_int, _is_int, _is_number, _is_number),
+    "a statistics row is not [file, line, name, calls, primitive calls, own s, "
+    "cumulative s]",
+)
+_LINES_ROW = (
+    (_is_str, _is_int, _is_str, _is_int, _is_number, _is_number, _is_str),
+    "a line totals row is not [file, line, function, hits, seconds, percent, source]",
+)
+
+
+def _totals(data, what, key, row_shape):
+    """A document of running totals (statistics, line totals): a JSON
+    object whose ``key`` is a bounded list of rows of ``row_shape``."""
+    document = _load(data, MAX_STATS_BYTES, what)
+    _want(isinstance(document, dict), f"{what} are not a JSON object")
+    rows = document.get(key)
+    _want(isinstance(rows, list), f"{what} have no list of {key}")
     _want(
         len(rows) <= MAX_STATS_ROWS,
-        f"the statistics have {len(rows):,} rows (at most {MAX_STATS_ROWS:,})",
+        f"{what} have {len(rows):,} rows (at most {MAX_STATS_ROWS:,})",
     )
+    checks, shown = row_shape
     for row in rows:
         _want(
             isinstance(row, list)
-            and len(row) == 7
-            and isinstance(row[0], str)
-            and _is_int(row[1])
-            and isinstance(row[2], str)
-            and _is_int(row[3])
-            and _is_int(row[4])
-            and _is_number(row[5])
-            and _is_number(row[6]),
-            f"a statistics row is not [file, line, name, calls, primitive "
-            f"calls, own s, cumulative s]: {str(row)[:60]!r}",
+            and len(row) == len(checks)
+            and all(check(value) for check, value in zip(checks, row, strict=True)),
+            f"{shown}: {str(row)[:60]!r}",
         )
-    _check_depth(stats, MAX_HEADER_DEPTH, "the statistics")
-    return stats
+    _check_depth(document, MAX_HEADER_DEPTH, what)
+    return document
+
+
+def _stats(data):
+    return _totals(data, "the statistics", "functions", _STATS_ROW)
 
 
 def _lines(data):
-    lines = _load(data, MAX_STATS_BYTES, "the line totals")
-    _want(isinstance(lines, dict), "the line totals are not a JSON object")
-    rows = lines.get("lines")
-    _want(isinstance(rows, list), "the line totals have no list of lines")
-    _want(
-        len(rows) <= MAX_STATS_ROWS,
-        f"the line totals have {len(rows):,} rows (at most {MAX_STATS_ROWS:,})",
-    )
-    for row in rows:
-        _want(
-            isinstance(row, list)
-            and len(row) == 7
-            and isinstance(row[0], str)
-            and _is_int(row[1])
-            and isinstance(row[2], str)
-            and _is_int(row[3])
-            and _is_number(row[4])
-            and _is_number(row[5])
-            and isinstance(row[6], str),
-            f"a line totals row is not [file, line, function, hits, seconds, "
-            f"percent, source]: {str(row)[:60]!r}",
-        )
-    _check_depth(lines, MAX_HEADER_DEPTH, "the line totals")
-    return lines
+    return _totals(data, "the line totals", "lines", _LINES_ROW)
 
 
 def _end(data):

@@ -114,6 +114,46 @@ struct Timeline<'t> {
     at: Option<[usize; 6]>,
 }
 
+/// A value of a record as text ("" when absent or not text).
+fn text_at<'v>(values: &[Value<'v>], i: usize) -> &'v str {
+    match values.get(i) {
+        Some(Value::Str(s) | Value::Table(s) | Value::Num(s)) => s,
+        _ => "",
+    }
+}
+
+/// A value of a record as an integer (None when absent or not one).
+fn number_at(values: &[Value<'_>], i: usize) -> Option<i64> {
+    match values.get(i) {
+        Some(Value::Int(n)) => Some(*n),
+        _ => None,
+    }
+}
+
+/// What every timed function record has: its event type, time and thread,
+/// found at `at` (the positions of type, function, lineNo, filename, time,
+/// thread in the session's fields).
+struct TimedEvent {
+    step: Step,
+    time: i64,
+    thread: i64,
+}
+
+impl TimedEvent {
+    fn of(values: &[Value<'_>], at: &[usize; 6], source: &str) -> Result<Self> {
+        let kind = text_at(values, at[0]);
+        let step = Step::from_name(kind)
+            .ok_or_else(|| Error::Input(format!("{source}: unknown event type {kind:?}")))?;
+        let (Some(time), Some(thread)) = (number_at(values, at[4]), number_at(values, at[5]))
+        else {
+            return Err(Error::Input(format!(
+                "{source}: a record without its time or thread"
+            )));
+        };
+        Ok(TimedEvent { step, time, thread })
+    }
+}
+
 impl Visitor for Timeline<'_> {
     fn session(&mut self, session: &Session<'_>) -> Result<()> {
         let find = |name: &str| session.fields.iter().position(|f| f == name);
@@ -144,23 +184,9 @@ impl Visitor for Timeline<'_> {
         let Some(at) = self.at else {
             return Ok(());
         };
-        let text = |i: usize| match values.get(i) {
-            Some(Value::Str(s) | Value::Table(s) | Value::Num(s)) => *s,
-            _ => "",
-        };
-        let number = |i: usize| match values.get(i) {
-            Some(Value::Int(n)) => Some(*n),
-            _ => None,
-        };
-        let kind = text(at[0]);
-        let step = Step::from_name(kind)
-            .ok_or_else(|| Error::Input(format!("{}: unknown event type {kind:?}", self.source)))?;
-        let (Some(time), Some(thread)) = (number(at[4]), number(at[5])) else {
-            return Err(Error::Input(format!(
-                "{}: a record without its time or thread",
-                self.source
-            )));
-        };
+        let TimedEvent { step, time, thread } = TimedEvent::of(values, &at, &self.source)?;
+        let text = |i: usize| text_at(values, i);
+        let number = |i: usize| number_at(values, i);
         self.trace.event(
             step,
             text(at[1]),
@@ -354,23 +380,9 @@ impl Visitor for Statistics {
         let Some(at) = self.at else {
             return Ok(());
         };
-        let text = |i: usize| match values.get(i) {
-            Some(Value::Str(s) | Value::Table(s) | Value::Num(s)) => *s,
-            _ => "",
-        };
-        let number = |i: usize| match values.get(i) {
-            Some(Value::Int(n)) => Some(*n),
-            _ => None,
-        };
-        let kind = text(at[0]);
-        let step = Step::from_name(kind)
-            .ok_or_else(|| Error::Input(format!("{}: unknown event type {kind:?}", self.source)))?;
-        let (Some(time), Some(thread)) = (number(at[4]), number(at[5])) else {
-            return Err(Error::Input(format!(
-                "{}: a record without its time or thread",
-                self.source
-            )));
-        };
+        let TimedEvent { step, time, thread } = TimedEvent::of(values, &at, &self.source)?;
+        let text = |i: usize| text_at(values, i);
+        let number = |i: usize| number_at(values, i);
         let builtin = matches!(step, Step::CCall | Step::CReturn);
         let (file, name) = (text(at[3]), text(at[1]));
         let count = self.threads.len();
