@@ -5,6 +5,7 @@ files, CSV read back, and the shape of a one-line command error."""
 import csv
 import io
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -45,6 +46,14 @@ def python(*args, cwd, text=True):
 
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a live
+    stream's address)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def script(name):

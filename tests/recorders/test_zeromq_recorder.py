@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import zmq
-from commands import SCRIPTS
+from commands import SCRIPTS, free_port
 from pikos.errors import RecorderError
 from pikos.filters.api import OnValue
 from pikos.live import decode, subscribe
@@ -27,12 +27,6 @@ PIKOS_RUN = str(BIN / "pikos-run")
 SCRIPT = str(SCRIPTS / "live_stream.py")
 TIMEOUT = 60
 ENVELOPE_KEYS = {"version", "session", "pid", "seq", "time"}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def work():

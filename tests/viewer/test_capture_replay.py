@@ -3,11 +3,10 @@
 the viewer's model, which ends showing the final state; `pikos report` and
 `pikos plot` read captures of memory monitors."""
 
-import socket
 import threading
 
 import pytest
-from commands import PIKOS, SCRIPTS, run
+from commands import PIKOS, SCRIPTS, free_port, run
 from pikos.live import read, subscribe
 from pikos.monitors.api import FunctionMonitor
 from pikos.recorders.api import CaptureRecorder, ZeroMQRecorder
@@ -17,12 +16,6 @@ from pikos.viewer.render import render
 from pikos.viewer.replay import Replay
 
 TIMEOUT = 30
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def work():

@@ -10,14 +10,13 @@ import pty
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from commands import SCRIPTS
+from commands import SCRIPTS, free_port
 from pikos import _native
 from pikos.cli._common import UsageError
 from pikos.live import WIRE_VERSION, Message
@@ -682,12 +681,6 @@ class Tmux:
                     f"{what}: not shown within {timeout} s; the pane:\n{screen}"
                 )
             time.sleep(0.1)
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 RSS = re.compile(r"^RSS (\d+\.\d) MiB  VMS \d+\.\d MiB", re.MULTILINE)
