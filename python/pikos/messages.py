@@ -23,6 +23,15 @@ class UsageError(CommandError):
         super().__init__(message, status=2)
 
 
+#: A mebibyte: every size pikos shows is in MiB.
+MIB = 2**20
+
+
+def mib(size):
+    """``size`` bytes as pikos shows them: ``12.3 MiB``."""
+    return f"{size / MIB:.1f} MiB"
+
+
 def counted(number, noun, grouped=False):
     """``1 thread``, ``2 threads``, ``0 threads``: English plurals of the
     nouns the commands count (each takes an ``s``); ``grouped`` writes the

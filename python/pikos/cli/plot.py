@@ -36,6 +36,7 @@ from pikos.cli._common import (
     run_command,
     say,
 )
+from pikos.messages import MIB
 from pikos.recorders.trace_recorders import as_text
 from pikos.reports.memory_csv import is_capture, open_csv, read_capture, read_memory
 
@@ -45,8 +46,6 @@ FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 #: Figure size in inches and resolution: an 800 x 450 PNG, a 576 x 324 pt SVG.
 FIGSIZE = (8, 4.5)
 DPI = 100
-
-MiB = 2**20
 
 
 def _parser(prog):
@@ -111,7 +110,7 @@ def _draw(Figure, numpy, lines, title):
     axes = figure.add_subplot()
     for label, series in lines:
         marker = "o" if len(series.x) == 1 else None
-        y = numpy.asarray(series.y, dtype=numpy.float64) / MiB
+        y = numpy.asarray(series.y, dtype=numpy.float64) / MIB
         axes.plot(series.x, y, drawstyle="steps-post", marker=marker, label=label)
     axes.set_xlabel("record index")
     axes.set_ylabel(" and ".join(label for label, _ in lines) + " (MiB)")
@@ -162,7 +161,7 @@ def _plot(argv, prog):
     rss = memory.rss.y
     say(
         f"wrote {output} ({counted(memory.records, 'record')}, "
-        f"RSS {min(rss) / MiB:.1f}..{max(rss) / MiB:.1f} MiB)"
+        f"RSS {min(rss) / MIB:.1f}..{max(rss) / MIB:.1f} MiB)"
     )
     return 0
 

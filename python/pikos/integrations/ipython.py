@@ -179,7 +179,8 @@ class PikosMagics(Magics):
         """Peak memory while a statement runs, and its increment over the
         memory at the start (the kernel's high-water mark: no peak between
         samples is missed).  Linux.  ``%pikos_memit statement``."""
-        from pikos.integrations.memory import MIB, PeakRSS, PeakUnavailable
+        from pikos.integrations.memory import PeakRSS, PeakUnavailable
+        from pikos.messages import MIB
 
         if not line.strip():
             raise UsageError("give a statement to run")

@@ -8,7 +8,6 @@ _STATUS = "/proc/self/status"
 _CLEAR_REFS = "/proc/self/clear_refs"
 _RESET_PEAK = "5"  # proc(5): "reset the peak resident set size"
 
-MIB = 1024 * 1024
 
 _UNITS = {
     "": 1,

@@ -167,6 +167,8 @@ class Limits:
 
     def check(self, stats, peak):
         """The broken limits, one sentence each (none: the test passes)."""
+        from pikos.messages import mib
+
         problems = []
         for name, limit in self.calls.items():
             try:
@@ -184,8 +186,8 @@ class Limits:
                 )
         if self.rss_growth is not None and peak.growth > self.rss_growth:
             problems.append(
-                f"RSS grew by {_mib(peak.growth)} (peak {_mib(peak.peak)}, "
-                f"start {_mib(peak.start)}), limit rss_growth={self._label!r}"
+                f"RSS grew by {mib(peak.growth)} (peak {mib(peak.peak)}, "
+                f"start {mib(peak.start)}), limit rss_growth={self._label!r}"
             )
         return problems
 
@@ -194,10 +196,6 @@ def _count(value, what):
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{what} must be a count (an int >= 0), not {value!r}")
     return value
-
-
-def _mib(n):
-    return f"{n / (1024 * 1024):.1f} MiB"
 
 
 def calls_of(stats, name):

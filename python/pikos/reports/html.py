@@ -7,9 +7,8 @@ import html
 import json
 from importlib import resources
 
+from pikos.messages import MIB
 from pikos.reports.memory_csv import FUNCTION_MEMORY, LINE_MEMORY, OTHER_MEMORY
-
-MB = 2**20
 
 #: Table rows by default.
 DEFAULT_TOP = 20
@@ -63,13 +62,13 @@ def _e(text):
 
 
 def _mib(value, signed=False):
-    return f"{value / MB:{'+' if signed else ''},.2f}"
+    return f"{value / MIB:{'+' if signed else ''},.2f}"
 
 
 def _mib_cell(value, name, signed=False):
     """A table cell of class ``name`` showing ``value`` bytes in MiB (3
     decimals: one 4 KiB page is 0.004), exact in its tooltip."""
-    number = f"{value / MB:{'+' if signed else ''},.3f}"
+    number = f"{value / MIB:{'+' if signed else ''},.3f}"
     return f'<td class="num {name}" title="{value:,} bytes">{number}</td>'
 
 

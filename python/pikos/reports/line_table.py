@@ -26,10 +26,8 @@ import ast
 import linecache
 from dataclasses import dataclass, field
 
-from pikos.messages import CommandError
+from pikos.messages import CommandError, mib
 from pikos.reports.memory_csv import LINE_MEMORY
-
-MB = 2**20
 
 _TEMPLATE = "{:>6} {:>12} {:>12}  {:>10}   {}"
 HEADER = _TEMPLATE.format(
@@ -159,10 +157,6 @@ def _scope(scopes, function, line_no):
     return first, last, name
 
 
-def _mib(value):
-    return f"{value / MB:.1f} MiB"
-
-
 def table_rows(table):
     """The rows of one table: ``(line #, mem usage, increment, occurrences,
     line contents)``, the number cells empty ("") for lines that did not
@@ -183,7 +177,7 @@ def table_rows(table):
             yield number, "", "", "", text
         else:
             peak, increment, hits, _ = cell
-            yield number, _mib(peak), _mib(increment), hits, text
+            yield number, mib(peak), mib(increment), hits, text
 
 
 def table_title(table):

@@ -6,12 +6,11 @@ import os
 import time
 from itertools import zip_longest
 
-from pikos.messages import counted
+from pikos.messages import MIB, counted, mib
 from pikos.viewer.model import function_label
 
 __all__ = ["render", "bar_chart", "BLOCKS", "ASCII_BLOCKS", "MIB"]
 
-MIB = 2**20
 
 #: A tab that has sent nothing for this many seconds says so.
 QUIET_SECONDS = 5.0
@@ -143,14 +142,10 @@ def bar_chart(values, rows, columns, levels=BLOCKS):
     return lines
 
 
-def _mib(value):
-    return f"{value / MIB:.1f} MiB"
-
-
 def _chart(title, times, values, width, rows, levels, style):
     """A titled chart of ``values`` (bytes) with its lowest and highest
     values labelled in MiB, and a time axis: ``rows`` + 2 lines."""
-    top, bottom = _mib(max(values)), _mib(min(values))
+    top, bottom = mib(max(values)), mib(min(values))
     margin = max(len(top), len(bottom))
     columns = width - margin - 2
     if columns < 1 or rows < 2:
@@ -172,7 +167,7 @@ def _memory_lines(tab, width, height, levels):
     times, rss, vms = zip(*tab.samples, strict=True)
     lines = [
         [
-            (f"RSS {_mib(rss[-1])}  VMS {_mib(vms[-1])}", "bold"),
+            (f"RSS {mib(rss[-1])}  VMS {mib(vms[-1])}", "bold"),
             (f"   {len(times):,} samples over {times[-1] - times[0]:.1f} s", "dim"),
         ],
         [],
