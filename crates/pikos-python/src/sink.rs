@@ -3,6 +3,7 @@
 //! `recorder.record()`), pre-formatted text, and the prepare/finalize calls.
 
 use pikos_core::capture;
+use pikos_core::clock::now_ns;
 use pikos_core::event::OwnedValue;
 use pikos_core::tables::TablesView;
 use pikos_core::wire::{Publisher, PublisherConfig};
@@ -15,7 +16,9 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple, PyWeakrefReference};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -96,35 +99,53 @@ pub struct Sink {
 }
 
 /// The thread of a live file sink that sends the partial batch to the
-/// writer every `flush_every`, taking the GIL for it (the hook owns the
-/// batch under the GIL), so the hook itself pays nothing per event.  It
-/// holds the sink weakly: a sink never closed is still dropped (and its
-/// file written out) as before.
+/// writer, taking the GIL for it (the hook owns the batch under the GIL),
+/// so that no event waits longer than `every` to be handed over, while the
+/// hook itself pays nothing per event.  It looks every half period, and
+/// takes the GIL only when the hook has handed no batch over for half a
+/// period (while events come fast the hook's own hand-overs keep the
+/// partial batch young, and the program never waits for this thread), and
+/// when the last look found no events, only once a whole period has gone
+/// by.  It holds the sink weakly: a sink never closed is still dropped (and
+/// its file written out) as before.
 struct Flusher {
     stop: Option<mpsc::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Flusher {
-    fn start(sink: &Bound<'_, Sink>, every: Duration) -> PyResult<Flusher> {
+    fn start(
+        sink: &Bound<'_, Sink>,
+        every: Duration,
+        handed_at: Arc<AtomicU64>,
+    ) -> PyResult<Flusher> {
         let weak = PyWeakrefReference::new(sink.as_any())?.unbind();
         let (stop, stopped) = mpsc::channel::<()>();
+        let half = every / 2;
         let thread = std::thread::Builder::new()
             .name("pikos-flusher".to_owned())
             .spawn(move || {
-                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                // The last hand-over was ours, and found no events.
+                let mut idle_since = None;
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(half) {
+                    let handed = handed_at.load(Ordering::Relaxed);
+                    let since = Duration::from_nanos(now_ns().saturating_sub(handed));
+                    let idle = idle_since == Some(handed);
+                    if since < half || (idle && since < every) {
+                        continue;
+                    }
                     // None: the interpreter is shutting down (always noticed
                     // on 3.13+; on 3.11/3.12 the sink's close or drop stops
                     // this thread first).
-                    let alive = Python::try_attach(|py| match weak.bind(py).upgrade_as::<Sink>() {
-                        Ok(Some(sink)) => {
-                            sink.get().send_pending(py);
-                            true
-                        }
-                        _ => false,
+                    let sent = Python::try_attach(|py| match weak.bind(py).upgrade_as::<Sink>() {
+                        Ok(Some(sink)) => Some(sink.get().send_pending(py)),
+                        _ => None,
                     });
-                    if alive != Some(true) {
-                        break;
+                    match sent.flatten() {
+                        Some(any) => {
+                            idle_since = (!any).then(|| handed_at.load(Ordering::Relaxed));
+                        }
+                        None => break,
                     }
                 }
                 // Without the GIL, pyo3 releases this reference later, when
@@ -140,10 +161,15 @@ impl Flusher {
         })
     }
 
+    /// Tells the thread to stop, without waiting.
+    fn signal(&mut self) {
+        drop(self.stop.take());
+    }
+
     /// Stops the thread and waits for it (without the GIL, which it may be
     /// waiting for).
     fn stop(mut self, py: Python<'_>) {
-        drop(self.stop.take());
+        self.signal();
         if let Some(thread) = self.thread.take() {
             let _ = py.detach(|| thread.join());
         }
@@ -280,18 +306,24 @@ impl Sink {
     /// opened on a writer thread.
     fn start_flusher(slf: &Bound<'_, Self>) -> PyResult<()> {
         let (this, py) = (slf.get(), slf.py());
-        if let Some(every) = this.flush_every {
-            let flusher = Flusher::start(slf, every)?;
+        let handed_at = match this.state(py) {
+            State::Thread(writer) => Some(writer.handed_at()),
+            _ => None,
+        };
+        if let (Some(every), Some(handed_at)) = (this.flush_every, handed_at) {
+            let flusher = Flusher::start(slf, every, handed_at)?;
             // SAFETY: GIL held; no call into Python while borrowed.
             unsafe { *this.flusher.get_mut(py) = Some(flusher) };
         }
         Ok(())
     }
 
-    /// A live sink's partial batch, to its writer (the flusher's call).
-    fn send_pending(&self, py: Python<'_>) {
-        if let State::Thread(file) = self.state(py) {
-            file.send_pending();
+    /// A live sink's partial batch, to its writer (the flusher's call);
+    /// false when it had no events.
+    fn send_pending(&self, py: Python<'_>) -> bool {
+        match self.state(py) {
+            State::Thread(file) => file.send_pending(),
+            _ => false,
         }
     }
 
@@ -326,6 +358,40 @@ impl Sink {
             stream.call_method0(py, intern!(py, "flush"))?;
         }
         Ok(())
+    }
+
+    /// Closes the sink's output: a writer's, written out and joined; its
+    /// errors are raised here.
+    fn close_state(&self, py: Python<'_>) -> PyResult<()> {
+        if let State::Stream { .. } = self.state(py) {
+            self.drain(py)?;
+        }
+        match std::mem::replace(self.state(py), State::Closed) {
+            State::Thread(mut file) => {
+                let closed = py.detach(|| file.close());
+                // SAFETY: GIL held; no call into Python while borrowed.
+                let reported = std::mem::take(unsafe { self.reported.get_mut(py) });
+                match closed {
+                    // The hook reported the writer's error when it stopped.
+                    Err(_) if reported => Ok(()),
+                    closed => closed.map_err(|e| write_error(e.to_string())),
+                }
+            }
+            State::Memory {
+                kind,
+                pending,
+                filter,
+            } if !pending.is_empty() => {
+                // Keep events Python has not taken yet.
+                *self.state(py) = State::Memory {
+                    kind,
+                    pending,
+                    filter,
+                };
+                Ok(())
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -586,39 +652,20 @@ impl Sink {
 
     /// Flushes and closes; errors met while writing are raised here.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        // SAFETY: GIL held; the borrow ends before `stop` releases the GIL.
-        if let Some(flusher) = unsafe { self.flusher.get_mut(py) }.take() {
+        // The flusher stops while the writer writes out: it may still take
+        // the GIL meanwhile, and then finds the sink closed.
+        // SAFETY: GIL held; the borrow ends at once.
+        let flusher = unsafe { self.flusher.get_mut(py) }
+            .take()
+            .map(|mut flusher| {
+                flusher.signal();
+                flusher
+            });
+        let closed = self.close_state(py);
+        if let Some(flusher) = flusher {
             flusher.stop(py);
         }
-        if let State::Stream { .. } = self.state(py) {
-            self.drain(py)?;
-        }
-        match std::mem::replace(self.state(py), State::Closed) {
-            State::Thread(mut file) => {
-                let closed = py.detach(|| file.close());
-                // SAFETY: GIL held; no call into Python while borrowed.
-                let reported = std::mem::take(unsafe { self.reported.get_mut(py) });
-                match closed {
-                    // The hook reported the writer's error when it stopped.
-                    Err(_) if reported => Ok(()),
-                    closed => closed.map_err(|e| write_error(e.to_string())),
-                }
-            }
-            State::Memory {
-                kind,
-                pending,
-                filter,
-            } if !pending.is_empty() => {
-                // Keep events Python has not taken yet.
-                *self.state(py) = State::Memory {
-                    kind,
-                    pending,
-                    filter,
-                };
-                Ok(())
-            }
-            _ => Ok(()),
-        }
+        closed
     }
 
     /// Before `fork`: this sink's threads (writer, flusher) stop once

@@ -13,7 +13,7 @@
 //!
 //! `write.rs` holds the encoder (events to block records, on the writer
 //! thread) and the file output (blocks compressed and closed every 50 ms or
-//! 4 MiB); `read.rs` the reader that decodes blocks back into records;
+//! 256 KiB); `read.rs` the reader that decodes blocks back into records;
 //! `export.rs` what the reader feeds: the row encoders (CSV, text) and the
 //! timelines' `export::Trace`.
 

@@ -20,7 +20,7 @@ use crate::writer::Writer;
 
 /// A block is closed once its records reach this many bytes (before
 /// compression)...
-pub const BLOCK_BYTES: usize = 4 << 20;
+pub const BLOCK_BYTES: usize = 256 << 10;
 /// ...or at the latest this long after its first record, so that a process
 /// killed loses at most about this much (plus the hook's partial batch,
 /// which the recorder's flusher hands over as often: docs/capture-format.md).
