@@ -30,9 +30,9 @@ use crate::pipeline::Pipeline;
 
 /// Events per batch handed from the hook to a writer.
 pub const BATCH: usize = 8192;
-/// Batches in flight per writer; with recycling this bounds memory (a
-/// batch of the largest events is 8,192 x 56 bytes: under 5 MiB in all).
-const IN_FLIGHT: usize = 8;
+/// Batches in flight per writer; with recycling this bounds memory, and
+/// what `os._exit` outside `pikos-run` can lose (docs/reliability.md).
+const IN_FLIGHT: usize = 4;
 /// Queued messages at which a full batch wakes the writer (module doc): a
 /// writer that sleeps is then at most one batch late, and the queue still
 /// has room for the hook to go on while the writer catches up.
