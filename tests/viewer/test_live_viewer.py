@@ -3,6 +3,7 @@ terminal; the command's errors; and the viewer itself in tmux, collecting a
 memory monitor's and a statistics monitor's streams from two programs, and
 showing a line_stats program's hottest lines as they change."""
 
+import csv
 import itertools
 import json
 import os
@@ -849,3 +850,57 @@ def test_viewer_in_tmux_shows_the_hottest_lines_updating(tmp_path):
         if program is not None and program.poll() is None:
             program.kill()
             program.wait()
+
+
+@pytest.mark.skipif(
+    shutil.which("tmux") is None,
+    reason="tmux is not installed: the viewer needs a terminal, tmux provides one",
+)
+def test_viewer_in_tmux_replays_a_capture_to_its_final_state(tmp_path):
+    """``pikos live --replay FILE`` in a terminal: the capture's session is
+    shown ended, with the memory of its last records, and stays shown until
+    q (status 0), as for a program that ended while watched."""
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    env.pop("TMUX", None)
+    made = subprocess.run(
+        [PIKOS_RUN, "line_memory", TARGET, "0.5", "-o", "m.pikos"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    # The last RSS the capture holds: what the ended tab must show.
+    rows = subprocess.run(
+        [PIKOS, "export", "m.pikos", "--format", "csv", "-o", "m.csv"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT,
+    )  # fmt: skip
+    assert rows.returncode == 0, rows.stderr
+    with (tmp_path / "m.csv").open(newline="") as f:
+        last = list(csv.DictReader(f))[-1]
+    final = f"RSS {int(last['RSS']) / MIB:.1f} MiB"
+    tmux = Tmux(env)
+    try:
+        status_file = tmp_path / "viewer-status"
+        viewer = shlex.join([PIKOS, "live", "--replay", "m.pikos"])
+        command = f"{viewer}; echo $? > {shlex.quote(str(status_file))}"
+        tmux(
+            "new-session", "-d", "-x", "140", "-y", "40", "-s", "live",
+            "-c", str(tmp_path), command,
+            ";", "set-option", "-t", "live", "remain-on-exit", "on",
+        )  # fmt: skip
+        tmux.socket = tmux("display-message", "-p", "#{socket_path}").strip()
+        screen = tmux.wait_for(
+            "the replayed session, ended",
+            lambda s: "(done)" in s.split("\n", 1)[0] and final in s,
+        )
+        assert re.search(r"^line_memory  pid \d+ .* ended$", screen, re.MULTILINE)
+        # The final state stays: nothing more comes, nothing is cleared.
+        time.sleep(1)
+        screen = tmux.screen()
+        assert "(done)" in screen.split("\n", 1)[0] and final in screen
+        tmux.keys("q")
+        deadline = time.monotonic() + 15
+        while not (status_file.exists() and tmux.pane("pane_dead") == "1"):
+            assert time.monotonic() < deadline, f"q did not quit:\n{tmux.screen()}"
+            time.sleep(0.1)
+        assert status_file.read_text().strip() == "0"
+    finally:
+        tmux.kill()
