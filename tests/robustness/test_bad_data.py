@@ -13,6 +13,7 @@ writes a line feed or carriage return inside a value as the two characters
 
 import csv
 import io
+import linecache
 import re
 from dataclasses import dataclass
 
@@ -99,6 +100,10 @@ def build(case, tmp_path):
         filename = str(path)
     else:
         filename = case.filename
+        # Source only in memory: nothing to show, unless another test left
+        # lines under this name in linecache (an xdist worker's own "-c"
+        # code is "<string>" too), which pikos would rightly show.
+        linecache.cache.pop(filename, None)
     namespace = {}
     exec(compile(source, filename, "exec"), namespace)
     function = namespace["target"]
