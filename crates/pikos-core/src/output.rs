@@ -26,6 +26,15 @@ pub trait Output: Send + 'static {
     fn publish(&mut self, topic: &str, _payload: &[u8]) -> Result<()> {
         Err(Error::State(format!("this output cannot publish {topic}")))
     }
+    /// Whether the writer looks for batches on its own (crate::writer's
+    /// doc) instead of being woken for each: for an output whose writer
+    /// keeps up with the hook easily (a capture), so the hook is spared a
+    /// wake per batch.  A writer that is as slow as the hook (CSV, text)
+    /// must start on each batch at once, or it falls behind and the hook
+    /// waits.
+    fn polled(&self) -> bool {
+        false
+    }
     /// How often the writer calls [`Output::tick`] while it waits, if ever.
     fn tick_every(&self) -> Option<Duration> {
         None

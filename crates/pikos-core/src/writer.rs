@@ -6,13 +6,15 @@
 //! Waking a sleeping thread is a system call (a futex wake, 10-20 µs on
 //! this kind of machine), and it falls on the thread that wakes.  A writer
 //! that keeps up easily (a capture's encoder) sleeps between batches, so a
-//! hook that woke it for each batch would pay that call every 8,192 events:
-//! about 2.5 ms of the 100 ms call-heavy benchmark.  So a full batch is
-//! queued without waking the writer, which looks for work on its own
-//! (every [`POLL_MIN`] while batches come, backing off to [`POLL_MAX`] when
-//! none do), and the hook wakes it only when the queue is nearly full
-//! ([`WAKE_AT`]) or for anything that must not wait: the partial batch of a
-//! flusher, a flush, a row, a pause, the end.
+//! hook that woke it for each batch would pay that call every 8,192 events
+//! (about 150 in the 100 ms call-heavy benchmark).  So for such an output
+//! ([`Output::polled`]) a full batch is queued without waking the writer,
+//! which looks for work on its own (every [`POLL_MIN`] while batches come,
+//! backing off to [`POLL_MAX`] when none do), and the hook wakes it only
+//! when two batches wait ([`WAKE_AT`]) or for anything that must not wait:
+//! the partial batch of a flusher, a flush, a row, a pause, the end.  Any
+//! other writer (CSV, text, ZeroMQ: as slow as the hook, or slower) is
+//! woken by each batch, as it must start at once not to fall behind.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -20,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError, TrySendError};
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TryRecvError, TrySendError};
 
 use crate::clock::now_ns;
 use crate::error::{Error, Result};
@@ -71,6 +73,8 @@ pub struct Writer {
     batch: Vec<Event>,
     /// When ([`now_ns`]) the last batch was handed over, full or not.
     handed_at: Arc<AtomicU64>,
+    /// The writer looks for batches itself ([`Output::polled`]).
+    polled: bool,
     error: Arc<Mutex<Option<String>>>,
     /// Set by the writer when it stops on an error (`error` holds it).
     failed: Arc<AtomicBool>,
@@ -113,6 +117,7 @@ impl Writer {
     /// Starts the writer thread of `pipeline` into `output`; `name` (a path,
     /// an address) names the writer in errors.
     pub fn start(name: &str, pipeline: Pipeline, output: Box<dyn Output>) -> Result<Self> {
+        let polled = output.polled();
         let (to_writer, from_hook) = bounded::<Message>(IN_FLIGHT);
         let (recycle, recycled) = bounded::<Vec<Event>>(IN_FLIGHT + 1);
         let error = Arc::new(Mutex::new(None));
@@ -133,6 +138,7 @@ impl Writer {
             recycled,
             batch: Vec::with_capacity(BATCH),
             handed_at: Arc::new(AtomicU64::new(now_ns())),
+            polled,
             error,
             failed,
             thread: Some(thread),
@@ -200,14 +206,19 @@ impl Writer {
         }
     }
 
-    /// Queues `message`, waking the writer only if the queue is nearly
-    /// full; if it is full, the hook waits for the writer (nothing lost).
+    /// Queues `message`; a polled writer is woken only once two messages
+    /// wait (module doc), any other by the channel itself.  If the queue is
+    /// full, the hook waits for the writer (nothing lost).
     fn queue(&self, message: Message) {
         let Some(tx) = &self.to_writer else {
             return;
         };
         // A send fails only when the writer has stopped on an error, which
         // `error()` reports.
+        if !self.polled {
+            let _ = tx.send(message);
+            return;
+        }
         match tx.try_send(message) {
             Ok(()) if tx.len() < WAKE_AT => {}
             Ok(()) => self.wake(),
@@ -225,8 +236,11 @@ impl Writer {
         self.wake();
     }
 
-    /// Wakes the writer thread if it sleeps (a system call only then).
+    /// Wakes a polled writer if it sleeps (a system call only then).
     fn wake(&self) {
+        if !self.polled {
+            return;
+        }
         if let Some(thread) = &self.thread {
             thread.thread().unpark();
         }
@@ -355,24 +369,35 @@ impl WriterThread {
         let mut failed = self.failed.load(Ordering::Relaxed);
         let every = output.tick_every();
         let mut next_tick = every.map(|e| Instant::now() + e);
-        // Looks in a row that found nothing.
+        let polled = output.polled();
+        // Looks in a row that found nothing (a polled writer).
         let mut empty = 0u32;
         loop {
-            let message = from_hook.try_recv();
-            match &message {
-                Ok(_) => empty = 0,
-                Err(TryRecvError::Empty) => {
-                    // Sleep until woken, the next look or the next tick.
-                    let poll = POLL_MIN
-                        .saturating_mul(1 << empty.saturating_sub(POLL_PATIENCE).min(16))
-                        .min(POLL_MAX);
-                    let until =
-                        next_tick.map_or(poll, |at| at.saturating_duration_since(Instant::now()));
-                    std::thread::park_timeout(poll.min(until));
-                    empty = empty.saturating_add(1);
+            let message = if polled {
+                match from_hook.try_recv() {
+                    Ok(message) => {
+                        empty = 0;
+                        Ok(message)
+                    }
+                    Err(TryRecvError::Empty) => {
+                        // Sleep until woken, the next look or the next tick.
+                        let poll = POLL_MIN
+                            .saturating_mul(1 << empty.saturating_sub(POLL_PATIENCE).min(16))
+                            .min(POLL_MAX);
+                        let until = next_tick
+                            .map_or(poll, |at| at.saturating_duration_since(Instant::now()));
+                        std::thread::park_timeout(poll.min(until));
+                        empty = empty.saturating_add(1);
+                        Err(RecvTimeoutError::Timeout)
+                    }
+                    Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
                 }
-                Err(TryRecvError::Disconnected) => {}
-            }
+            } else {
+                match next_tick {
+                    None => from_hook.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                    Some(at) => from_hook.recv_deadline(at),
+                }
+            };
             match message {
                 Ok(Message::Pause) => {
                     if !failed {
@@ -387,8 +412,8 @@ impl WriterThread {
                     });
                 }
                 Ok(message) => self.handle(message, output.as_mut(), &mut out, &mut failed),
-                Err(TryRecvError::Empty) => {}
-                Err(TryRecvError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
             }
             if let (Some(at), Some(every)) = (next_tick, every) {
                 if Instant::now() >= at && !failed {
@@ -544,23 +569,38 @@ mod tests {
         assert!(err.contains("/dev/full"), "{err}");
     }
 
+    /// A polled output (a capture's kind) that counts the lines written.
+    struct Lines(Arc<AtomicU64>);
+
+    impl Output for Lines {
+        fn write(&mut self, bytes: &[u8]) -> Result<()> {
+            let lines = bytes.iter().filter(|&&b| b == b'\n').count();
+            self.0.fetch_add(lines as u64, Ordering::Relaxed);
+            Ok(())
+        }
+        fn flush(&mut self) -> Result<()> {
+            Ok(())
+        }
+        fn polled(&self) -> bool {
+            true
+        }
+    }
+
     #[test]
-    fn a_full_batch_is_written_without_waking_the_writer() {
+    fn a_polled_writer_finds_full_batches_on_its_own() {
         // A full batch is queued without a wake (module doc): the writer
         // finds it on its own; and after it has idled long enough to sleep
         // its longest, a burst larger than the queue loses nothing.
-        let dir = std::env::temp_dir().join(format!("pikos-core-poll-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("poll.txt");
-        let path = path.to_str().unwrap();
         let ids = code("p.py", &[]);
         let pipeline = Pipeline::new(
             Some(RecordKind::Function),
             FilterSet::default(),
             Box::new(TextEncoder::Plain),
         );
-        let mut writer = Writer::open(path, FileMode::Write, false, pipeline, &[], true).unwrap();
-        let rows = || std::fs::read_to_string(path).unwrap().lines().count();
+        let lines = Arc::new(AtomicU64::new(0));
+        let mut writer =
+            Writer::start("polled", pipeline, Box::new(Lines(Arc::clone(&lines)))).unwrap();
+        let rows = || lines.load(Ordering::Relaxed) as usize;
         let mut index = 0;
         let mut push = |writer: &mut Writer, n: usize| {
             for _ in 0..n {
@@ -571,14 +611,13 @@ mod tests {
         push(&mut writer, BATCH);
         let deadline = Instant::now() + Duration::from_secs(10);
         while rows() < BATCH && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(1));
         }
         assert_eq!(rows(), BATCH, "a full batch was not written while open");
         std::thread::sleep(POLL_MAX * 4);
         push(&mut writer, BATCH * (IN_FLIGHT * 3) + 5);
         writer.close().unwrap();
         assert_eq!(rows(), BATCH * (IN_FLIGHT * 3 + 1) + 5);
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
