@@ -669,6 +669,16 @@ class Tmux:
     def pane(self, variable):
         return self("list-panes", "-t", "live", "-F", f"#{{{variable}}}").strip()
 
+    def quit(self, status_file):
+        """Press q; the viewer's exit status, once its pane is dead (the
+        pane's command writes it to ``status_file``)."""
+        self.keys("q")
+        deadline = time.monotonic() + 15
+        while not (status_file.exists() and self.pane("pane_dead") == "1"):
+            assert time.monotonic() < deadline, f"q did not quit:\n{self.screen()}"
+            time.sleep(0.1)
+        return status_file.read_text().strip()
+
     def wait_for(self, what, found, timeout=15):
         """Poll the pane until ``found(screen)`` is true; return the screen
         (failing, with the last screen, after ``timeout`` seconds)."""
@@ -786,12 +796,7 @@ def test_viewer_in_tmux_collects_a_memory_and_a_stats_program(tmp_path):
         tmux.wait_for(
             "the memory tab again", lambda s: f"line_memory  pid {memory.pid}" in s
         )
-        tmux.keys("q")
-        deadline = time.monotonic() + 15
-        while not (status_file.exists() and tmux.pane("pane_dead") == "1"):
-            assert time.monotonic() < deadline, f"q did not quit:\n{tmux.screen()}"
-            time.sleep(0.1)
-        assert status_file.read_text().strip() == "0"
+        assert tmux.quit(status_file) == "0"
     finally:
         tmux.kill()
         for program in programs:
@@ -896,11 +901,6 @@ def test_viewer_in_tmux_replays_a_capture_to_its_final_state(tmp_path):
         time.sleep(1)
         screen = tmux.screen()
         assert "(done)" in screen.split("\n", 1)[0] and final in screen
-        tmux.keys("q")
-        deadline = time.monotonic() + 15
-        while not (status_file.exists() and tmux.pane("pane_dead") == "1"):
-            assert time.monotonic() < deadline, f"q did not quit:\n{tmux.screen()}"
-            time.sleep(0.1)
-        assert status_file.read_text().strip() == "0"
+        assert tmux.quit(status_file) == "0"
     finally:
         tmux.kill()
