@@ -159,8 +159,8 @@ impl Writer {
         self.hand_over()
     }
 
-    /// A full batch to the writer, which is woken only when its queue is
-    /// nearly full (module doc); false when the writer has stopped.
+    /// A full batch to the writer (a polled one is woken only once two
+    /// batches wait: module doc); false when the writer has stopped.
     #[cold]
     #[inline(never)]
     fn hand_over(&mut self) -> bool {
