@@ -306,15 +306,18 @@ impl Sink {
     /// opened on a writer thread.
     fn start_flusher(slf: &Bound<'_, Self>) -> PyResult<()> {
         let (this, py) = (slf.get(), slf.py());
-        let handed_at = match this.state(py) {
-            State::Thread(writer) => Some(writer.handed_at()),
-            _ => None,
+        let Some(every) = this.flush_every else {
+            return Ok(());
         };
-        if let (Some(every), Some(handed_at)) = (this.flush_every, handed_at) {
-            let flusher = Flusher::start(slf, every, handed_at)?;
-            // SAFETY: GIL held; no call into Python while borrowed.
-            unsafe { *this.flusher.get_mut(py) = Some(flusher) };
-        }
+        // The borrow of the state ends before the flusher's start calls
+        // into Python (its weak reference).
+        let State::Thread(writer) = this.state(py) else {
+            return Ok(());
+        };
+        let handed_at = writer.handed_at();
+        let flusher = Flusher::start(slf, every, handed_at)?;
+        // SAFETY: GIL held; no call into Python while borrowed.
+        unsafe { *this.flusher.get_mut(py) = Some(flusher) };
         Ok(())
     }
 
