@@ -3,6 +3,7 @@ documented wire format (docs/wire-format.md), collector mode with several
 processes, programs that run with no viewer or lose theirs, and drops
 counted by sequence numbers."""
 
+import importlib.util
 import json
 import os
 import socket
@@ -18,7 +19,7 @@ from commands import SCRIPTS, free_port
 from pikos.errors import RecorderError
 from pikos.filters.api import OnValue
 from pikos.live import decode, subscribe
-from pikos.monitors.api import FunctionMonitor, LineMemoryMonitor
+from pikos.monitors.api import FunctionMonitor, LineMemoryMonitor, LineMonitor
 from pikos.monitors.records import FunctionRecord
 from pikos.recorders.api import ListRecorder, ZeroMQRecorder
 
@@ -184,6 +185,41 @@ def test_pikos_live_subscribe_decodes_headers_records_and_end():
     assert batch.last_record == records[-1]
     assert batch.header["monitor"] == "line_memory"
     assert all(m.dropped == 0 for m in received)
+
+
+def test_a_batch_of_long_records_reaches_the_viewer_in_messages_it_takes(tmp_path):
+    # 10,000 line events of a 2 kB source line (one per turn of the loop):
+    # a batch of 8192 is 17 MB as JSON, more than a subscriber takes in one
+    # message (16 MiB).
+    module = tmp_path / "long_line.py"
+    literal = "y" * 2000
+    module.write_text(
+        f'def spin(n):\n    for i in range(n): s = "{literal}"\n', "utf-8"
+    )
+    spec = importlib.util.spec_from_file_location("long_line", module)
+    long_line = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(long_line)
+    received = []
+    address = f"tcp://127.0.0.1:{free_port()}"
+
+    def read():
+        for message in subscribe(address, bind=True, timeout=10):
+            received.append(message)
+            if message.kind == "end":
+                return
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    recorder = ZeroMQRecorder(
+        address=address, connect=True, wait_for_ready=True, ready_timeout=10
+    )
+    with LineMonitor(recorder):
+        long_line.spin(10_000)
+    reader.join(TIMEOUT)
+    records = [m for m in received if m.kind == "records"]
+    assert sum(m.count for m in records) == received[-1].data["records"] > 10_000
+    assert max(len(m.data) for m in records) < 9 * 2**20
+    assert all(m.dropped == 0 and m.rejected == 0 for m in received)
 
 
 def run_live(*args, script_args=("2000",), **kwargs):

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 from commands import PIKOS, SCRIPTS, free_port, run
-from pikos.live import read, subscribe
+from pikos.live import BadMessage, read, record, subscribe
 from pikos.monitors.api import FunctionMonitor
 from pikos.recorders.api import CaptureRecorder, ZeroMQRecorder
 from pikos.viewer.model import LiveModel
@@ -69,6 +69,36 @@ def test_read_of_a_cut_capture_says_where(tmp_path):
     (tmp_path / "no.pikos").write_bytes(b"not a capture")
     with pytest.raises(ValueError, match="not a pikos capture"):
         list(read(tmp_path / "no.pikos"))
+
+
+def test_read_keeps_records_longer_than_the_stream_takes(tmp_path):
+    # A generated source line of 70 kB: the stream's readers refuse a record
+    # over 64 KiB (a flood guard), a capture's reader keeps it.
+    literal = "x" * 70_000
+    script = tmp_path / "long.py"
+    script.write_text(f'text = "{literal}"\nprint(len(text))\n', "utf-8")
+    done = run("lines", script, "-o", "l.pikos", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    messages = list(read(tmp_path / "l.pikos"))
+    records = [r for m in messages if m.kind == "records" for r in m.records]
+    assert [r[1:4] for r in records] == [
+        ("<module>", 1, f'text = "{literal}"'),
+        ("<module>", 2, "print(len(text))"),
+    ]
+    assert [m.kind for m in messages][-1] == "end"
+    payload = next(m for m in messages if m.kind == "records").data
+    with pytest.raises(
+        BadMessage, match=r"a record of 70,\d{3} bytes \(at most 65,536\)"
+    ):
+        record(payload.splitlines()[0])
+    replay = Replay(tmp_path / "l.pikos")
+    replay.start()
+    assert replay.done.wait(TIMEOUT)
+    replay.stop()
+    model = LiveModel()
+    drain(replay.queue, model, limit=5)
+    (tab,) = model.tabs.values()
+    assert tab.ended and tab.records == 2
 
 
 def test_replay_feeds_the_viewer_to_the_final_state(tmp_path):

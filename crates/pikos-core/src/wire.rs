@@ -40,6 +40,39 @@ pub const MAX_SUBSCRIPTION_BYTES: i64 = 1024;
 /// lost messages).  A batch of 8192 records is far below it.
 pub const MAX_MESSAGE_BYTES: i64 = 16 << 20;
 
+/// A records message closes at the end of the hook's batch (8192 records)
+/// or once its payload reaches this many bytes, whichever comes first, so
+/// that a batch of long records (a minified source line) stays below
+/// [`MAX_MESSAGE_BYTES`] unless one record alone is larger.  A capture read
+/// as messages (`pikos.live.read`) is cut the same way.
+pub const RECORDS_MESSAGE_BYTES: usize = 8 << 20;
+
+/// `lines` (JSON Lines, each ending in a new line) cut into records
+/// messages by [`RECORDS_MESSAGE_BYTES`]: each payload with its number of
+/// lines.
+pub fn records_messages(lines: &[u8]) -> impl Iterator<Item = (&[u8], usize)> {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start >= lines.len() {
+            return None;
+        }
+        let (mut end, mut rows) = (start, 0);
+        while end < lines.len() && end - start < RECORDS_MESSAGE_BYTES {
+            match lines[end..].iter().position(|&b| b == b'\n') {
+                Some(at) => {
+                    end += at + 1;
+                    rows += 1;
+                }
+                // Not a whole line: it goes with the message, uncounted.
+                None => end = lines.len(),
+            }
+        }
+        let message = &lines[start..end];
+        start = end;
+        Some((message, rows))
+    })
+}
+
 /// Messages a subscriber queues per publisher before ZeroMQ drops: with
 /// [`MAX_MESSAGE_BYTES`] this bounds what a flood can make a reader keep.
 pub const SUBSCRIBER_HWM: i32 = 100;
@@ -382,9 +415,11 @@ impl Output for Publisher {
             return Ok(());
         }
         self.answer_subscribers()?;
-        let rows = bytes.iter().filter(|&&b| b == b'\n').count();
-        self.records += rows as u64;
-        self.send(TOPIC_RECORDS, bytes, Some(rows))
+        for (message, rows) in records_messages(bytes) {
+            self.records += rows as u64;
+            self.send(TOPIC_RECORDS, message, Some(rows))?;
+        }
+        Ok(())
     }
 
     fn flush(&mut self) -> Result<()> {
@@ -502,6 +537,31 @@ mod tests {
 
     fn text(frame: &[u8]) -> &str {
         std::str::from_utf8(frame).unwrap()
+    }
+
+    #[test]
+    fn long_records_are_cut_into_messages_below_the_frame_limit() {
+        let long = format!("[\"{}\"]\n", "x".repeat(100_000));
+        let mut lines = long.repeat(200).into_bytes();
+        lines.extend_from_slice(b"[1]\n");
+        let messages: Vec<(&[u8], usize)> = records_messages(&lines).collect();
+        assert_eq!(messages.len(), 3);
+        assert_eq!(messages.iter().map(|m| m.1).sum::<usize>(), 201);
+        let mut joined = Vec::new();
+        for (message, rows) in &messages {
+            assert!(message.len() < RECORDS_MESSAGE_BYTES + long.len());
+            assert_eq!(message.iter().filter(|&&b| b == b'\n').count(), *rows);
+            assert!(message.ends_with(b"\n"));
+            joined.extend_from_slice(message);
+        }
+        assert_eq!(joined, lines);
+        // A batch below the size is one message, as it always was.
+        let short = b"[1]\n[2]\n";
+        assert_eq!(
+            records_messages(short).collect::<Vec<_>>(),
+            [(&short[..], 2)]
+        );
+        assert_eq!(records_messages(b"").count(), 0);
     }
 
     #[test]

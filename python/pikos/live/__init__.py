@@ -127,8 +127,9 @@ def _reject_constant(name):
 
 
 def _load(data, limit, what):
-    """``data`` (bytes) parsed as JSON, at most ``limit`` bytes long."""
-    if len(data) > limit:
+    """``data`` (bytes) parsed as JSON, at most ``limit`` bytes long (None:
+    any length)."""
+    if limit is not None and len(data) > limit:
         raise BadMessage(f"{what} of {len(data):,} bytes (at most {limit:,})")
     try:
         return json.loads(data, parse_constant=_reject_constant)
@@ -213,8 +214,8 @@ _HEADER_TYPES = {
 }
 
 
-def _header(data):
-    header = _load(data, MAX_HEADER_BYTES, "the header")
+def _header(data, limit=MAX_HEADER_BYTES):
+    header = _load(data, limit, "the header")
     _want(isinstance(header, dict), "the header is not a JSON object")
     _check_depth(header, MAX_HEADER_DEPTH, "the header")
     for key, types in _HEADER_TYPES.items():
@@ -285,8 +286,8 @@ def _lines(data):
     return _totals(data, "the line totals", "lines", _LINES_ROW)
 
 
-def _end(data):
-    end = _load(data, MAX_HEADER_BYTES, "the end marker")
+def _end(data, limit=MAX_HEADER_BYTES):
+    end = _load(data, limit, "the end marker")
     _want(isinstance(end, dict), "the end marker is not a JSON object")
     _check_depth(end, MAX_HEADER_DEPTH, "the end marker")
     for key in ("records", "messages"):
@@ -300,11 +301,11 @@ def _end(data):
     return end
 
 
-def record(line):
+def record(line, limit=MAX_RECORD_BYTES):
     """One line of a records payload (bytes) as a tuple of its values;
     BadMessage unless it is a JSON array of numbers, strings and nulls of at
-    most ``MAX_RECORD_BYTES``."""
-    values = _load(line, MAX_RECORD_BYTES, "a record")
+    most ``limit`` bytes (None: any length)."""
+    values = _load(line, limit, "a record")
     _want(isinstance(values, list), f"a record is a JSON array, not {line[:40]!r}")
     for value in values:
         _want(
@@ -314,11 +315,12 @@ def record(line):
     return tuple(values)
 
 
-def _records(data, count):
+def _records(data, count, limit=MAX_RECORD_BYTES):
     """Checks a records payload without decoding every record: its size,
-    its lines' sizes and number, and its last record."""
+    its lines' sizes (at most ``limit`` bytes each; None: no size checked)
+    and number, and its last record."""
     _want(
-        len(data) <= _native.LIVE_MAX_MESSAGE_BYTES,
+        limit is None or len(data) <= _native.LIVE_MAX_MESSAGE_BYTES,
         f"records of {len(data):,} bytes",
     )
     _want(
@@ -331,13 +333,14 @@ def _records(data, count):
         len(lines) == count,
         f"{len(lines):,} records where the envelope says {count:,}",
     )
-    longest = max(map(len, lines), default=0)
-    _want(
-        longest <= MAX_RECORD_BYTES,
-        f"a record of {longest:,} bytes (at most {MAX_RECORD_BYTES:,})",
-    )
+    if limit is not None:
+        longest = max(map(len, lines), default=0)
+        _want(
+            longest <= limit,
+            f"a record of {longest:,} bytes (at most {limit:,})",
+        )
     if lines:
-        record(lines[-1])
+        record(lines[-1], limit)
     return data
 
 
@@ -367,6 +370,9 @@ class Message:
     count: int | None = None
     #: unreadable messages (any session) this reader dropped so far
     rejected: int = 0
+    #: the largest record this message's reader takes, in bytes: the
+    #: wire's ``MAX_RECORD_BYTES``, None for a capture's (:func:`read`)
+    record_limit: int | None = field(default=MAX_RECORD_BYTES, repr=False)
 
     @property
     def records(self):
@@ -374,7 +380,9 @@ class Message:
         (BadMessage for a line that is not a record)."""
         if self.kind != "records":
             return []
-        return [record(line) for line in self.data.splitlines() if line]
+        return [
+            record(line, self.record_limit) for line in self.data.splitlines() if line
+        ]
 
     @property
     def last_record(self):
@@ -385,7 +393,7 @@ class Message:
         last = self.data.rstrip(b"\n").rsplit(b"\n", 1)[-1]
         if not last:
             return None
-        return record(last)
+        return record(last, self.record_limit)
 
 
 @dataclass
@@ -400,7 +408,9 @@ class Session:
     extra: dict = field(default_factory=dict)
 
 
-def decode(frames, sessions, count_drops=True, max_sessions=MAX_SESSIONS):
+def decode(
+    frames, sessions, count_drops=True, max_sessions=MAX_SESSIONS, wire_limits=True
+):
     """The :class:`Message` of ``frames`` (topic, envelope, payload),
     updating ``sessions`` (session id -> :class:`Session`, at most
     ``max_sessions``: the one heard from least recently is forgotten); None
@@ -412,22 +422,26 @@ def decode(frames, sessions, count_drops=True, max_sessions=MAX_SESSIONS):
     included.  Records are checked by size and count, and the last one
     decoded; :attr:`Message.records` decodes the others.  Sequence numbers
     run over all kinds of a session, so drops are only counted
-    (``count_drops``) when all kinds are read."""
+    (``count_drops``) when all kinds are read.  Without ``wire_limits``
+    (a capture's messages, :func:`read`) the sizes of headers, records and
+    end markers are not limited: a capture's blocks bound them."""
     if len(frames) != 3 or frames[0] not in _KINDS:
         return None
     kind = _KINDS[frames[0]]
     envelope = _envelope(kind, frames[1])
     payload = frames[2]
+    record_limit = MAX_RECORD_BYTES if wire_limits else None
+    header_limit = MAX_HEADER_BYTES if wire_limits else None
     if kind == "records":
-        data = _records(payload, envelope["records"])
+        data = _records(payload, envelope["records"], record_limit)
     elif kind == "header":
-        data = _header(payload)
+        data = _header(payload, header_limit)
     elif kind == "stats":
         data = _stats(payload)
     elif kind == "lines":
         data = _lines(payload)
     else:
-        data = _end(payload)
+        data = _end(payload, header_limit)
     key = envelope["session"]
     # Most recently heard from last: the first is the one to forget.
     session = sessions.pop(key, None)
@@ -459,6 +473,7 @@ def decode(frames, sessions, count_drops=True, max_sessions=MAX_SESSIONS):
         dropped=dropped,
         header=session.header,
         count=envelope["records"] if kind == "records" else None,
+        record_limit=record_limit,
     )
 
 
@@ -506,10 +521,13 @@ def read(path, on_cut=None):
     """Yield the :class:`Message` s of the capture at ``path`` (a ``.pikos``
     file: ``CaptureRecorder``, ``pikos-run --recording capture``), the same
     ones :func:`subscribe` yields for a live stream of the same run: per
-    session its header, its records in batches of up to 8192, and its end
-    marker (absent when the process stopped before finalizing).
+    session its header, its records in batches of up to 8192 (cut at 8 MiB
+    as the stream cuts them), and its end marker (absent when the process
+    stopped before finalizing).
 
-    Each message is checked as a streamed one is (:func:`decode`); the
+    Each message is checked as a streamed one is (:func:`decode`), but for
+    the stream's size limits: a record of any length the capture holds (a
+    long source line) is read (``Message.record_limit`` None); the
     envelope's ``seq`` counts the session's messages and ``time`` is the
     session's start.  A capture cut short (a process killed, a full disk)
     is read up to its last whole block; ``on_cut``, when given, is then
@@ -521,7 +539,7 @@ def read(path, on_cut=None):
     try:
         for topic, number, payload, count in frames:
             if topic == "header":
-                header = _load(payload, MAX_HEADER_BYTES, "session header")
+                header = _load(payload, None, "session header")
                 if not isinstance(header, dict):
                     raise BadMessage("the session header is not a JSON object")
                 session = header.get("session")
@@ -555,6 +573,7 @@ def read(path, on_cut=None):
                 [f"pikos.{topic}".encode(), json.dumps(fields).encode(), payload],
                 sessions,
                 max_sessions=max(MAX_SESSIONS, len(known)),
+                wire_limits=False,
             )
             if message is not None:
                 yield message

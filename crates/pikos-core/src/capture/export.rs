@@ -14,6 +14,7 @@ use crate::export::{write_trace, Format, Options, Step, Summary, Trace};
 use crate::output::write_output;
 use crate::stats::{Aggregator, Func, Snapshot};
 use crate::tables::{tables, CodeEntry};
+use crate::wire::RECORDS_MESSAGE_BYTES;
 use rustc_hash::FxHashMap;
 
 fn open(input: &Path) -> Result<(String, BufReader<File>)> {
@@ -257,8 +258,9 @@ pub enum Frame {
     End(u64, String),
 }
 
-/// Records as JSON Lines batches of at most `batch`, as the wire sends
-/// them, by [`JsonEncoder`] (the wire's encoder).
+/// Records as JSON Lines batches of at most `batch`, cut as the wire cuts
+/// them ([`RECORDS_MESSAGE_BYTES`]), by [`JsonEncoder`] (the wire's
+/// encoder).
 struct Frames<'s> {
     send: &'s mut dyn FnMut(Frame) -> Result<()>,
     batch: u64,
@@ -288,7 +290,7 @@ impl Visitor for Frames<'_> {
     fn record(&mut self, values: &[Value<'_>]) -> Result<()> {
         JsonEncoder.row(values, &mut self.lines)?;
         self.count += 1;
-        if self.count >= self.batch {
+        if self.count >= self.batch || self.lines.len() >= RECORDS_MESSAGE_BYTES {
             self.flush()?;
         }
         Ok(())

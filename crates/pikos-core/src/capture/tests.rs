@@ -175,6 +175,43 @@ fn rows_from_python_and_sessions_appended() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+#[test]
+fn long_rows_are_read_as_messages_cut_by_size() {
+    let dir = dir("long-rows");
+    let path = dir.join("l.pikos");
+    let fields = vec!["index".to_string(), "line".into()];
+    let mut writer = open(
+        &path,
+        false,
+        false,
+        None,
+        fields,
+        FilterSet::default(),
+        "{}".into(),
+    )
+    .unwrap();
+    let long = "y".repeat(100_000);
+    for i in 0..300 {
+        writer.push_row(vec![OwnedValue::Int(i), OwnedValue::Str(long.clone())]);
+    }
+    writer.close().unwrap();
+    let mut got = Vec::new();
+    frames(&path, 8192, &mut |frame| {
+        if let Frame::Records(_, lines, count) = frame {
+            got.push((lines.len(), count));
+        }
+        Ok(())
+    })
+    .unwrap();
+    // 300 rows of 100 kB: three messages of at most 8 MiB and a record.
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert_eq!(got.iter().map(|g| g.1).sum::<u64>(), 300);
+    assert!(got
+        .iter()
+        .all(|&(bytes, _)| bytes < crate::wire::RECORDS_MESSAGE_BYTES + 100_100));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 struct Count(u64, Vec<String>);
 
 impl Visitor for Count {
