@@ -1,6 +1,7 @@
 """Running pikos' commands in tests: ``pikos-run`` and ``pikos`` from the
 test's own environment, plain Python beside them, scripts written to
-files, CSV read back, and the shape of a one-line command error."""
+files, CSV read back, the shape of a one-line command error, and what a
+viewer receives of a live stream."""
 
 import csv
 import io
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
@@ -54,6 +56,33 @@ def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def streamed(work):
+    """The messages a viewer (``pikos.live.subscribe``, bound on a free
+    port) receives while ``work(recorder)`` records to a ``ZeroMQRecorder``
+    connected to it, up to the session's end marker."""
+    from pikos.live import subscribe
+    from pikos.recorders.api import ZeroMQRecorder
+
+    received = []
+    address = f"tcp://127.0.0.1:{free_port()}"
+
+    def listen():
+        for message in subscribe(address, bind=True, timeout=10):
+            received.append(message)
+            if message.kind == "end":
+                return
+
+    listener = threading.Thread(target=listen)
+    listener.start()
+    work(
+        ZeroMQRecorder(
+            address=address, connect=True, wait_for_ready=True, ready_timeout=10
+        )
+    )
+    listener.join(TIMEOUT)
+    return received
 
 
 def script(name):

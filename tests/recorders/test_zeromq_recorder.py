@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 import zmq
-from commands import SCRIPTS, free_port
+from commands import SCRIPTS, free_port, streamed
 from pikos.errors import RecorderError
 from pikos.filters.api import OnValue
-from pikos.live import decode, subscribe
+from pikos.live import decode
 from pikos.monitors.api import FunctionMonitor, LineMemoryMonitor, LineMonitor
 from pikos.monitors.records import FunctionRecord
 from pikos.recorders.api import ListRecorder, ZeroMQRecorder
@@ -155,31 +155,18 @@ def test_built_in_filters_and_python_records():
 
 
 def test_pikos_live_subscribe_decodes_headers_records_and_end():
-    received = []
-    address = f"tcp://127.0.0.1:{free_port()}"
+    def work(recorder):
+        with LineMemoryMonitor(recorder):
+            x = [0] * 10
+            del x
 
-    def read():
-        for message in subscribe(address, bind=True, timeout=10):
-            received.append(message)
-            if message.kind == "end":
-                return
-
-    reader = threading.Thread(target=read)
-    reader.start()
-    recorder = ZeroMQRecorder(
-        address=address, connect=True, wait_for_ready=True, ready_timeout=10
-    )
-    with LineMemoryMonitor(recorder):
-        x = [0] * 10
-        del x
-    reader.join(TIMEOUT)
+    received = streamed(work)
     kinds = [m.kind for m in received]
     assert kinds[0] == "header" and kinds[-1] == "end"
     records = [r for m in received for r in m.records]
-    assert [r[5] for r in records[:2]] == ["        x = [0] * 10", "        del x"]
-    assert {r[1] for r in records} == {
-        "test_pikos_live_subscribe_decodes_headers_records_and_end"
-    }
+    lines = [r[5].strip() for r in records]
+    assert lines[:2] == ["x = [0] * 10", "del x"]
+    assert {r[1] for r in records} == {"work"}
     assert all(isinstance(r[3], int) and r[3] > 0 for r in records)  # RSS
     batch = next(m for m in received if m.kind == "records")
     assert batch.last_record == records[-1]
@@ -199,23 +186,12 @@ def test_a_batch_of_long_records_reaches_the_viewer_in_messages_it_takes(tmp_pat
     spec = importlib.util.spec_from_file_location("long_line", module)
     long_line = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(long_line)
-    received = []
-    address = f"tcp://127.0.0.1:{free_port()}"
 
-    def read():
-        for message in subscribe(address, bind=True, timeout=10):
-            received.append(message)
-            if message.kind == "end":
-                return
+    def work(recorder):
+        with LineMonitor(recorder):
+            long_line.spin(10_000)
 
-    reader = threading.Thread(target=read)
-    reader.start()
-    recorder = ZeroMQRecorder(
-        address=address, connect=True, wait_for_ready=True, ready_timeout=10
-    )
-    with LineMonitor(recorder):
-        long_line.spin(10_000)
-    reader.join(TIMEOUT)
+    received = streamed(work)
     records = [m for m in received if m.kind == "records"]
     assert sum(m.count for m in records) == received[-1].data["records"] > 10_000
     assert max(len(m.data) for m in records) < 9 * 2**20

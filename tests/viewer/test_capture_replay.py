@@ -3,13 +3,11 @@
 the viewer's model, which ends showing the final state; `pikos report` and
 `pikos plot` read captures of memory monitors."""
 
-import threading
-
 import pytest
-from commands import PIKOS, SCRIPTS, free_port, run
-from pikos.live import BadMessage, read, record, subscribe
+from commands import PIKOS, SCRIPTS, run, streamed
+from pikos.live import BadMessage, read, record
 from pikos.monitors.api import FunctionMonitor
-from pikos.recorders.api import CaptureRecorder, ZeroMQRecorder
+from pikos.recorders.api import CaptureRecorder
 from pikos.viewer.model import LiveModel
 from pikos.viewer.receiver import drain
 from pikos.viewer.render import render
@@ -22,38 +20,37 @@ def work():
     return sorted(str(i) for i in range(20))
 
 
+def replayed(path):
+    """The viewer's model once `pikos live --replay` has played ``path``."""
+    replay = Replay(path)
+    replay.start()
+    assert replay.done.wait(TIMEOUT)
+    replay.stop()
+    model = LiveModel()
+    drain(replay.queue, model, limit=5)
+    return model
+
+
 def test_read_gives_the_messages_subscribe_gives(tmp_path):
-    received = []
-    address = f"tcp://127.0.0.1:{free_port()}"
+    def monitored(recorder):
+        with FunctionMonitor(recorder):
+            work()
 
-    def listen():
-        for message in subscribe(address, bind=True, timeout=10):
-            received.append(message)
-            if message.kind == "end":
-                return
-
-    listener = threading.Thread(target=listen)
-    listener.start()
-    live = ZeroMQRecorder(
-        address=address, connect=True, wait_for_ready=True, ready_timeout=10
-    )
-    with FunctionMonitor(live):
-        work()
-    listener.join(TIMEOUT)
+    received = streamed(monitored)
     with FunctionMonitor(CaptureRecorder(tmp_path / "run.pikos")):
         work()
-    replayed = list(read(tmp_path / "run.pikos"))
-    assert [m.kind for m in replayed] == [m.kind for m in received]
-    assert [m.seq for m in replayed] == list(range(len(replayed)))
-    assert [r for m in replayed for r in m.records] == [
+    read_back = list(read(tmp_path / "run.pikos"))
+    assert [m.kind for m in read_back] == [m.kind for m in received]
+    assert [m.seq for m in read_back] == list(range(len(read_back)))
+    assert [r for m in read_back for r in m.records] == [
         r for m in received for r in m.records
     ]
-    assert [m.count for m in replayed] == [m.count for m in received]
+    assert [m.count for m in read_back] == [m.count for m in received]
     same = ["monitor", "record", "fields", "host", "pid", "program", "argv", "python"]
-    header, streamed = replayed[0].data, received[0].data
-    assert {k: header[k] for k in same} == {k: streamed[k] for k in same}
-    assert replayed[-1].data["records"] == received[-1].data["records"]
-    assert all(m.header == header and m.session == header["session"] for m in replayed)
+    header, sent = read_back[0].data, received[0].data
+    assert {k: header[k] for k in same} == {k: sent[k] for k in same}
+    assert read_back[-1].data["records"] == received[-1].data["records"]
+    assert all(m.header == header and m.session == header["session"] for m in read_back)
 
 
 def test_read_of_a_cut_capture_says_where(tmp_path):
@@ -91,13 +88,7 @@ def test_read_keeps_records_longer_than_the_stream_takes(tmp_path):
         BadMessage, match=r"a record of 70,\d{3} bytes \(at most 65,536\)"
     ):
         record(payload.splitlines()[0])
-    replay = Replay(tmp_path / "l.pikos")
-    replay.start()
-    assert replay.done.wait(TIMEOUT)
-    replay.stop()
-    model = LiveModel()
-    drain(replay.queue, model, limit=5)
-    (tab,) = model.tabs.values()
+    (tab,) = replayed(tmp_path / "l.pikos").tabs.values()
     assert tab.ended and tab.records == 2
 
 
@@ -106,12 +97,7 @@ def test_replay_feeds_the_viewer_to_the_final_state(tmp_path):
     script.write_text((SCRIPTS / "capture" / "hostile.py").read_text("utf-8"), "utf-8")
     done = run("line_memory", script, "-o", "m.pikos", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    replay = Replay(tmp_path / "m.pikos")
-    replay.start()
-    assert replay.done.wait(TIMEOUT)
-    replay.stop()
-    model = LiveModel()
-    drain(replay.queue, model, limit=5)
+    model = replayed(tmp_path / "m.pikos")
     (tab,) = model.tabs.values()
     assert tab.ended and tab.sent == tab.records > 50
     assert tab.header["monitor"] == "line_memory" and tab.samples
