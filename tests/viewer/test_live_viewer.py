@@ -3,7 +3,6 @@ terminal; the command's errors; and the viewer itself in tmux, collecting a
 memory monitor's and a statistics monitor's streams from two programs, and
 showing a line_stats program's hottest lines as they change."""
 
-import csv
 import itertools
 import json
 import os
@@ -17,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from commands import SCRIPTS, free_port
+from commands import SCRIPTS, free_port, read_csv
 from pikos import _native
 from pikos.cli._common import UsageError
 from pikos.live import WIRE_VERSION, Message
@@ -873,13 +872,13 @@ def test_viewer_in_tmux_replays_a_capture_to_its_final_state(tmp_path):
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
     # The last RSS the capture holds: what the ended tab must show.
-    rows = subprocess.run(
+    exported = subprocess.run(
         [PIKOS, "export", "m.pikos", "--format", "csv", "-o", "m.csv"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT,
     )  # fmt: skip
-    assert rows.returncode == 0, rows.stderr
-    with (tmp_path / "m.csv").open(newline="") as f:
-        last = list(csv.DictReader(f))[-1]
+    assert exported.returncode == 0, exported.stderr
+    _, rows = read_csv(tmp_path / "m.csv")
+    last = rows[-1]
     final = f"RSS {int(last['RSS']) / MIB:.1f} MiB"
     tmux = Tmux(env)
     try:

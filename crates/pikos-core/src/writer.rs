@@ -203,9 +203,7 @@ impl Writer {
     #[cold]
     #[inline(never)]
     fn hand_over(&mut self) -> bool {
-        if let Some(full) = self.take_batch() {
-            self.queue(Message::Events(full));
-        }
+        self.send_batch();
         !self.failed.load(Ordering::Relaxed)
     }
 

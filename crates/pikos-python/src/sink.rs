@@ -181,7 +181,7 @@ impl Drop for Sink {
         // Dropped with the GIL held: the flusher may be waiting for it, so
         // it is told to stop but not waited for.
         if let Some(mut flusher) = self.flusher.exclusive().take() {
-            drop(flusher.stop.take());
+            flusher.signal();
         }
     }
 }
